@@ -7,7 +7,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: security.proto
+// source: yarn/pb/security.proto
 
 package pb
 
@@ -38,7 +38,7 @@ type TokenProto struct {
 
 func (x *TokenProto) Reset() {
 	*x = TokenProto{}
-	mi := &file_security_proto_msgTypes[0]
+	mi := &file_yarn_pb_security_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +50,7 @@ func (x *TokenProto) String() string {
 func (*TokenProto) ProtoMessage() {}
 
 func (x *TokenProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[0]
+	mi := &file_yarn_pb_security_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +63,7 @@ func (x *TokenProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenProto.ProtoReflect.Descriptor instead.
 func (*TokenProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{0}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *TokenProto) GetIdentifier() []byte {
@@ -103,7 +103,7 @@ type GetDelegationTokenRequestProto struct {
 
 func (x *GetDelegationTokenRequestProto) Reset() {
 	*x = GetDelegationTokenRequestProto{}
-	mi := &file_security_proto_msgTypes[1]
+	mi := &file_yarn_pb_security_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -115,7 +115,7 @@ func (x *GetDelegationTokenRequestProto) String() string {
 func (*GetDelegationTokenRequestProto) ProtoMessage() {}
 
 func (x *GetDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[1]
+	mi := &file_yarn_pb_security_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -128,7 +128,7 @@ func (x *GetDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationTokenRequestProto.ProtoReflect.Descriptor instead.
 func (*GetDelegationTokenRequestProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{1}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *GetDelegationTokenRequestProto) GetRenewer() string {
@@ -147,7 +147,7 @@ type GetDelegationTokenResponseProto struct {
 
 func (x *GetDelegationTokenResponseProto) Reset() {
 	*x = GetDelegationTokenResponseProto{}
-	mi := &file_security_proto_msgTypes[2]
+	mi := &file_yarn_pb_security_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -159,7 +159,7 @@ func (x *GetDelegationTokenResponseProto) String() string {
 func (*GetDelegationTokenResponseProto) ProtoMessage() {}
 
 func (x *GetDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[2]
+	mi := &file_yarn_pb_security_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -172,7 +172,7 @@ func (x *GetDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelegationTokenResponseProto.ProtoReflect.Descriptor instead.
 func (*GetDelegationTokenResponseProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{2}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetDelegationTokenResponseProto) GetToken() *TokenProto {
@@ -194,7 +194,7 @@ type CredentialsKVProto struct {
 
 func (x *CredentialsKVProto) Reset() {
 	*x = CredentialsKVProto{}
-	mi := &file_security_proto_msgTypes[3]
+	mi := &file_yarn_pb_security_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -206,7 +206,7 @@ func (x *CredentialsKVProto) String() string {
 func (*CredentialsKVProto) ProtoMessage() {}
 
 func (x *CredentialsKVProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[3]
+	mi := &file_yarn_pb_security_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -219,7 +219,7 @@ func (x *CredentialsKVProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CredentialsKVProto.ProtoReflect.Descriptor instead.
 func (*CredentialsKVProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{3}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CredentialsKVProto) GetAlias() string {
@@ -253,7 +253,7 @@ type CredentialsProto struct {
 
 func (x *CredentialsProto) Reset() {
 	*x = CredentialsProto{}
-	mi := &file_security_proto_msgTypes[4]
+	mi := &file_yarn_pb_security_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +265,7 @@ func (x *CredentialsProto) String() string {
 func (*CredentialsProto) ProtoMessage() {}
 
 func (x *CredentialsProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[4]
+	mi := &file_yarn_pb_security_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +278,7 @@ func (x *CredentialsProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CredentialsProto.ProtoReflect.Descriptor instead.
 func (*CredentialsProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{4}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CredentialsProto) GetTokens() []*CredentialsKVProto {
@@ -306,7 +306,7 @@ type AMRMTokenIdentifierProto struct {
 
 func (x *AMRMTokenIdentifierProto) Reset() {
 	*x = AMRMTokenIdentifierProto{}
-	mi := &file_security_proto_msgTypes[5]
+	mi := &file_yarn_pb_security_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +318,7 @@ func (x *AMRMTokenIdentifierProto) String() string {
 func (*AMRMTokenIdentifierProto) ProtoMessage() {}
 
 func (x *AMRMTokenIdentifierProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[5]
+	mi := &file_yarn_pb_security_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +331,7 @@ func (x *AMRMTokenIdentifierProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AMRMTokenIdentifierProto.ProtoReflect.Descriptor instead.
 func (*AMRMTokenIdentifierProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{5}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AMRMTokenIdentifierProto) GetAppAttemptId() *ApplicationAttemptIdProto {
@@ -365,7 +365,7 @@ const (
 
 func (x *NMTokenIdentifierProto) Reset() {
 	*x = NMTokenIdentifierProto{}
-	mi := &file_security_proto_msgTypes[6]
+	mi := &file_yarn_pb_security_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +377,7 @@ func (x *NMTokenIdentifierProto) String() string {
 func (*NMTokenIdentifierProto) ProtoMessage() {}
 
 func (x *NMTokenIdentifierProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[6]
+	mi := &file_yarn_pb_security_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +390,7 @@ func (x *NMTokenIdentifierProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NMTokenIdentifierProto.ProtoReflect.Descriptor instead.
 func (*NMTokenIdentifierProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{6}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *NMTokenIdentifierProto) GetAppAttemptId() *ApplicationAttemptIdProto {
@@ -431,7 +431,7 @@ type ApplicationIdProto struct {
 
 func (x *ApplicationIdProto) Reset() {
 	*x = ApplicationIdProto{}
-	mi := &file_security_proto_msgTypes[7]
+	mi := &file_yarn_pb_security_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +443,7 @@ func (x *ApplicationIdProto) String() string {
 func (*ApplicationIdProto) ProtoMessage() {}
 
 func (x *ApplicationIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[7]
+	mi := &file_yarn_pb_security_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +456,7 @@ func (x *ApplicationIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationIdProto.ProtoReflect.Descriptor instead.
 func (*ApplicationIdProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{7}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ApplicationIdProto) GetId() int32 {
@@ -483,7 +483,7 @@ type ApplicationAttemptIdProto struct {
 
 func (x *ApplicationAttemptIdProto) Reset() {
 	*x = ApplicationAttemptIdProto{}
-	mi := &file_security_proto_msgTypes[8]
+	mi := &file_yarn_pb_security_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +495,7 @@ func (x *ApplicationAttemptIdProto) String() string {
 func (*ApplicationAttemptIdProto) ProtoMessage() {}
 
 func (x *ApplicationAttemptIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[8]
+	mi := &file_yarn_pb_security_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +508,7 @@ func (x *ApplicationAttemptIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationAttemptIdProto.ProtoReflect.Descriptor instead.
 func (*ApplicationAttemptIdProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{8}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ApplicationAttemptIdProto) GetApplicationId() *ApplicationIdProto {
@@ -535,7 +535,7 @@ type NodeIdProto struct {
 
 func (x *NodeIdProto) Reset() {
 	*x = NodeIdProto{}
-	mi := &file_security_proto_msgTypes[9]
+	mi := &file_yarn_pb_security_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +547,7 @@ func (x *NodeIdProto) String() string {
 func (*NodeIdProto) ProtoMessage() {}
 
 func (x *NodeIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_security_proto_msgTypes[9]
+	mi := &file_yarn_pb_security_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +560,7 @@ func (x *NodeIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeIdProto.ProtoReflect.Descriptor instead.
 func (*NodeIdProto) Descriptor() ([]byte, []int) {
-	return file_security_proto_rawDescGZIP(), []int{9}
+	return file_yarn_pb_security_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NodeIdProto) GetHost() string {
@@ -577,11 +577,11 @@ func (x *NodeIdProto) GetPort() int32 {
 	return 0
 }
 
-var File_security_proto protoreflect.FileDescriptor
+var File_yarn_pb_security_proto protoreflect.FileDescriptor
 
-const file_security_proto_rawDesc = "" +
+const file_yarn_pb_security_proto_rawDesc = "" +
 	"\n" +
-	"\x0esecurity.proto\x12\fspindle.yarn\"v\n" +
+	"\x16yarn/pb/security.proto\x12\fspindle.yarn\"v\n" +
 	"\n" +
 	"TokenProto\x12\x1e\n" +
 	"\n" +
@@ -620,19 +620,19 @@ const file_security_proto_rawDesc = "" +
 	"\x04port\x18\x02 \x01(\x05R\x04portB+Z)github.com/spindle-engine/spindle/yarn/pb"
 
 var (
-	file_security_proto_rawDescOnce sync.Once
-	file_security_proto_rawDescData []byte
+	file_yarn_pb_security_proto_rawDescOnce sync.Once
+	file_yarn_pb_security_proto_rawDescData []byte
 )
 
-func file_security_proto_rawDescGZIP() []byte {
-	file_security_proto_rawDescOnce.Do(func() {
-		file_security_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_security_proto_rawDesc), len(file_security_proto_rawDesc)))
+func file_yarn_pb_security_proto_rawDescGZIP() []byte {
+	file_yarn_pb_security_proto_rawDescOnce.Do(func() {
+		file_yarn_pb_security_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_pb_security_proto_rawDesc), len(file_yarn_pb_security_proto_rawDesc)))
 	})
-	return file_security_proto_rawDescData
+	return file_yarn_pb_security_proto_rawDescData
 }
 
-var file_security_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
-var file_security_proto_goTypes = []any{
+var file_yarn_pb_security_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_yarn_pb_security_proto_goTypes = []any{
 	(*TokenProto)(nil),                      // 0: spindle.yarn.TokenProto
 	(*GetDelegationTokenRequestProto)(nil),  // 1: spindle.yarn.GetDelegationTokenRequestProto
 	(*GetDelegationTokenResponseProto)(nil), // 2: spindle.yarn.GetDelegationTokenResponseProto
@@ -644,7 +644,7 @@ var file_security_proto_goTypes = []any{
 	(*ApplicationAttemptIdProto)(nil),       // 8: spindle.yarn.ApplicationAttemptIdProto
 	(*NodeIdProto)(nil),                     // 9: spindle.yarn.NodeIdProto
 }
-var file_security_proto_depIdxs = []int32{
+var file_yarn_pb_security_proto_depIdxs = []int32{
 	0, // 0: spindle.yarn.GetDelegationTokenResponseProto.token:type_name -> spindle.yarn.TokenProto
 	0, // 1: spindle.yarn.CredentialsKVProto.token:type_name -> spindle.yarn.TokenProto
 	3, // 2: spindle.yarn.CredentialsProto.tokens:type_name -> spindle.yarn.CredentialsKVProto
@@ -660,26 +660,26 @@ var file_security_proto_depIdxs = []int32{
 	0, // [0:8] is the sub-list for field type_name
 }
 
-func init() { file_security_proto_init() }
-func file_security_proto_init() {
-	if File_security_proto != nil {
+func init() { file_yarn_pb_security_proto_init() }
+func file_yarn_pb_security_proto_init() {
+	if File_yarn_pb_security_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_security_proto_rawDesc), len(file_security_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_pb_security_proto_rawDesc), len(file_yarn_pb_security_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_security_proto_goTypes,
-		DependencyIndexes: file_security_proto_depIdxs,
-		MessageInfos:      file_security_proto_msgTypes,
+		GoTypes:           file_yarn_pb_security_proto_goTypes,
+		DependencyIndexes: file_yarn_pb_security_proto_depIdxs,
+		MessageInfos:      file_yarn_pb_security_proto_msgTypes,
 	}.Build()
-	File_security_proto = out.File
-	file_security_proto_goTypes = nil
-	file_security_proto_depIdxs = nil
+	File_yarn_pb_security_proto = out.File
+	file_yarn_pb_security_proto_goTypes = nil
+	file_yarn_pb_security_proto_depIdxs = nil
 }

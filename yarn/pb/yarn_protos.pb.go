@@ -6,7 +6,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: yarn_protos.proto
+// source: yarn/pb/yarn_protos.proto
 
 package pb
 
@@ -61,11 +61,11 @@ func (x ContainerStateProto) String() string {
 }
 
 func (ContainerStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[0].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[0].Descriptor()
 }
 
 func (ContainerStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[0]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[0]
 }
 
 func (x ContainerStateProto) Number() protoreflect.EnumNumber {
@@ -84,7 +84,7 @@ func (x *ContainerStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerStateProto.Descriptor instead.
 func (ContainerStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{0}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{0}
 }
 
 type ExecutionTypeProto int32
@@ -117,11 +117,11 @@ func (x ExecutionTypeProto) String() string {
 }
 
 func (ExecutionTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[1].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[1].Descriptor()
 }
 
 func (ExecutionTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[1]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[1]
 }
 
 func (x ExecutionTypeProto) Number() protoreflect.EnumNumber {
@@ -140,7 +140,7 @@ func (x *ExecutionTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ExecutionTypeProto.Descriptor instead.
 func (ExecutionTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{1}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{1}
 }
 
 type YarnApplicationStateProto int32
@@ -191,11 +191,11 @@ func (x YarnApplicationStateProto) String() string {
 }
 
 func (YarnApplicationStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[2].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[2].Descriptor()
 }
 
 func (YarnApplicationStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[2]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[2]
 }
 
 func (x YarnApplicationStateProto) Number() protoreflect.EnumNumber {
@@ -214,7 +214,7 @@ func (x *YarnApplicationStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use YarnApplicationStateProto.Descriptor instead.
 func (YarnApplicationStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{2}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{2}
 }
 
 type FinalApplicationStatusProto int32
@@ -256,11 +256,11 @@ func (x FinalApplicationStatusProto) String() string {
 }
 
 func (FinalApplicationStatusProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[3].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[3].Descriptor()
 }
 
 func (FinalApplicationStatusProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[3]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[3]
 }
 
 func (x FinalApplicationStatusProto) Number() protoreflect.EnumNumber {
@@ -279,7 +279,7 @@ func (x *FinalApplicationStatusProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FinalApplicationStatusProto.Descriptor instead.
 func (FinalApplicationStatusProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{3}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{3}
 }
 
 type LocalResourceVisibilityProto int32
@@ -315,11 +315,11 @@ func (x LocalResourceVisibilityProto) String() string {
 }
 
 func (LocalResourceVisibilityProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[4].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[4].Descriptor()
 }
 
 func (LocalResourceVisibilityProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[4]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[4]
 }
 
 func (x LocalResourceVisibilityProto) Number() protoreflect.EnumNumber {
@@ -338,7 +338,7 @@ func (x *LocalResourceVisibilityProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use LocalResourceVisibilityProto.Descriptor instead.
 func (LocalResourceVisibilityProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{4}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{4}
 }
 
 type LocalResourceTypeProto int32
@@ -374,11 +374,11 @@ func (x LocalResourceTypeProto) String() string {
 }
 
 func (LocalResourceTypeProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[5].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[5].Descriptor()
 }
 
 func (LocalResourceTypeProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[5]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[5]
 }
 
 func (x LocalResourceTypeProto) Number() protoreflect.EnumNumber {
@@ -397,7 +397,7 @@ func (x *LocalResourceTypeProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use LocalResourceTypeProto.Descriptor instead.
 func (LocalResourceTypeProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{5}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{5}
 }
 
 type NodeStateProto int32
@@ -448,11 +448,11 @@ func (x NodeStateProto) String() string {
 }
 
 func (NodeStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[6].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[6].Descriptor()
 }
 
 func (NodeStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[6]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[6]
 }
 
 func (x NodeStateProto) Number() protoreflect.EnumNumber {
@@ -471,7 +471,7 @@ func (x *NodeStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use NodeStateProto.Descriptor instead.
 func (NodeStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{6}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{6}
 }
 
 type AMCommandProto int32
@@ -504,11 +504,11 @@ func (x AMCommandProto) String() string {
 }
 
 func (AMCommandProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[7].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[7].Descriptor()
 }
 
 func (AMCommandProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[7]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[7]
 }
 
 func (x AMCommandProto) Number() protoreflect.EnumNumber {
@@ -527,7 +527,7 @@ func (x *AMCommandProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AMCommandProto.Descriptor instead.
 func (AMCommandProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{7}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{7}
 }
 
 type QueueStateProto int32
@@ -563,11 +563,11 @@ func (x QueueStateProto) String() string {
 }
 
 func (QueueStateProto) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarn_protos_proto_enumTypes[8].Descriptor()
+	return file_yarn_pb_yarn_protos_proto_enumTypes[8].Descriptor()
 }
 
 func (QueueStateProto) Type() protoreflect.EnumType {
-	return &file_yarn_protos_proto_enumTypes[8]
+	return &file_yarn_pb_yarn_protos_proto_enumTypes[8]
 }
 
 func (x QueueStateProto) Number() protoreflect.EnumNumber {
@@ -586,7 +586,7 @@ func (x *QueueStateProto) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use QueueStateProto.Descriptor instead.
 func (QueueStateProto) EnumDescriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{8}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{8}
 }
 
 type SerializedExceptionProto struct {
@@ -601,7 +601,7 @@ type SerializedExceptionProto struct {
 
 func (x *SerializedExceptionProto) Reset() {
 	*x = SerializedExceptionProto{}
-	mi := &file_yarn_protos_proto_msgTypes[0]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +613,7 @@ func (x *SerializedExceptionProto) String() string {
 func (*SerializedExceptionProto) ProtoMessage() {}
 
 func (x *SerializedExceptionProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[0]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +626,7 @@ func (x *SerializedExceptionProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SerializedExceptionProto.ProtoReflect.Descriptor instead.
 func (*SerializedExceptionProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{0}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SerializedExceptionProto) GetMessage() string {
@@ -668,7 +668,7 @@ type ContainerIdProto struct {
 
 func (x *ContainerIdProto) Reset() {
 	*x = ContainerIdProto{}
-	mi := &file_yarn_protos_proto_msgTypes[1]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +680,7 @@ func (x *ContainerIdProto) String() string {
 func (*ContainerIdProto) ProtoMessage() {}
 
 func (x *ContainerIdProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[1]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +693,7 @@ func (x *ContainerIdProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerIdProto.ProtoReflect.Descriptor instead.
 func (*ContainerIdProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{1}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ContainerIdProto) GetAppId() *ApplicationIdProto {
@@ -727,7 +727,7 @@ type ResourceProto struct {
 
 func (x *ResourceProto) Reset() {
 	*x = ResourceProto{}
-	mi := &file_yarn_protos_proto_msgTypes[2]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +739,7 @@ func (x *ResourceProto) String() string {
 func (*ResourceProto) ProtoMessage() {}
 
 func (x *ResourceProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[2]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +752,7 @@ func (x *ResourceProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceProto.ProtoReflect.Descriptor instead.
 func (*ResourceProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{2}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ResourceProto) GetMemory() int64 {
@@ -778,7 +778,7 @@ type PriorityProto struct {
 
 func (x *PriorityProto) Reset() {
 	*x = PriorityProto{}
-	mi := &file_yarn_protos_proto_msgTypes[3]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +790,7 @@ func (x *PriorityProto) String() string {
 func (*PriorityProto) ProtoMessage() {}
 
 func (x *PriorityProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[3]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +803,7 @@ func (x *PriorityProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityProto.ProtoReflect.Descriptor instead.
 func (*PriorityProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{3}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PriorityProto) GetPriority() int32 {
@@ -837,7 +837,7 @@ const (
 
 func (x *ContainerProto) Reset() {
 	*x = ContainerProto{}
-	mi := &file_yarn_protos_proto_msgTypes[4]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +849,7 @@ func (x *ContainerProto) String() string {
 func (*ContainerProto) ProtoMessage() {}
 
 func (x *ContainerProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[4]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +862,7 @@ func (x *ContainerProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerProto.ProtoReflect.Descriptor instead.
 func (*ContainerProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{4}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ContainerProto) GetId() *ContainerIdProto {
@@ -941,7 +941,7 @@ type URLProto struct {
 
 func (x *URLProto) Reset() {
 	*x = URLProto{}
-	mi := &file_yarn_protos_proto_msgTypes[5]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +953,7 @@ func (x *URLProto) String() string {
 func (*URLProto) ProtoMessage() {}
 
 func (x *URLProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[5]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +966,7 @@ func (x *URLProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use URLProto.ProtoReflect.Descriptor instead.
 func (*URLProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{5}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *URLProto) GetScheme() string {
@@ -1019,7 +1019,7 @@ type LocalResourceProto struct {
 
 func (x *LocalResourceProto) Reset() {
 	*x = LocalResourceProto{}
-	mi := &file_yarn_protos_proto_msgTypes[6]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1031,7 @@ func (x *LocalResourceProto) String() string {
 func (*LocalResourceProto) ProtoMessage() {}
 
 func (x *LocalResourceProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[6]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1044,7 @@ func (x *LocalResourceProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalResourceProto.ProtoReflect.Descriptor instead.
 func (*LocalResourceProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{6}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LocalResourceProto) GetResource() *URLProto {
@@ -1128,7 +1128,7 @@ const (
 
 func (x *ApplicationReportProto) Reset() {
 	*x = ApplicationReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[7]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1140,7 @@ func (x *ApplicationReportProto) String() string {
 func (*ApplicationReportProto) ProtoMessage() {}
 
 func (x *ApplicationReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[7]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1153,7 @@ func (x *ApplicationReportProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationReportProto.ProtoReflect.Descriptor instead.
 func (*ApplicationReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{7}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ApplicationReportProto) GetApplicationId() *ApplicationIdProto {
@@ -1307,7 +1307,7 @@ type NodeReportProto struct {
 
 func (x *NodeReportProto) Reset() {
 	*x = NodeReportProto{}
-	mi := &file_yarn_protos_proto_msgTypes[8]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1319,7 @@ func (x *NodeReportProto) String() string {
 func (*NodeReportProto) ProtoMessage() {}
 
 func (x *NodeReportProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[8]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1332,7 @@ func (x *NodeReportProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeReportProto.ProtoReflect.Descriptor instead.
 func (*NodeReportProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{8}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NodeReportProto) GetNodeId() *NodeIdProto {
@@ -1426,7 +1426,7 @@ const (
 
 func (x *ResourceRequestProto) Reset() {
 	*x = ResourceRequestProto{}
-	mi := &file_yarn_protos_proto_msgTypes[9]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1438,7 @@ func (x *ResourceRequestProto) String() string {
 func (*ResourceRequestProto) ProtoMessage() {}
 
 func (x *ResourceRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[9]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1451,7 @@ func (x *ResourceRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequestProto.ProtoReflect.Descriptor instead.
 func (*ResourceRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{9}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResourceRequestProto) GetPriority() *PriorityProto {
@@ -1513,7 +1513,7 @@ type ResourceBlacklistRequestProto struct {
 
 func (x *ResourceBlacklistRequestProto) Reset() {
 	*x = ResourceBlacklistRequestProto{}
-	mi := &file_yarn_protos_proto_msgTypes[10]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1525,7 @@ func (x *ResourceBlacklistRequestProto) String() string {
 func (*ResourceBlacklistRequestProto) ProtoMessage() {}
 
 func (x *ResourceBlacklistRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[10]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1538,7 @@ func (x *ResourceBlacklistRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceBlacklistRequestProto.ProtoReflect.Descriptor instead.
 func (*ResourceBlacklistRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{10}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ResourceBlacklistRequestProto) GetBlacklistAdditions() []string {
@@ -1586,7 +1586,7 @@ const (
 
 func (x *ApplicationSubmissionContextProto) Reset() {
 	*x = ApplicationSubmissionContextProto{}
-	mi := &file_yarn_protos_proto_msgTypes[11]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1598,7 @@ func (x *ApplicationSubmissionContextProto) String() string {
 func (*ApplicationSubmissionContextProto) ProtoMessage() {}
 
 func (x *ApplicationSubmissionContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[11]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1611,7 @@ func (x *ApplicationSubmissionContextProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ApplicationSubmissionContextProto.ProtoReflect.Descriptor instead.
 func (*ApplicationSubmissionContextProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{11}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ApplicationSubmissionContextProto) GetApplicationId() *ApplicationIdProto {
@@ -1712,7 +1712,7 @@ type YarnClusterMetricsProto struct {
 
 func (x *YarnClusterMetricsProto) Reset() {
 	*x = YarnClusterMetricsProto{}
-	mi := &file_yarn_protos_proto_msgTypes[12]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1724,7 @@ func (x *YarnClusterMetricsProto) String() string {
 func (*YarnClusterMetricsProto) ProtoMessage() {}
 
 func (x *YarnClusterMetricsProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[12]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1737,7 @@ func (x *YarnClusterMetricsProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YarnClusterMetricsProto.ProtoReflect.Descriptor instead.
 func (*YarnClusterMetricsProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{12}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *YarnClusterMetricsProto) GetNumNodeManagers() int32 {
@@ -1797,7 +1797,7 @@ type QueueInfoProto struct {
 
 func (x *QueueInfoProto) Reset() {
 	*x = QueueInfoProto{}
-	mi := &file_yarn_protos_proto_msgTypes[13]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1809,7 +1809,7 @@ func (x *QueueInfoProto) String() string {
 func (*QueueInfoProto) ProtoMessage() {}
 
 func (x *QueueInfoProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[13]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1822,7 +1822,7 @@ func (x *QueueInfoProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueInfoProto.ProtoReflect.Descriptor instead.
 func (*QueueInfoProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{13}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *QueueInfoProto) GetQueueName() string {
@@ -1887,7 +1887,7 @@ type ContainerLaunchContextProto struct {
 
 func (x *ContainerLaunchContextProto) Reset() {
 	*x = ContainerLaunchContextProto{}
-	mi := &file_yarn_protos_proto_msgTypes[14]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +1899,7 @@ func (x *ContainerLaunchContextProto) String() string {
 func (*ContainerLaunchContextProto) ProtoMessage() {}
 
 func (x *ContainerLaunchContextProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[14]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +1912,7 @@ func (x *ContainerLaunchContextProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerLaunchContextProto.ProtoReflect.Descriptor instead.
 func (*ContainerLaunchContextProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{14}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ContainerLaunchContextProto) GetLocalResources() []*StringLocalResourceMapProto {
@@ -1969,7 +1969,7 @@ const (
 
 func (x *ContainerStatusProto) Reset() {
 	*x = ContainerStatusProto{}
-	mi := &file_yarn_protos_proto_msgTypes[15]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +1981,7 @@ func (x *ContainerStatusProto) String() string {
 func (*ContainerStatusProto) ProtoMessage() {}
 
 func (x *ContainerStatusProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[15]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +1994,7 @@ func (x *ContainerStatusProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatusProto.ProtoReflect.Descriptor instead.
 func (*ContainerStatusProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{15}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ContainerStatusProto) GetContainerId() *ContainerIdProto {
@@ -2042,7 +2042,7 @@ type StringLocalResourceMapProto struct {
 
 func (x *StringLocalResourceMapProto) Reset() {
 	*x = StringLocalResourceMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[16]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2054,7 @@ func (x *StringLocalResourceMapProto) String() string {
 func (*StringLocalResourceMapProto) ProtoMessage() {}
 
 func (x *StringLocalResourceMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[16]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2067,7 @@ func (x *StringLocalResourceMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringLocalResourceMapProto.ProtoReflect.Descriptor instead.
 func (*StringLocalResourceMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{16}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StringLocalResourceMapProto) GetKey() string {
@@ -2094,7 +2094,7 @@ type StringStringMapProto struct {
 
 func (x *StringStringMapProto) Reset() {
 	*x = StringStringMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[17]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2106,7 @@ func (x *StringStringMapProto) String() string {
 func (*StringStringMapProto) ProtoMessage() {}
 
 func (x *StringStringMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[17]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2119,7 @@ func (x *StringStringMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringStringMapProto.ProtoReflect.Descriptor instead.
 func (*StringStringMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{17}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StringStringMapProto) GetKey() string {
@@ -2146,7 +2146,7 @@ type StringBytesMapProto struct {
 
 func (x *StringBytesMapProto) Reset() {
 	*x = StringBytesMapProto{}
-	mi := &file_yarn_protos_proto_msgTypes[18]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2158,7 @@ func (x *StringBytesMapProto) String() string {
 func (*StringBytesMapProto) ProtoMessage() {}
 
 func (x *StringBytesMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_protos_proto_msgTypes[18]
+	mi := &file_yarn_pb_yarn_protos_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2171,7 @@ func (x *StringBytesMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringBytesMapProto.ProtoReflect.Descriptor instead.
 func (*StringBytesMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_protos_proto_rawDescGZIP(), []int{18}
+	return file_yarn_pb_yarn_protos_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StringBytesMapProto) GetKey() string {
@@ -2188,11 +2188,11 @@ func (x *StringBytesMapProto) GetValue() []byte {
 	return nil
 }
 
-var File_yarn_protos_proto protoreflect.FileDescriptor
+var File_yarn_pb_yarn_protos_proto protoreflect.FileDescriptor
 
-const file_yarn_protos_proto_rawDesc = "" +
+const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"\n" +
-	"\x11yarn_protos.proto\x12\fspindle.yarn\x1a\x0esecurity.proto\"\xa7\x01\n" +
+	"\x19yarn/pb/yarn_protos.proto\x12\fspindle.yarn\x1a\x16yarn/pb/security.proto\"\xa7\x01\n" +
 	"\x18SerializedExceptionProto\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
 	"\x05trace\x18\x02 \x01(\tR\x05trace\x12\x1d\n" +
@@ -2401,20 +2401,20 @@ const file_yarn_protos_proto_rawDesc = "" +
 	"Q_DRAINING\x10\x03B+Z)github.com/spindle-engine/spindle/yarn/pb"
 
 var (
-	file_yarn_protos_proto_rawDescOnce sync.Once
-	file_yarn_protos_proto_rawDescData []byte
+	file_yarn_pb_yarn_protos_proto_rawDescOnce sync.Once
+	file_yarn_pb_yarn_protos_proto_rawDescData []byte
 )
 
-func file_yarn_protos_proto_rawDescGZIP() []byte {
-	file_yarn_protos_proto_rawDescOnce.Do(func() {
-		file_yarn_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_protos_proto_rawDesc), len(file_yarn_protos_proto_rawDesc)))
+func file_yarn_pb_yarn_protos_proto_rawDescGZIP() []byte {
+	file_yarn_pb_yarn_protos_proto_rawDescOnce.Do(func() {
+		file_yarn_pb_yarn_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_pb_yarn_protos_proto_rawDesc), len(file_yarn_pb_yarn_protos_proto_rawDesc)))
 	})
-	return file_yarn_protos_proto_rawDescData
+	return file_yarn_pb_yarn_protos_proto_rawDescData
 }
 
-var file_yarn_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_yarn_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
-var file_yarn_protos_proto_goTypes = []any{
+var file_yarn_pb_yarn_protos_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_yarn_pb_yarn_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_yarn_pb_yarn_protos_proto_goTypes = []any{
 	(ContainerStateProto)(0),                  // 0: spindle.yarn.ContainerStateProto
 	(ExecutionTypeProto)(0),                   // 1: spindle.yarn.ExecutionTypeProto
 	(YarnApplicationStateProto)(0),            // 2: spindle.yarn.YarnApplicationStateProto
@@ -2448,7 +2448,7 @@ var file_yarn_protos_proto_goTypes = []any{
 	(*NodeIdProto)(nil),                       // 30: spindle.yarn.NodeIdProto
 	(*TokenProto)(nil),                        // 31: spindle.yarn.TokenProto
 }
-var file_yarn_protos_proto_depIdxs = []int32{
+var file_yarn_pb_yarn_protos_proto_depIdxs = []int32{
 	9,  // 0: spindle.yarn.SerializedExceptionProto.cause:type_name -> spindle.yarn.SerializedExceptionProto
 	28, // 1: spindle.yarn.ContainerIdProto.app_id:type_name -> spindle.yarn.ApplicationIdProto
 	29, // 2: spindle.yarn.ContainerIdProto.app_attempt_id:type_name -> spindle.yarn.ApplicationAttemptIdProto
@@ -2494,28 +2494,28 @@ var file_yarn_protos_proto_depIdxs = []int32{
 	0,  // [0:38] is the sub-list for field type_name
 }
 
-func init() { file_yarn_protos_proto_init() }
-func file_yarn_protos_proto_init() {
-	if File_yarn_protos_proto != nil {
+func init() { file_yarn_pb_yarn_protos_proto_init() }
+func file_yarn_pb_yarn_protos_proto_init() {
+	if File_yarn_pb_yarn_protos_proto != nil {
 		return
 	}
-	file_security_proto_init()
+	file_yarn_pb_security_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_protos_proto_rawDesc), len(file_yarn_protos_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_pb_yarn_protos_proto_rawDesc), len(file_yarn_pb_yarn_protos_proto_rawDesc)),
 			NumEnums:      9,
 			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_yarn_protos_proto_goTypes,
-		DependencyIndexes: file_yarn_protos_proto_depIdxs,
-		EnumInfos:         file_yarn_protos_proto_enumTypes,
-		MessageInfos:      file_yarn_protos_proto_msgTypes,
+		GoTypes:           file_yarn_pb_yarn_protos_proto_goTypes,
+		DependencyIndexes: file_yarn_pb_yarn_protos_proto_depIdxs,
+		EnumInfos:         file_yarn_pb_yarn_protos_proto_enumTypes,
+		MessageInfos:      file_yarn_pb_yarn_protos_proto_msgTypes,
 	}.Build()
-	File_yarn_protos_proto = out.File
-	file_yarn_protos_proto_goTypes = nil
-	file_yarn_protos_proto_depIdxs = nil
+	File_yarn_pb_yarn_protos_proto = out.File
+	file_yarn_pb_yarn_protos_proto_goTypes = nil
+	file_yarn_pb_yarn_protos_proto_depIdxs = nil
 }

@@ -7,7 +7,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: yarn_service_protos.proto
+// source: yarn/pb/yarn_service_protos.proto
 
 package pb
 
@@ -37,7 +37,7 @@ type RegisterApplicationMasterRequestProto struct {
 
 func (x *RegisterApplicationMasterRequestProto) Reset() {
 	*x = RegisterApplicationMasterRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[0]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +49,7 @@ func (x *RegisterApplicationMasterRequestProto) String() string {
 func (*RegisterApplicationMasterRequestProto) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[0]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +62,7 @@ func (x *RegisterApplicationMasterRequestProto) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use RegisterApplicationMasterRequestProto.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{0}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *RegisterApplicationMasterRequestProto) GetHost() string {
@@ -99,7 +99,7 @@ type RegisterApplicationMasterResponseProto struct {
 
 func (x *RegisterApplicationMasterResponseProto) Reset() {
 	*x = RegisterApplicationMasterResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[1]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -111,7 +111,7 @@ func (x *RegisterApplicationMasterResponseProto) String() string {
 func (*RegisterApplicationMasterResponseProto) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[1]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -124,7 +124,7 @@ func (x *RegisterApplicationMasterResponseProto) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use RegisterApplicationMasterResponseProto.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{1}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RegisterApplicationMasterResponseProto) GetMaximumCapability() *ResourceProto {
@@ -173,7 +173,7 @@ type FinishApplicationMasterRequestProto struct {
 
 func (x *FinishApplicationMasterRequestProto) Reset() {
 	*x = FinishApplicationMasterRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[2]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -185,7 +185,7 @@ func (x *FinishApplicationMasterRequestProto) String() string {
 func (*FinishApplicationMasterRequestProto) ProtoMessage() {}
 
 func (x *FinishApplicationMasterRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[2]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -198,7 +198,7 @@ func (x *FinishApplicationMasterRequestProto) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use FinishApplicationMasterRequestProto.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{2}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FinishApplicationMasterRequestProto) GetDiagnostics() string {
@@ -236,7 +236,7 @@ const (
 
 func (x *FinishApplicationMasterResponseProto) Reset() {
 	*x = FinishApplicationMasterResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[3]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -248,7 +248,7 @@ func (x *FinishApplicationMasterResponseProto) String() string {
 func (*FinishApplicationMasterResponseProto) ProtoMessage() {}
 
 func (x *FinishApplicationMasterResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[3]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -261,7 +261,7 @@ func (x *FinishApplicationMasterResponseProto) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use FinishApplicationMasterResponseProto.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{3}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *FinishApplicationMasterResponseProto) GetIsUnregistered() bool {
@@ -284,7 +284,7 @@ type AllocateRequestProto struct {
 
 func (x *AllocateRequestProto) Reset() {
 	*x = AllocateRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[4]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -296,7 +296,7 @@ func (x *AllocateRequestProto) String() string {
 func (*AllocateRequestProto) ProtoMessage() {}
 
 func (x *AllocateRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[4]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -309,7 +309,7 @@ func (x *AllocateRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequestProto.ProtoReflect.Descriptor instead.
 func (*AllocateRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{4}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AllocateRequestProto) GetAsk() []*ResourceRequestProto {
@@ -357,7 +357,7 @@ type NMTokenProto struct {
 
 func (x *NMTokenProto) Reset() {
 	*x = NMTokenProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[5]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +369,7 @@ func (x *NMTokenProto) String() string {
 func (*NMTokenProto) ProtoMessage() {}
 
 func (x *NMTokenProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[5]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +382,7 @@ func (x *NMTokenProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NMTokenProto.ProtoReflect.Descriptor instead.
 func (*NMTokenProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{5}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NMTokenProto) GetNodeId() *NodeIdProto {
@@ -416,7 +416,7 @@ type AllocateResponseProto struct {
 
 func (x *AllocateResponseProto) Reset() {
 	*x = AllocateResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[6]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +428,7 @@ func (x *AllocateResponseProto) String() string {
 func (*AllocateResponseProto) ProtoMessage() {}
 
 func (x *AllocateResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[6]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +441,7 @@ func (x *AllocateResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponseProto.ProtoReflect.Descriptor instead.
 func (*AllocateResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{6}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AllocateResponseProto) GetAMCommand() AMCommandProto {
@@ -515,7 +515,7 @@ type GetNewApplicationRequestProto struct {
 
 func (x *GetNewApplicationRequestProto) Reset() {
 	*x = GetNewApplicationRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[7]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +527,7 @@ func (x *GetNewApplicationRequestProto) String() string {
 func (*GetNewApplicationRequestProto) ProtoMessage() {}
 
 func (x *GetNewApplicationRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[7]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +540,7 @@ func (x *GetNewApplicationRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNewApplicationRequestProto.ProtoReflect.Descriptor instead.
 func (*GetNewApplicationRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{7}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{7}
 }
 
 type GetNewApplicationResponseProto struct {
@@ -553,7 +553,7 @@ type GetNewApplicationResponseProto struct {
 
 func (x *GetNewApplicationResponseProto) Reset() {
 	*x = GetNewApplicationResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[8]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +565,7 @@ func (x *GetNewApplicationResponseProto) String() string {
 func (*GetNewApplicationResponseProto) ProtoMessage() {}
 
 func (x *GetNewApplicationResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[8]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +578,7 @@ func (x *GetNewApplicationResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNewApplicationResponseProto.ProtoReflect.Descriptor instead.
 func (*GetNewApplicationResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{8}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetNewApplicationResponseProto) GetApplicationId() *ApplicationIdProto {
@@ -604,7 +604,7 @@ type GetApplicationReportRequestProto struct {
 
 func (x *GetApplicationReportRequestProto) Reset() {
 	*x = GetApplicationReportRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[9]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +616,7 @@ func (x *GetApplicationReportRequestProto) String() string {
 func (*GetApplicationReportRequestProto) ProtoMessage() {}
 
 func (x *GetApplicationReportRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[9]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +629,7 @@ func (x *GetApplicationReportRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportRequestProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{9}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetApplicationReportRequestProto) GetApplicationId() *ApplicationIdProto {
@@ -648,7 +648,7 @@ type GetApplicationReportResponseProto struct {
 
 func (x *GetApplicationReportResponseProto) Reset() {
 	*x = GetApplicationReportResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[10]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +660,7 @@ func (x *GetApplicationReportResponseProto) String() string {
 func (*GetApplicationReportResponseProto) ProtoMessage() {}
 
 func (x *GetApplicationReportResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[10]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +673,7 @@ func (x *GetApplicationReportResponseProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetApplicationReportResponseProto.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{10}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetApplicationReportResponseProto) GetApplicationReport() *ApplicationReportProto {
@@ -692,7 +692,7 @@ type SubmitApplicationRequestProto struct {
 
 func (x *SubmitApplicationRequestProto) Reset() {
 	*x = SubmitApplicationRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[11]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +704,7 @@ func (x *SubmitApplicationRequestProto) String() string {
 func (*SubmitApplicationRequestProto) ProtoMessage() {}
 
 func (x *SubmitApplicationRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[11]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +717,7 @@ func (x *SubmitApplicationRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationRequestProto.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{11}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitApplicationRequestProto) GetApplicationSubmissionContext() *ApplicationSubmissionContextProto {
@@ -735,7 +735,7 @@ type SubmitApplicationResponseProto struct {
 
 func (x *SubmitApplicationResponseProto) Reset() {
 	*x = SubmitApplicationResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[12]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +747,7 @@ func (x *SubmitApplicationResponseProto) String() string {
 func (*SubmitApplicationResponseProto) ProtoMessage() {}
 
 func (x *SubmitApplicationResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[12]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +760,7 @@ func (x *SubmitApplicationResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationResponseProto.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{12}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{12}
 }
 
 type KillApplicationRequestProto struct {
@@ -773,7 +773,7 @@ type KillApplicationRequestProto struct {
 
 func (x *KillApplicationRequestProto) Reset() {
 	*x = KillApplicationRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[13]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +785,7 @@ func (x *KillApplicationRequestProto) String() string {
 func (*KillApplicationRequestProto) ProtoMessage() {}
 
 func (x *KillApplicationRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[13]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +798,7 @@ func (x *KillApplicationRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationRequestProto.ProtoReflect.Descriptor instead.
 func (*KillApplicationRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{13}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *KillApplicationRequestProto) GetApplicationId() *ApplicationIdProto {
@@ -829,7 +829,7 @@ const (
 
 func (x *KillApplicationResponseProto) Reset() {
 	*x = KillApplicationResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[14]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +841,7 @@ func (x *KillApplicationResponseProto) String() string {
 func (*KillApplicationResponseProto) ProtoMessage() {}
 
 func (x *KillApplicationResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[14]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +854,7 @@ func (x *KillApplicationResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationResponseProto.ProtoReflect.Descriptor instead.
 func (*KillApplicationResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{14}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *KillApplicationResponseProto) GetIsKillCompleted() bool {
@@ -872,7 +872,7 @@ type GetClusterMetricsRequestProto struct {
 
 func (x *GetClusterMetricsRequestProto) Reset() {
 	*x = GetClusterMetricsRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[15]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +884,7 @@ func (x *GetClusterMetricsRequestProto) String() string {
 func (*GetClusterMetricsRequestProto) ProtoMessage() {}
 
 func (x *GetClusterMetricsRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[15]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +897,7 @@ func (x *GetClusterMetricsRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterMetricsRequestProto.ProtoReflect.Descriptor instead.
 func (*GetClusterMetricsRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{15}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{15}
 }
 
 type GetClusterMetricsResponseProto struct {
@@ -909,7 +909,7 @@ type GetClusterMetricsResponseProto struct {
 
 func (x *GetClusterMetricsResponseProto) Reset() {
 	*x = GetClusterMetricsResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[16]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +921,7 @@ func (x *GetClusterMetricsResponseProto) String() string {
 func (*GetClusterMetricsResponseProto) ProtoMessage() {}
 
 func (x *GetClusterMetricsResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[16]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +934,7 @@ func (x *GetClusterMetricsResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterMetricsResponseProto.ProtoReflect.Descriptor instead.
 func (*GetClusterMetricsResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{16}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetClusterMetricsResponseProto) GetClusterMetrics() *YarnClusterMetricsProto {
@@ -953,7 +953,7 @@ type GetClusterNodesRequestProto struct {
 
 func (x *GetClusterNodesRequestProto) Reset() {
 	*x = GetClusterNodesRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[17]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +965,7 @@ func (x *GetClusterNodesRequestProto) String() string {
 func (*GetClusterNodesRequestProto) ProtoMessage() {}
 
 func (x *GetClusterNodesRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[17]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +978,7 @@ func (x *GetClusterNodesRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterNodesRequestProto.ProtoReflect.Descriptor instead.
 func (*GetClusterNodesRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{17}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetClusterNodesRequestProto) GetNodeStates() []NodeStateProto {
@@ -997,7 +997,7 @@ type GetClusterNodesResponseProto struct {
 
 func (x *GetClusterNodesResponseProto) Reset() {
 	*x = GetClusterNodesResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[18]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1009,7 @@ func (x *GetClusterNodesResponseProto) String() string {
 func (*GetClusterNodesResponseProto) ProtoMessage() {}
 
 func (x *GetClusterNodesResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[18]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1022,7 @@ func (x *GetClusterNodesResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterNodesResponseProto.ProtoReflect.Descriptor instead.
 func (*GetClusterNodesResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{18}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetClusterNodesResponseProto) GetNodeReports() []*NodeReportProto {
@@ -1044,7 +1044,7 @@ type GetQueueInfoRequestProto struct {
 
 func (x *GetQueueInfoRequestProto) Reset() {
 	*x = GetQueueInfoRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[19]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1056,7 +1056,7 @@ func (x *GetQueueInfoRequestProto) String() string {
 func (*GetQueueInfoRequestProto) ProtoMessage() {}
 
 func (x *GetQueueInfoRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[19]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1069,7 +1069,7 @@ func (x *GetQueueInfoRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueInfoRequestProto.ProtoReflect.Descriptor instead.
 func (*GetQueueInfoRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{19}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetQueueInfoRequestProto) GetQueueName() string {
@@ -1109,7 +1109,7 @@ type GetQueueInfoResponseProto struct {
 
 func (x *GetQueueInfoResponseProto) Reset() {
 	*x = GetQueueInfoResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[20]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1121,7 @@ func (x *GetQueueInfoResponseProto) String() string {
 func (*GetQueueInfoResponseProto) ProtoMessage() {}
 
 func (x *GetQueueInfoResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[20]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1134,7 @@ func (x *GetQueueInfoResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueInfoResponseProto.ProtoReflect.Descriptor instead.
 func (*GetQueueInfoResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{20}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetQueueInfoResponseProto) GetQueueInfo() *QueueInfoProto {
@@ -1154,7 +1154,7 @@ type StartContainerRequestProto struct {
 
 func (x *StartContainerRequestProto) Reset() {
 	*x = StartContainerRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[21]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1166,7 @@ func (x *StartContainerRequestProto) String() string {
 func (*StartContainerRequestProto) ProtoMessage() {}
 
 func (x *StartContainerRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[21]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1179,7 @@ func (x *StartContainerRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequestProto.ProtoReflect.Descriptor instead.
 func (*StartContainerRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{21}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StartContainerRequestProto) GetContainerLaunchContext() *ContainerLaunchContextProto {
@@ -1205,7 +1205,7 @@ type StartContainersRequestProto struct {
 
 func (x *StartContainersRequestProto) Reset() {
 	*x = StartContainersRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[22]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1217,7 @@ func (x *StartContainersRequestProto) String() string {
 func (*StartContainersRequestProto) ProtoMessage() {}
 
 func (x *StartContainersRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[22]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1230,7 @@ func (x *StartContainersRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersRequestProto.ProtoReflect.Descriptor instead.
 func (*StartContainersRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{22}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StartContainersRequestProto) GetStartContainerRequest() []*StartContainerRequestProto {
@@ -1250,7 +1250,7 @@ type ContainerExceptionMapProto struct {
 
 func (x *ContainerExceptionMapProto) Reset() {
 	*x = ContainerExceptionMapProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[23]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1262,7 @@ func (x *ContainerExceptionMapProto) String() string {
 func (*ContainerExceptionMapProto) ProtoMessage() {}
 
 func (x *ContainerExceptionMapProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[23]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1275,7 @@ func (x *ContainerExceptionMapProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerExceptionMapProto.ProtoReflect.Descriptor instead.
 func (*ContainerExceptionMapProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{23}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ContainerExceptionMapProto) GetContainerId() *ContainerIdProto {
@@ -1303,7 +1303,7 @@ type StartContainersResponseProto struct {
 
 func (x *StartContainersResponseProto) Reset() {
 	*x = StartContainersResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[24]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1315,7 @@ func (x *StartContainersResponseProto) String() string {
 func (*StartContainersResponseProto) ProtoMessage() {}
 
 func (x *StartContainersResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[24]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1328,7 @@ func (x *StartContainersResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersResponseProto.ProtoReflect.Descriptor instead.
 func (*StartContainersResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{24}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StartContainersResponseProto) GetServicesMetaData() []*StringBytesMapProto {
@@ -1361,7 +1361,7 @@ type StopContainersRequestProto struct {
 
 func (x *StopContainersRequestProto) Reset() {
 	*x = StopContainersRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[25]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1373,7 @@ func (x *StopContainersRequestProto) String() string {
 func (*StopContainersRequestProto) ProtoMessage() {}
 
 func (x *StopContainersRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[25]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1386,7 @@ func (x *StopContainersRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersRequestProto.ProtoReflect.Descriptor instead.
 func (*StopContainersRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{25}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StopContainersRequestProto) GetContainerId() []*ContainerIdProto {
@@ -1406,7 +1406,7 @@ type StopContainersResponseProto struct {
 
 func (x *StopContainersResponseProto) Reset() {
 	*x = StopContainersResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[26]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1418,7 @@ func (x *StopContainersResponseProto) String() string {
 func (*StopContainersResponseProto) ProtoMessage() {}
 
 func (x *StopContainersResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[26]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1431,7 @@ func (x *StopContainersResponseProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersResponseProto.ProtoReflect.Descriptor instead.
 func (*StopContainersResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{26}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StopContainersResponseProto) GetSucceededRequests() []*ContainerIdProto {
@@ -1457,7 +1457,7 @@ type GetContainerStatusesRequestProto struct {
 
 func (x *GetContainerStatusesRequestProto) Reset() {
 	*x = GetContainerStatusesRequestProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[27]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1469,7 @@ func (x *GetContainerStatusesRequestProto) String() string {
 func (*GetContainerStatusesRequestProto) ProtoMessage() {}
 
 func (x *GetContainerStatusesRequestProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[27]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1482,7 @@ func (x *GetContainerStatusesRequestProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainerStatusesRequestProto.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesRequestProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{27}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetContainerStatusesRequestProto) GetContainerId() []*ContainerIdProto {
@@ -1502,7 +1502,7 @@ type GetContainerStatusesResponseProto struct {
 
 func (x *GetContainerStatusesResponseProto) Reset() {
 	*x = GetContainerStatusesResponseProto{}
-	mi := &file_yarn_service_protos_proto_msgTypes[28]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1514,7 @@ func (x *GetContainerStatusesResponseProto) String() string {
 func (*GetContainerStatusesResponseProto) ProtoMessage() {}
 
 func (x *GetContainerStatusesResponseProto) ProtoReflect() protoreflect.Message {
-	mi := &file_yarn_service_protos_proto_msgTypes[28]
+	mi := &file_yarn_pb_yarn_service_protos_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1527,7 @@ func (x *GetContainerStatusesResponseProto) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetContainerStatusesResponseProto.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesResponseProto) Descriptor() ([]byte, []int) {
-	return file_yarn_service_protos_proto_rawDescGZIP(), []int{28}
+	return file_yarn_pb_yarn_service_protos_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetContainerStatusesResponseProto) GetStatus() []*ContainerStatusProto {
@@ -1544,11 +1544,11 @@ func (x *GetContainerStatusesResponseProto) GetFailedRequests() []*ContainerExce
 	return nil
 }
 
-var File_yarn_service_protos_proto protoreflect.FileDescriptor
+var File_yarn_pb_yarn_service_protos_proto protoreflect.FileDescriptor
 
-const file_yarn_service_protos_proto_rawDesc = "" +
+const file_yarn_pb_yarn_service_protos_proto_rawDesc = "" +
 	"\n" +
-	"\x19yarn_service_protos.proto\x12\fspindle.yarn\x1a\x0esecurity.proto\x1a\x11yarn_protos.proto\"y\n" +
+	"!yarn/pb/yarn_service_protos.proto\x12\fspindle.yarn\x1a\x16yarn/pb/security.proto\x1a\x19yarn/pb/yarn_protos.proto\"y\n" +
 	"%RegisterApplicationMasterRequestProto\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x19\n" +
 	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\x12!\n" +
@@ -1642,19 +1642,19 @@ const file_yarn_service_protos_proto_rawDesc = "" +
 	"\x0ffailed_requests\x18\x02 \x03(\v2(.spindle.yarn.ContainerExceptionMapProtoR\x0efailedRequestsB+Z)github.com/spindle-engine/spindle/yarn/pb"
 
 var (
-	file_yarn_service_protos_proto_rawDescOnce sync.Once
-	file_yarn_service_protos_proto_rawDescData []byte
+	file_yarn_pb_yarn_service_protos_proto_rawDescOnce sync.Once
+	file_yarn_pb_yarn_service_protos_proto_rawDescData []byte
 )
 
-func file_yarn_service_protos_proto_rawDescGZIP() []byte {
-	file_yarn_service_protos_proto_rawDescOnce.Do(func() {
-		file_yarn_service_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_service_protos_proto_rawDesc), len(file_yarn_service_protos_proto_rawDesc)))
+func file_yarn_pb_yarn_service_protos_proto_rawDescGZIP() []byte {
+	file_yarn_pb_yarn_service_protos_proto_rawDescOnce.Do(func() {
+		file_yarn_pb_yarn_service_protos_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_yarn_pb_yarn_service_protos_proto_rawDesc), len(file_yarn_pb_yarn_service_protos_proto_rawDesc)))
 	})
-	return file_yarn_service_protos_proto_rawDescData
+	return file_yarn_pb_yarn_service_protos_proto_rawDescData
 }
 
-var file_yarn_service_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
-var file_yarn_service_protos_proto_goTypes = []any{
+var file_yarn_pb_yarn_service_protos_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_yarn_pb_yarn_service_protos_proto_goTypes = []any{
 	(*RegisterApplicationMasterRequestProto)(nil),  // 0: spindle.yarn.RegisterApplicationMasterRequestProto
 	(*RegisterApplicationMasterResponseProto)(nil), // 1: spindle.yarn.RegisterApplicationMasterResponseProto
 	(*FinishApplicationMasterRequestProto)(nil),    // 2: spindle.yarn.FinishApplicationMasterRequestProto
@@ -1705,7 +1705,7 @@ var file_yarn_service_protos_proto_goTypes = []any{
 	(*SerializedExceptionProto)(nil),               // 47: spindle.yarn.SerializedExceptionProto
 	(*StringBytesMapProto)(nil),                    // 48: spindle.yarn.StringBytesMapProto
 }
-var file_yarn_service_protos_proto_depIdxs = []int32{
+var file_yarn_pb_yarn_service_protos_proto_depIdxs = []int32{
 	29, // 0: spindle.yarn.RegisterApplicationMasterResponseProto.maximumCapability:type_name -> spindle.yarn.ResourceProto
 	30, // 1: spindle.yarn.RegisterApplicationMasterResponseProto.containers_from_previous_attempts:type_name -> spindle.yarn.ContainerProto
 	5,  // 2: spindle.yarn.RegisterApplicationMasterResponseProto.nm_tokens_from_previous_attempts:type_name -> spindle.yarn.NMTokenProto
@@ -1753,28 +1753,28 @@ var file_yarn_service_protos_proto_depIdxs = []int32{
 	0,  // [0:40] is the sub-list for field type_name
 }
 
-func init() { file_yarn_service_protos_proto_init() }
-func file_yarn_service_protos_proto_init() {
-	if File_yarn_service_protos_proto != nil {
+func init() { file_yarn_pb_yarn_service_protos_proto_init() }
+func file_yarn_pb_yarn_service_protos_proto_init() {
+	if File_yarn_pb_yarn_service_protos_proto != nil {
 		return
 	}
-	file_security_proto_init()
-	file_yarn_protos_proto_init()
+	file_yarn_pb_security_proto_init()
+	file_yarn_pb_yarn_protos_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_service_protos_proto_rawDesc), len(file_yarn_service_protos_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarn_pb_yarn_service_protos_proto_rawDesc), len(file_yarn_pb_yarn_service_protos_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_yarn_service_protos_proto_goTypes,
-		DependencyIndexes: file_yarn_service_protos_proto_depIdxs,
-		MessageInfos:      file_yarn_service_protos_proto_msgTypes,
+		GoTypes:           file_yarn_pb_yarn_service_protos_proto_goTypes,
+		DependencyIndexes: file_yarn_pb_yarn_service_protos_proto_depIdxs,
+		MessageInfos:      file_yarn_pb_yarn_service_protos_proto_msgTypes,
 	}.Build()
-	File_yarn_service_protos_proto = out.File
-	file_yarn_service_protos_proto_goTypes = nil
-	file_yarn_service_protos_proto_depIdxs = nil
+	File_yarn_pb_yarn_service_protos_proto = out.File
+	file_yarn_pb_yarn_service_protos_proto_goTypes = nil
+	file_yarn_pb_yarn_service_protos_proto_depIdxs = nil
 }
