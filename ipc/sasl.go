@@ -1,0 +1,209 @@
+package ipc
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spindle-engine/spindle/ipc/pb"
+)
+
+// SASL method names (org.apache.hadoop.security.SaslRpcServer.AuthMethod).
+const (
+	methodSimple   = "SIMPLE"
+	methodKerberos = "KERBEROS"
+	methodToken    = "TOKEN"
+)
+
+// securityLayer protects frames after a SASL exchange that negotiated
+// auth-int or auth-conf.
+type securityLayer interface {
+	wrap(p []byte) ([]byte, error)
+	unwrap(p []byte) ([]byte, error)
+}
+
+// mechanism is the client side of one SASL mechanism.
+type mechanism interface {
+	// step answers a server challenge (the first call gets the challenge
+	// from the NEGOTIATE reply, possibly empty).
+	step(challenge []byte) ([]byte, error)
+	// complete reports whether the exchange has finished on our side.
+	complete() bool
+	// layer returns the negotiated security layer, nil for auth.
+	layer() securityLayer
+}
+
+// errSASLProtocol marks a server reply that breaks the SASL flow.
+var errSASLProtocol = errors.New("unexpected SASL message")
+
+// saslConnect runs the client side of SaslRpcClient.saslConnect: it
+// returns the method used and, for auth-int/auth-conf, the security layer.
+func saslConnect(cfg *Config, nc net.Conn, br *bufio.Reader) (string, securityLayer, error) {
+	send := func(m *pb.RpcSaslProto) error {
+		frame, err := marshalFrame(requestHeader(callIDSASL, -1, nil), m)
+		if err != nil {
+			return err
+		}
+		_, err = nc.Write(frame)
+		return err
+	}
+	if err := send(&pb.RpcSaslProto{State: pb.RpcSaslProto_NEGOTIATE.Enum()}); err != nil {
+		return "", nil, fmt.Errorf("send NEGOTIATE: %w", err)
+	}
+	var mech mechanism
+	method := ""
+	for {
+		msg, err := readSASL(br)
+		if err != nil {
+			return "", nil, err
+		}
+		switch msg.GetState() {
+		case pb.RpcSaslProto_NEGOTIATE:
+			if mech != nil {
+				return "", nil, fmt.Errorf("%w: second NEGOTIATE", errSASLProtocol)
+			}
+			auth, m, err := selectAuth(cfg, msg.GetAuths())
+			if err != nil {
+				return "", nil, err
+			}
+			mech, method = m, auth.GetMethod()
+			resp, err := mech.step(auth.GetChallenge())
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: %w", method, err)
+			}
+			// The server checks that the echoed auth equals its offer minus
+			// the challenge.
+			chosen := proto.Clone(auth).(*pb.RpcSaslProto_SaslAuth)
+			chosen.Challenge = nil
+			if err := send(&pb.RpcSaslProto{
+				State: pb.RpcSaslProto_INITIATE.Enum(),
+				Token: resp,
+				Auths: []*pb.RpcSaslProto_SaslAuth{chosen},
+			}); err != nil {
+				return "", nil, fmt.Errorf("send INITIATE: %w", err)
+			}
+		case pb.RpcSaslProto_CHALLENGE:
+			if mech == nil {
+				return "", nil, fmt.Errorf("%w: CHALLENGE before NEGOTIATE", errSASLProtocol)
+			}
+			resp, err := mech.step(msg.GetToken())
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: %w", method, err)
+			}
+			if err := send(&pb.RpcSaslProto{State: pb.RpcSaslProto_RESPONSE.Enum(), Token: resp}); err != nil {
+				return "", nil, fmt.Errorf("send RESPONSE: %w", err)
+			}
+		case pb.RpcSaslProto_SUCCESS:
+			if mech == nil {
+				// A server without security answers NEGOTIATE with SUCCESS;
+				// Java falls back to SIMPLE.
+				if cfg.QOP.rank() > 0 {
+					return "", nil, fmt.Errorf("server offers no SASL but QOP %s was required", cfg.QOP)
+				}
+				return methodSimple, nil, nil
+			}
+			if msg.Token != nil {
+				if _, err := mech.step(msg.GetToken()); err != nil {
+					return "", nil, fmt.Errorf("%s: final server token: %w", method, err)
+				}
+			}
+			if !mech.complete() {
+				return "", nil, fmt.Errorf("%s: server reported SUCCESS before the exchange completed", method)
+			}
+			return method, mech.layer(), nil
+		default:
+			return "", nil, fmt.Errorf("%w: state %v", errSASLProtocol, msg.GetState())
+		}
+	}
+}
+
+// readSASL reads one SASL reply, turning error headers into *RemoteError.
+func readSASL(r io.Reader) (*pb.RpcSaslProto, error) {
+	b, err := readFrame(r)
+	if err != nil {
+		return nil, fmt.Errorf("read SASL reply: %w", err)
+	}
+	resp, err := parseResponse(b)
+	if err != nil {
+		return nil, err
+	}
+	if rerr := resp.remoteError(); rerr != nil {
+		return nil, rerr
+	}
+	if resp.callID() != callIDSASL {
+		return nil, fmt.Errorf("%w: call id %d", errSASLProtocol, resp.callID())
+	}
+	msg := &pb.RpcSaslProto{}
+	if _, err := unmarshalDelimited(resp.body, msg); err != nil {
+		return nil, fmt.Errorf("SASL reply: %w", err)
+	}
+	return msg, nil
+}
+
+// selectAuth picks the offered auth that matches our credentials, in the
+// order TOKEN, KERBEROS, SIMPLE, like SaslRpcClient.selectSaslClient.
+func selectAuth(cfg *Config, auths []*pb.RpcSaslProto_SaslAuth) (*pb.RpcSaslProto_SaslAuth, mechanism, error) {
+	var offered []string
+	for _, a := range auths {
+		offered = append(offered, a.GetMethod()+"/"+a.GetMechanism())
+		switch {
+		case a.GetMethod() == methodToken && cfg.Token != nil:
+			if a.GetMechanism() != "DIGEST-MD5" {
+				continue
+			}
+			return a, newDigestClient(cfg.Token, a.GetProtocol(), a.GetServerId(), cfg.QOP), nil
+		case a.GetMethod() == methodKerberos && cfg.Kerberos != nil:
+			if a.GetMechanism() != "GSSAPI" {
+				continue
+			}
+			m, err := newGSSAPIClient(cfg.Kerberos, cfg.QOP)
+			if err != nil {
+				return nil, nil, err
+			}
+			return a, m, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("no usable auth among %v", offered)
+}
+
+// wrapFrame protects a whole plaintext frame (length included) and frames
+// the token as an RpcSaslProto{WRAP} message with call id -33.
+func wrapFrame(l securityLayer, frame []byte) ([]byte, error) {
+	tok, err := l.wrap(frame)
+	if err != nil {
+		return nil, fmt.Errorf("sasl wrap: %w", err)
+	}
+	return marshalFrame(requestHeader(callIDSASL, -1, nil),
+		&pb.RpcSaslProto{State: pb.RpcSaslProto_WRAP.Enum(), Token: tok})
+}
+
+// unwrapReader turns the server's WRAP frames back into the plaintext
+// byte stream of ordinary frames.
+type unwrapReader struct {
+	r     io.Reader
+	layer securityLayer
+	buf   bytes.Reader
+}
+
+func (u *unwrapReader) Read(p []byte) (int, error) {
+	for u.buf.Len() == 0 {
+		msg, err := readSASL(u.r)
+		if err != nil {
+			return 0, err
+		}
+		if msg.GetState() != pb.RpcSaslProto_WRAP {
+			return 0, fmt.Errorf("%w: %v where WRAP was expected", errSASLProtocol, msg.GetState())
+		}
+		plain, err := u.layer.unwrap(msg.GetToken())
+		if err != nil {
+			return 0, fmt.Errorf("sasl unwrap: %w", err)
+		}
+		u.buf.Reset(plain)
+	}
+	return u.buf.Read(p)
+}
