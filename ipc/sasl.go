@@ -25,6 +25,9 @@ const (
 type securityLayer interface {
 	wrap(p []byte) ([]byte, error)
 	unwrap(p []byte) ([]byte, error)
+	// maxWrap is the largest plaintext the peer accepts in one token;
+	// 0 or less means no limit.
+	maxWrap() int
 }
 
 // mechanism is the client side of one SASL mechanism.
@@ -172,14 +175,29 @@ func selectAuth(cfg *Config, auths []*pb.RpcSaslProto_SaslAuth) (*pb.RpcSaslProt
 }
 
 // wrapFrame protects a whole plaintext frame (length included) and frames
-// the token as an RpcSaslProto{WRAP} message with call id -33.
+// each token as an RpcSaslProto{WRAP} message with call id -33. Like
+// Java's buffered SASL stream it splits frames larger than the peer's
+// buffer; the peer reassembles the byte stream.
 func wrapFrame(l securityLayer, frame []byte) ([]byte, error) {
-	tok, err := l.wrap(frame)
-	if err != nil {
-		return nil, fmt.Errorf("sasl wrap: %w", err)
+	var out []byte
+	for len(frame) > 0 {
+		n := len(frame)
+		if m := l.maxWrap(); m > 0 && n > m {
+			n = m
+		}
+		tok, err := l.wrap(frame[:n])
+		if err != nil {
+			return nil, fmt.Errorf("sasl wrap: %w", err)
+		}
+		w, err := marshalFrame(requestHeader(callIDSASL, -1, nil),
+			&pb.RpcSaslProto{State: pb.RpcSaslProto_WRAP.Enum(), Token: tok})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w...)
+		frame = frame[n:]
 	}
-	return marshalFrame(requestHeader(callIDSASL, -1, nil),
-		&pb.RpcSaslProto{State: pb.RpcSaslProto_WRAP.Enum(), Token: tok})
+	return out, nil
 }
 
 // unwrapReader turns the server's WRAP frames back into the plaintext
