@@ -1,0 +1,150 @@
+package yarn
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spindle-engine/spindle/ipc"
+)
+
+// HadoopConfig is the part of conf.Hadoop the clients read.
+type HadoopConfig interface {
+	Get(key string) (string, bool)
+}
+
+// Option adjusts a client.
+type Option func(*options)
+
+type options struct {
+	user         string
+	maxRetries   int
+	dialTimeout  time.Duration
+	maxFailovers int
+	kerberos     *ipc.Kerberos
+	pool         *ipc.Pool
+}
+
+// WithUser sets the user for SIMPLE authentication (default: HADOOP_USER_NAME,
+// then USER, then the OS user).
+func WithUser(u string) Option { return func(o *options) { o.user = u } }
+
+// WithMaxRetries sets how often a failed connect to one RM or NM is retried
+// (default ipc.client.connect.max.retries, else the ipc default).
+func WithMaxRetries(n int) Option { return func(o *options) { o.maxRetries = n } }
+
+// WithDialTimeout sets the per-attempt connect timeout.
+func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
+
+// WithMaxFailovers sets how many times a call moves to the next RM before
+// giving up (default yarn.client.failover-max-attempts, else twice round the RMs).
+func WithMaxFailovers(n int) Option { return func(o *options) { o.maxFailovers = n } }
+
+// WithKerberos authenticates to the RM with Kerberos (secure clusters).
+func WithKerberos(k *ipc.Kerberos) Option { return func(o *options) { o.kerberos = k } }
+
+// WithPool makes the client share connections through p.
+func WithPool(p *ipc.Pool) Option { return func(o *options) { o.pool = p } }
+
+func buildOptions(h HadoopConfig, opts []Option) options {
+	var o options
+	if v, ok := lookup(h, "ipc.client.connect.max.retries"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			// ipc counts retries the same way; 0 there means "default", so
+			// map Hadoop's 0 to no retries.
+			o.maxRetries = n
+			if n == 0 {
+				o.maxRetries = -1
+			}
+		}
+	}
+	if v, ok := lookup(h, "yarn.client.failover-max-attempts"); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			o.maxFailovers = n
+		}
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.user == "" {
+		o.user = defaultUser()
+	}
+	return o
+}
+
+func defaultUser() string {
+	for _, k := range []string{"HADOOP_USER_NAME", "USER"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "nobody"
+}
+
+// lookup reads a key and expands ${other.key} references, which raw
+// *-site.xml dumps (e.g. the minicluster's) still contain.
+func lookup(h HadoopConfig, key string) (string, bool) {
+	if h == nil {
+		return "", false
+	}
+	v, ok := h.Get(key)
+	if !ok {
+		return "", false
+	}
+	for depth := 0; depth < 20 && strings.Contains(v, "${"); depth++ {
+		i := strings.Index(v, "${")
+		j := strings.IndexByte(v[i:], '}')
+		if j < 0 {
+			break
+		}
+		ref := v[i+2 : i+j]
+		sub, _ := h.Get(ref)
+		if sub == "" {
+			sub = os.Getenv(strings.TrimPrefix(ref, "env."))
+		}
+		v = v[:i] + sub + v[i+j+1:]
+	}
+	return strings.TrimSpace(v), true
+}
+
+// rmAddrs returns the RM addresses for one RPC service: key is e.g.
+// yarn.resourcemanager.address, port its default port. With HA, one address
+// per yarn.resourcemanager.ha.rm-ids entry, in order.
+func rmAddrs(h HadoopConfig, key string, port int) ([]string, error) {
+	if v, _ := lookup(h, "yarn.resourcemanager.ha.enabled"); strings.EqualFold(v, "true") {
+		ids, _ := lookup(h, "yarn.resourcemanager.ha.rm-ids")
+		var addrs []string
+		for _, id := range strings.Split(ids, ",") {
+			if id = strings.TrimSpace(id); id == "" {
+				continue
+			}
+			if a, ok := lookup(h, key+"."+id); ok && a != "" {
+				addrs = append(addrs, a)
+				continue
+			}
+			host, ok := lookup(h, "yarn.resourcemanager.hostname."+id)
+			if !ok || host == "" {
+				return nil, fmt.Errorf("resourcemanager %s: neither %s.%s nor yarn.resourcemanager.hostname.%s is set", id, key, id, id)
+			}
+			addrs = append(addrs, host+":"+strconv.Itoa(port))
+		}
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("resourcemanager HA is enabled but yarn.resourcemanager.ha.rm-ids is empty")
+		}
+		return addrs, nil
+	}
+	if a, ok := lookup(h, key); ok && a != "" && !strings.HasPrefix(a, ":") {
+		return []string{a}, nil
+	}
+	host, ok := lookup(h, "yarn.resourcemanager.hostname")
+	if !ok || host == "" {
+		host = "0.0.0.0"
+	}
+	return []string{host + ":" + strconv.Itoa(port)}, nil
+}
