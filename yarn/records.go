@@ -29,7 +29,9 @@ func resourceFromProto(p *pb.ResourceProto) Resource {
 }
 
 // Fits reports whether r is within max in every dimension.
-func (r Resource) Fits(max Resource) bool { return r.MemoryMB <= max.MemoryMB && r.VCores <= max.VCores }
+func (r Resource) Fits(max Resource) bool {
+	return r.MemoryMB <= max.MemoryMB && r.VCores <= max.VCores
+}
 
 // LocalResourceType says how the NodeManager localizes a resource.
 type LocalResourceType int32
