@@ -1,0 +1,196 @@
+// Command testam is a minimal YARN ApplicationMaster used by the yarn
+// package's end-to-end tests. It runs inside an AM container started by the
+// test, speaks to the RM and NMs only through package yarn, and prints what
+// it observed as one JSON line on stdout for the test to check.
+//
+// Usage: testam succeed|fail|hang
+//
+// Environment (set by the test in the launch context): TESTAM_SCHEDULER is
+// the RM scheduler address; TESTAM_NODES the two node names to ask for
+// strictly (comma-separated).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// envConf serves the one key the AMRM client needs.
+type envConf map[string]string
+
+func (e envConf) Get(k string) (string, bool) { v, ok := e[k]; return v, ok }
+
+// Report is what the AM prints; the test decodes it.
+type Report struct {
+	Attempt    string      `json:"attempt"`
+	MaxMemory  int64       `json:"max_memory_mb"`
+	Containers []Container `json:"containers"`
+	Released   string      `json:"released"`
+	StatusSeen string      `json:"nm_status_seen"`
+	Error      string      `json:"error,omitempty"`
+}
+
+// Container is one allocated container and how it ended.
+type Container struct {
+	ID       string `json:"id"`
+	Node     string `json:"node"`
+	Priority int32  `json:"priority"`
+	Wanted   int    `json:"wanted_exit"`
+	Exit     int32  `json:"exit"`
+	Diag     string `json:"diagnostics"`
+}
+
+const heartbeat = 250 * time.Millisecond
+
+func main() {
+	mode := "succeed"
+	if len(os.Args) > 1 {
+		mode = os.Args[1]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := run(ctx, mode); err != nil {
+		fmt.Fprintln(os.Stderr, "testam:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, mode string) error {
+	env, err := yarn.AMContext()
+	if err != nil {
+		return err
+	}
+	rep := &Report{Attempt: env.Attempt.String()}
+	conf := envConf{"yarn.resourcemanager.scheduler.address": os.Getenv("TESTAM_SCHEDULER")}
+	amrm, err := yarn.NewAMRMClient(conf, env.AMRMToken)
+	if err != nil {
+		return err
+	}
+	defer amrm.Close()
+	tracking := fmt.Sprintf("http://%s:%d/testam/%s", env.NMHost, env.NMHTTPPort, mode)
+	reg, err := amrm.Register(ctx, env.NMHost, -1, tracking)
+	if err != nil {
+		return err
+	}
+	rep.MaxMemory = reg.MaxCapability.MemoryMB
+	defer func() {
+		b, _ := json.Marshal(rep)
+		fmt.Println(string(b))
+	}()
+
+	switch mode {
+	case "fail":
+		return amrm.Finish(ctx, yarn.Failed, "testam: failing on purpose", tracking)
+	case "hang":
+		// Heartbeat until the RM kills the application (or ctx ends).
+		for ctx.Err() == nil {
+			if _, err := amrm.Allocate(ctx, &yarn.AllocateRequest{Progress: 0.5}); err != nil {
+				return err
+			}
+			time.Sleep(heartbeat)
+		}
+		return ctx.Err()
+	case "succeed":
+		if err := runContainers(ctx, env, amrm, rep); err != nil {
+			rep.Error = err.Error()
+			_ = amrm.Finish(ctx, yarn.Failed, "testam: "+err.Error(), tracking)
+			return err
+		}
+		var exits []string
+		for _, c := range rep.Containers {
+			exits = append(exits, fmt.Sprintf("%s=%d", c.ID, c.Exit))
+		}
+		return amrm.Finish(ctx, yarn.Succeeded, "testam: all containers done: "+strings.Join(exits, " "), tracking)
+	}
+	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// runContainers asks for two containers pinned to the given nodes and one
+// anywhere, runs a command with a distinct exit code in the pinned ones and
+// a long sleep in the third, releases the third early, and waits for all
+// three to complete.
+func runContainers(ctx context.Context, env *yarn.AMEnv, amrm *yarn.AMRMClient, rep *Report) error {
+	nodes := strings.Split(os.Getenv("TESTAM_NODES"), ",")
+	if len(nodes) != 2 {
+		return fmt.Errorf("TESTAM_NODES=%q: want two node names", os.Getenv("TESTAM_NODES"))
+	}
+	small := yarn.Resource{MemoryMB: 128, VCores: 1}
+	asks := yarn.Expand(
+		yarn.ContainerAsk{Priority: 1, Capability: small, Count: 1, Nodes: nodes[:1], Strict: true},
+		yarn.ContainerAsk{Priority: 1, Capability: small, Count: 1, Nodes: nodes[1:], Strict: true},
+		yarn.ContainerAsk{Priority: 2, Capability: small, Count: 1},
+	)
+	nm := yarn.NewNMClient(amrm)
+	defer nm.Close()
+
+	byID := map[yarn.ContainerID]*Container{}
+	var pinnedExit = 11
+	var sleeper *yarn.Container
+	req := &yarn.AllocateRequest{Asks: asks, Progress: 0.1}
+	done := 0
+	for done < 3 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("waiting for containers (%d of 3 done): %w", done, err)
+		}
+		resp, err := amrm.Allocate(ctx, req)
+		if err != nil {
+			return err
+		}
+		req = &yarn.AllocateRequest{Progress: 0.1 + 0.3*float32(done)}
+		if resp.Resynced {
+			req.Asks = asks
+		}
+		for _, c := range resp.Allocated {
+			if len(byID) == 3 {
+				req.Releases = append(req.Releases, c.ID)
+				continue
+			}
+			rc := &Container{ID: c.ID.String(), Node: c.Node.String(), Priority: c.Priority}
+			byID[c.ID] = rc
+			cmd := "/bin/bash -c 'sleep 600'"
+			if c.Priority == 1 {
+				rc.Wanted = pinnedExit
+				cmd = fmt.Sprintf("/bin/bash -c 'echo container $CONTAINER_ID; exit %d'", pinnedExit)
+				pinnedExit++
+			} else {
+				c := c
+				sleeper = &c
+			}
+			lc := &yarn.LaunchContext{Commands: []string{cmd + " 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"}}
+			if err := nm.Start(ctx, c, lc); err != nil {
+				return err
+			}
+			if sleeper != nil && sleeper.ID == c.ID {
+				st, err := nm.Status(ctx, c.ID, c.Node)
+				if err != nil {
+					return err
+				}
+				rep.StatusSeen = st.State.String()
+				// Give it back early: the RM kills it.
+				req.Releases = append(req.Releases, c.ID)
+				rep.Released = c.ID.String()
+			}
+		}
+		for _, st := range resp.Completed {
+			rc, ok := byID[st.ID]
+			if !ok {
+				continue
+			}
+			rc.Exit, rc.Diag = st.ExitStatus, st.Diagnostics
+			done++
+		}
+		time.Sleep(heartbeat)
+	}
+	for _, c := range byID {
+		rep.Containers = append(rep.Containers, *c)
+	}
+	sort.Slice(rep.Containers, func(i, j int) bool { return rep.Containers[i].ID < rep.Containers[j].ID })
+	return nil
+}
