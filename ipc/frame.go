@@ -104,7 +104,11 @@ func unmarshalDelimited(b []byte, m proto.Message) (rest []byte, err error) {
 }
 
 // requestHeader builds the RpcRequestHeaderProto for callID.
+// A nil clientID is sent as the empty (but present) id that SASL uses.
 func requestHeader(callID int32, retry int32, clientID []byte) *pb.RpcRequestHeaderProto {
+	if clientID == nil {
+		clientID = []byte{}
+	}
 	return &pb.RpcRequestHeaderProto{
 		RpcKind:    pb.RpcKindProto_RPC_PROTOCOL_BUFFER.Enum(),
 		RpcOp:      pb.RpcRequestHeaderProto_RPC_FINAL_PACKET.Enum(),

@@ -74,6 +74,15 @@ func saslConnect(cfg *Config, nc net.Conn, br *bufio.Reader) (string, securityLa
 			if err != nil {
 				return "", nil, err
 			}
+			if m == nil {
+				// The server accepts SIMPLE and we hold no matching
+				// credential: announce the switch and go on without a reply.
+				err := send(&pb.RpcSaslProto{State: pb.RpcSaslProto_INITIATE.Enum(), Auths: []*pb.RpcSaslProto_SaslAuth{auth}})
+				if err != nil {
+					return "", nil, fmt.Errorf("send INITIATE: %w", err)
+				}
+				return methodSimple, nil, nil
+			}
 			mech, method = m, auth.GetMethod()
 			resp, err := mech.step(auth.GetChallenge())
 			if err != nil {
@@ -148,8 +157,8 @@ func readSASL(r io.Reader) (*pb.RpcSaslProto, error) {
 	return msg, nil
 }
 
-// selectAuth picks the offered auth that matches our credentials, in the
-// order TOKEN, KERBEROS, SIMPLE, like SaslRpcClient.selectSaslClient.
+// selectAuth picks the first offered auth that our credentials can use,
+// like SaslRpcClient.selectSaslClient. A nil mechanism means SIMPLE.
 func selectAuth(cfg *Config, auths []*pb.RpcSaslProto_SaslAuth) (*pb.RpcSaslProto_SaslAuth, mechanism, error) {
 	var offered []string
 	for _, a := range auths {
@@ -169,6 +178,8 @@ func selectAuth(cfg *Config, auths []*pb.RpcSaslProto_SaslAuth) (*pb.RpcSaslProt
 				return nil, nil, err
 			}
 			return a, m, nil
+		case a.GetMethod() == methodSimple && a.GetMechanism() == "" && cfg.QOP.rank() == 0:
+			return a, nil, nil
 		}
 	}
 	return nil, nil, fmt.Errorf("no usable auth among %v", offered)
