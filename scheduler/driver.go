@@ -1,0 +1,317 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Driver runs jobs on a backend. One goroutine, started by NewDriver and ended by
+// Close, owns the DAG and task schedulers and is fed by the backend's events and
+// by RunJob; the state machines themselves take no locks.
+type Driver struct {
+	backend  Backend
+	opts     Options
+	listener Listener
+
+	events  chan BackendEvent
+	submit  chan *jobRun
+	cancel  chan cancelReq
+	quit    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+	stopErr error // set by the loop before stopped is closed
+
+	// Owned by the loop goroutine.
+	dag       *DAGScheduler
+	ts        *TaskScheduler
+	executors map[string]*executorSlots
+	execIDs   []string // sorted, so offers come in a stable order
+	jobs      map[int]*jobRun
+	wake      *time.Timer
+}
+
+type executorSlots struct {
+	info ExecutorInfo
+	busy int
+}
+
+type jobRun struct {
+	spec      *JobSpec
+	onResult  func(partition int, data []byte) error
+	resultErr error      // the first onResult error; later results are dropped
+	done      chan error // buffered: the loop never waits for RunJob
+}
+
+type cancelReq struct {
+	run *jobRun
+	err error
+}
+
+// NewDriver starts a Driver on b; l may be nil. Close releases it.
+func NewDriver(b Backend, opts Options, l Listener) *Driver {
+	if l == nil {
+		l = nopListener{}
+	}
+	opts = opts.withDefaults()
+	d := &Driver{
+		backend: b, opts: opts, listener: l,
+		events:    make(chan BackendEvent, 64),
+		submit:    make(chan *jobRun),
+		cancel:    make(chan cancelReq),
+		quit:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		dag:       NewDAGScheduler(opts.ExternalShuffle),
+		ts:        NewTaskScheduler(opts.MaxFailures, opts.LocalityWait),
+		executors: map[string]*executorSlots{},
+		jobs:      map[int]*jobRun{},
+	}
+	go d.loop()
+	return d
+}
+
+// RunJob runs a job and blocks until it ends. onResult is called once per result
+// partition, from the Driver's goroutine, so it must not call the Driver; an error
+// from it fails the job. A task that failed for good fails the job with a
+// *TaskFailedError. When ctx ends, the job's tasks are killed and RunJob returns
+// ctx.Err().
+func (d *Driver) RunJob(ctx context.Context, job *JobSpec, onResult func(partition int, data []byte) error) error {
+	run := &jobRun{spec: job, onResult: onResult, done: make(chan error, 1)}
+	select {
+	case d.submit <- run:
+	case <-d.stopped:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-run.done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case d.cancel <- cancelReq{run: run, err: ctx.Err()}:
+	case <-d.stopped:
+	}
+	// The job ends with ctx.Err() unless it ended on its own first.
+	return <-run.done
+}
+
+// Close fails the running jobs with ErrClosed, stops the backend and waits for it.
+func (d *Driver) Close() error {
+	d.once.Do(func() { close(d.quit) })
+	<-d.stopped
+	return d.stopErr
+}
+
+func (d *Driver) loop() {
+	defer close(d.stopped)
+	ctx, stopBackend := context.WithCancel(context.Background())
+	defer stopBackend()
+	if err := d.backend.Start(ctx, d.events); err != nil {
+		d.refuse(fmt.Errorf("start backend: %w", err))
+		return
+	}
+	d.wake = time.NewTimer(time.Hour)
+	d.wake.Stop()
+	defer d.wake.Stop()
+	for {
+		select {
+		case ev := <-d.events:
+			d.backendEvent(ev)
+		case run := <-d.submit:
+			d.startJob(run)
+		case c := <-d.cancel:
+			d.cancelJob(c)
+		case <-d.wake.C:
+		case <-d.quit:
+			d.shutdown(ctx, stopBackend)
+			return
+		}
+		d.schedule()
+	}
+}
+
+// refuse fails every job until Close, for a Driver whose backend did not start.
+func (d *Driver) refuse(err error) {
+	for {
+		select {
+		case run := <-d.submit:
+			run.done <- err
+		case c := <-d.cancel:
+			c.run.done <- c.err
+		case <-d.quit:
+			d.stopErr = err
+			return
+		}
+	}
+}
+
+func (d *Driver) shutdown(ctx context.Context, stopBackend context.CancelFunc) {
+	ids := make([]int, 0, len(d.jobs))
+	for id := range d.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		d.apply(d.dag.Cancel(id, ErrClosed))
+	}
+	stopBackend()
+	if err := d.backend.Stop(context.WithoutCancel(ctx)); err != nil {
+		d.stopErr = fmt.Errorf("stop backend: %w", err)
+	}
+}
+
+func (d *Driver) startJob(run *jobRun) {
+	d.listener.JobStarted(run.spec)
+	id, acts := d.dag.Submit(run.spec)
+	d.jobs[id] = run
+	d.apply(acts)
+}
+
+func (d *Driver) cancelJob(c cancelReq) {
+	for id, run := range d.jobs {
+		if run == c.run {
+			d.apply(d.dag.Cancel(id, c.err))
+			return
+		}
+	}
+}
+
+func (d *Driver) backendEvent(ev BackendEvent) {
+	switch ev := ev.(type) {
+	case ExecutorAdded:
+		e := ev.Executor
+		if _, ok := d.executors[e.ID]; ok {
+			return
+		}
+		d.executors[e.ID] = &executorSlots{info: e}
+		i, _ := slices.BinarySearch(d.execIDs, e.ID)
+		d.execIDs = slices.Insert(d.execIDs, i, e.ID)
+		d.ts.AddExecutor(e)
+	case ExecutorRemoved:
+		if _, ok := d.executors[ev.ID]; !ok {
+			return
+		}
+		delete(d.executors, ev.ID)
+		if i, ok := slices.BinarySearch(d.execIDs, ev.ID); ok {
+			d.execIDs = slices.Delete(d.execIDs, i, i+1)
+		}
+		lost, events := d.ts.ExecutorLost(ev.ID)
+		for _, t := range lost {
+			d.listener.TaskEnded(t, ev.ID, nil, fmt.Errorf("%w: %s: %v", ErrExecutorLost, ev.ID, ev.Reason))
+		}
+		d.dagEvents(events)
+	case TaskStatus:
+		d.taskEnded(ev)
+	}
+}
+
+func (d *Driver) taskEnded(st TaskStatus) {
+	if e := d.executors[st.Executor]; e != nil && e.busy > 0 {
+		e.busy--
+	}
+	t, killed, ok := d.ts.Task(st.TaskID)
+	if !ok {
+		return // its executor was lost; it was re-queued then
+	}
+	err := st.Err
+	if killed && err != nil {
+		err = fmt.Errorf("%w: %w", ErrTaskKilled, err)
+	}
+	d.listener.TaskEnded(t, st.Executor, st.Result, err)
+	d.dagEvents(d.ts.StatusUpdate(st.TaskID, st.Result, st.Err))
+}
+
+func (d *Driver) dagEvents(events []Event) {
+	for _, ev := range events {
+		d.apply(d.dag.HandleEvent(ev))
+	}
+}
+
+// apply carries out the DAG scheduler's actions in order.
+func (d *Driver) apply(acts []Action) {
+	for len(acts) > 0 {
+		a := acts[0]
+		acts = acts[1:]
+		switch a := a.(type) {
+		case SubmitTaskSet:
+			d.ts.Submit(time.Now(), a)
+			d.listener.StageSubmitted(a.Stage, a.Attempt, len(a.Tasks))
+		case CancelStage:
+			for _, k := range d.ts.CancelStage(a.StageID, a.Kill) {
+				// A kill that cannot be delivered is moot: the task's end, or its
+				// executor's loss, still reaches the loop.
+				_ = d.backend.Kill(k.Executor, k.TaskID)
+			}
+		case StageCompleted:
+			d.listener.StageCompleted(a.Stage, a.Attempt, a.Err)
+		case DeliverResult:
+			run := d.jobs[a.JobID]
+			if run == nil || run.resultErr != nil {
+				break
+			}
+			if err := run.onResult(a.Partition, a.Data); err != nil {
+				run.resultErr = fmt.Errorf("job %q: result partition %d: %w", run.spec.Name, a.Partition, err)
+				acts = append(acts, d.dag.Cancel(a.JobID, run.resultErr)...)
+			}
+		case JobSucceeded:
+			d.endJob(a.JobID, nil)
+		case JobFailed:
+			d.endJob(a.JobID, a.Err)
+		}
+	}
+}
+
+func (d *Driver) endJob(id int, err error) {
+	run := d.jobs[id]
+	if run == nil {
+		return
+	}
+	delete(d.jobs, id)
+	if err == nil {
+		err = run.resultErr
+	}
+	d.listener.JobEnded(run.spec, err)
+	run.done <- err
+}
+
+// schedule offers the free slots to the task scheduler and launches what it
+// places, then arms the timer for the next locality deadline.
+func (d *Driver) schedule() {
+	for d.ts.Pending() {
+		now := time.Now()
+		offers := make([]Offer, 0, len(d.execIDs))
+		for _, id := range d.execIDs {
+			e := d.executors[id]
+			offers = append(offers, Offer{Executor: id, Host: e.info.Host, Free: e.info.Slots - e.busy})
+		}
+		launches := d.ts.ResourceOffers(now, offers)
+		if len(launches) == 0 {
+			break
+		}
+		for _, l := range launches {
+			d.executors[l.Executor].busy++
+			d.listener.TaskStarted(l.Task, l.Executor)
+			if err := d.backend.Launch(l.Executor, l.Task); err != nil {
+				d.taskEnded(TaskStatus{TaskID: l.Task.ID, Executor: l.Executor,
+					Err: fmt.Errorf("launch task %d on executor %s: %w", l.Task.ID, l.Executor, err)})
+			}
+		}
+	}
+	d.wake.Stop()
+	if at, ok := d.ts.NextWake(); ok {
+		d.wake.Reset(max(0, time.Until(at)))
+	}
+}
+
+type nopListener struct{}
+
+func (nopListener) JobStarted(*JobSpec)                         {}
+func (nopListener) StageSubmitted(*StageSpec, int, int)         {}
+func (nopListener) TaskStarted(*Task, string)                   {}
+func (nopListener) TaskEnded(*Task, string, *TaskResult, error) {}
+func (nopListener) StageCompleted(*StageSpec, int, error)       {}
+func (nopListener) JobEnded(*JobSpec, error)                    {}

@@ -1,0 +1,88 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotRetriable marks a task error that retrying cannot fix (bad input found by
+// a task, say): a task error wrapping it fails the job at once.
+var ErrNotRetriable = errors.New("not retriable")
+
+// ErrExecutorLost is the error of a task whose executor went away while it ran;
+// such a failure does not count toward MaxFailures.
+var ErrExecutorLost = errors.New("executor lost")
+
+// ErrTaskKilled is the error of a task the scheduler killed because its stage or
+// job no longer needed it.
+var ErrTaskKilled = errors.New("task killed")
+
+// ErrClosed is returned by RunJob once the Driver is closed.
+var ErrClosed = errors.New("scheduler: driver closed")
+
+// FetchFailedError is returned by a task whose shuffle input is gone: the parent
+// stage's lost partitions are recomputed, and the failure does not count toward
+// MaxFailures.
+type FetchFailedError struct {
+	ShuffleID    int
+	MapPartition int
+	Executor     string
+	Err          error
+}
+
+func (e *FetchFailedError) Error() string {
+	return fmt.Sprintf("fetch shuffle %d map %d from executor %q: %v", e.ShuffleID, e.MapPartition, e.Executor, e.Err)
+}
+
+func (e *FetchFailedError) Unwrap() error { return e.Err }
+
+// TaskFailedError is the error of a job whose task failed for good: after
+// MaxFailures attempts, or once with an ErrNotRetriable error. errors.Is and
+// errors.As reach the last attempt's error.
+type TaskFailedError struct {
+	Job       string
+	StageID   int
+	StageName string
+	Partition int
+	Failures  int
+	Err       error // the last attempt's error
+}
+
+func (e *TaskFailedError) Error() string {
+	if errors.Is(e.Err, ErrNotRetriable) {
+		return fmt.Sprintf("job %q: stage %d (%s) partition %d failed: %v", e.Job, e.StageID, e.StageName, e.Partition, e.Err)
+	}
+	times := "times"
+	if e.Failures == 1 {
+		times = "time"
+	}
+	return fmt.Sprintf("job %q: stage %d (%s) partition %d failed %d %s, last: %v",
+		e.Job, e.StageID, e.StageName, e.Partition, e.Failures, times, e.Err)
+}
+
+func (e *TaskFailedError) Unwrap() error { return e.Err }
+
+// StageAttemptsError fails a job whose stage kept losing its shuffle input.
+type StageAttemptsError struct {
+	Job       string
+	StageID   int
+	StageName string
+	Attempts  int
+	Err       error // the last fetch failure
+}
+
+func (e *StageAttemptsError) Error() string {
+	return fmt.Sprintf("job %q: stage %d (%s) failed %d attempts on lost shuffle input, last: %v",
+		e.Job, e.StageID, e.StageName, e.Attempts, e.Err)
+}
+
+func (e *StageAttemptsError) Unwrap() error { return e.Err }
+
+// PanicError is a panic recovered by a backend around a task, with the stack of the
+// goroutine that panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.Value, e.Stack) }

@@ -1,0 +1,301 @@
+package scheduler
+
+import (
+	"errors"
+	"slices"
+	"time"
+)
+
+// Offer is one executor's free slots, offered to the task scheduler.
+type Offer struct {
+	Executor, Host string
+	Free           int
+}
+
+// Launch asks for a task to be started on an executor.
+type Launch struct {
+	Executor string
+	Task     *Task
+	Locality Locality
+}
+
+// Kill asks for a running task to be stopped.
+type Kill struct {
+	Executor string
+	TaskID   int64
+}
+
+// TaskScheduler places the tasks of submitted task sets on offered slots and turns
+// their status updates into DAGScheduler events: it retries failed tasks up to
+// maxFailures and re-queues the tasks of lost executors without charging them. It
+// does no I/O, takes the time as an argument, and is owned by one goroutine.
+type TaskScheduler struct {
+	maxFailures  int
+	localityWait time.Duration
+	sets         []*taskSetManager // in FIFO order: job, then stage, then attempt
+	tasks        map[int64]*runningTask
+	executors    map[string]ExecutorInfo
+	hosts        map[string]int // executors alive per host
+	nextTaskID   int64
+}
+
+type runningTask struct {
+	task   *Task
+	set    *taskSetManager
+	index  int
+	exec   ExecutorInfo
+	killed bool
+}
+
+// NewTaskScheduler returns a TaskScheduler that fails a task set once a partition
+// failed maxFailures times, and waits up to localityWait per locality level.
+func NewTaskScheduler(maxFailures int, localityWait time.Duration) *TaskScheduler {
+	return &TaskScheduler{
+		maxFailures:  max(1, maxFailures),
+		localityWait: localityWait,
+		tasks:        map[int64]*runningTask{},
+		executors:    map[string]ExecutorInfo{},
+		hosts:        map[string]int{},
+	}
+}
+
+// Submit queues a stage attempt's tasks.
+func (s *TaskScheduler) Submit(now time.Time, set SubmitTaskSet) {
+	m := newTaskSetManager(now, set, s.localityWait)
+	m.computeLevels(s.execAlive, s.hostAlive)
+	i, _ := slices.BinarySearchFunc(s.sets, m, func(a, b *taskSetManager) int {
+		if a.jobID != b.jobID {
+			return a.jobID - b.jobID
+		}
+		if a.stageID != b.stageID {
+			return a.stageID - b.stageID
+		}
+		return a.attempt - b.attempt
+	})
+	s.sets = slices.Insert(s.sets, i, m)
+}
+
+func (s *TaskScheduler) execAlive(id string) bool { _, ok := s.executors[id]; return ok }
+func (s *TaskScheduler) hostAlive(h string) bool  { return s.hosts[h] > 0 }
+
+// AddExecutor makes an executor known, so that tasks preferring it or its host wait
+// for it.
+func (s *TaskScheduler) AddExecutor(e ExecutorInfo) {
+	if _, ok := s.executors[e.ID]; ok {
+		return
+	}
+	s.executors[e.ID] = e
+	s.hosts[e.Host]++
+	s.recomputeLevels()
+}
+
+func (s *TaskScheduler) recomputeLevels() {
+	for _, m := range s.sets {
+		m.computeLevels(s.execAlive, s.hostAlive)
+	}
+}
+
+// ExecutorLost forgets an executor. Its running tasks are re-queued without
+// counting as failures; they are returned, with the events for the DAGScheduler
+// (a TaskFailed per task, then ExecutorLost).
+func (s *TaskScheduler) ExecutorLost(id string) (lost []*Task, events []Event) {
+	e, ok := s.executors[id]
+	if !ok {
+		return nil, nil
+	}
+	delete(s.executors, id)
+	if s.hosts[e.Host]--; s.hosts[e.Host] <= 0 {
+		delete(s.hosts, e.Host)
+	}
+	var ids []int64
+	for tid, rt := range s.tasks {
+		if rt.exec.ID == id {
+			ids = append(ids, tid)
+		}
+	}
+	slices.Sort(ids)
+	for _, tid := range ids {
+		rt := s.tasks[tid]
+		delete(s.tasks, tid)
+		m := rt.set
+		m.running[rt.index]--
+		m.numRunning--
+		lost = append(lost, rt.task)
+		if !rt.killed && m.launchable(rt.index) {
+			m.addPending(rt.index)
+		}
+		events = append(events, TaskFailed{Task: rt.task, Err: ErrExecutorLost})
+	}
+	s.removeFinished()
+	s.recomputeLevels()
+	return lost, append(events, ExecutorLost{Executor: id})
+}
+
+// ResourceOffers places pending tasks on the free slots offered, task sets in FIFO
+// order, each at the best locality its delay scheduling allows at now.
+func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
+	for _, m := range s.sets {
+		m.allowedLevel(now) // advance delay scheduling even when no slot is free
+	}
+	free := make([]int, len(offers))
+	total := 0
+	for i, o := range offers {
+		if _, ok := s.executors[o.Executor]; ok {
+			free[i] = o.Free
+			total += o.Free
+		}
+	}
+	var out []Launch
+	for _, m := range s.sets {
+		for _, level := range m.levels {
+			for launched := true; launched && total > 0; {
+				launched = false
+				for i, o := range offers {
+					if free[i] <= 0 {
+						continue
+					}
+					idx, loc, ok := m.offer(now, o.Executor, o.Host, level)
+					if !ok {
+						continue
+					}
+					free[i]--
+					total--
+					launched = true
+					out = append(out, s.launch(m, idx, loc, o.Executor))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (s *TaskScheduler) launch(m *taskSetManager, idx int, loc Locality, exec string) Launch {
+	s.nextTaskID++
+	t := *m.tasks[idx]
+	t.ID = s.nextTaskID
+	t.Attempt = m.launches[idx]
+	m.launches[idx]++
+	m.running[idx]++
+	m.numRunning++
+	s.tasks[t.ID] = &runningTask{task: &t, set: m, index: idx, exec: s.executors[exec]}
+	return Launch{Executor: exec, Task: &t, Locality: loc}
+}
+
+// Task returns a running task by ID, and whether it was killed.
+func (s *TaskScheduler) Task(id int64) (t *Task, killed, ok bool) {
+	rt, ok := s.tasks[id]
+	if !ok {
+		return nil, false, false
+	}
+	return rt.task, rt.killed, true
+}
+
+// StatusUpdate takes the end of a task: success, or failure with err. It returns
+// the events for the DAGScheduler; an unknown task (its executor was lost, say)
+// yields none.
+func (s *TaskScheduler) StatusUpdate(taskID int64, res *TaskResult, err error) []Event {
+	rt, ok := s.tasks[taskID]
+	if !ok {
+		return nil
+	}
+	delete(s.tasks, taskID)
+	m, idx, t := rt.set, rt.index, rt.task
+	m.running[idx]--
+	m.numRunning--
+	defer s.removeFinished()
+	if err == nil {
+		s.partitionSucceeded(m.stageID, t.Partition)
+		ev := TaskSucceeded{Task: t, Result: res}
+		if t.ShuffleID >= 0 {
+			ev.Status = MapStatus{Executor: rt.exec.ID, Host: rt.exec.Host, Addr: rt.exec.Addr}
+			if res != nil {
+				ev.Status.Sizes = res.Sizes
+			}
+		}
+		return []Event{ev}
+	}
+	if rt.killed {
+		return nil
+	}
+	var ff *FetchFailedError
+	if errors.As(err, &ff) {
+		// The stage attempt cannot finish without the parent's output; the DAG
+		// scheduler resubmits it, so this set launches nothing more.
+		m.zombie = true
+		return []Event{FetchFailed{Task: t, Err: ff}}
+	}
+	if errors.Is(err, ErrExecutorLost) || m.zombie || m.succeeded[idx] {
+		if !m.zombie && m.launchable(idx) {
+			m.addPending(idx)
+		}
+		return []Event{TaskFailed{Task: t, Err: err}}
+	}
+	m.failures[idx]++
+	events := []Event{TaskFailed{Task: t, Err: err, CountsAsFailure: true}}
+	if m.failures[idx] >= s.maxFailures || errors.Is(err, ErrNotRetriable) {
+		m.zombie = true
+		return append(events, StageAborted{
+			StageID: m.stageID, Attempt: m.attempt, Partition: t.Partition,
+			Failures: m.failures[idx], Err: err,
+		})
+	}
+	m.addPending(idx)
+	return events
+}
+
+// partitionSucceeded marks a partition done in every attempt of its stage, so
+// that no attempt runs it again.
+func (s *TaskScheduler) partitionSucceeded(stageID, partition int) {
+	for _, m := range s.sets {
+		if m.stageID != stageID {
+			continue
+		}
+		if i, ok := m.index[partition]; ok {
+			m.markSucceeded(i)
+		}
+	}
+}
+
+// CancelStage removes the task sets of a stage. With kill, their running tasks are
+// returned to be killed; their status updates are then ignored. Without, the
+// running tasks finish and report as usual.
+func (s *TaskScheduler) CancelStage(stageID int, kill bool) []Kill {
+	var kills []Kill
+	for _, m := range s.sets {
+		if m.stageID == stageID {
+			m.zombie = true
+		}
+	}
+	if kill {
+		for tid, rt := range s.tasks {
+			if rt.set.stageID == stageID && !rt.killed {
+				rt.killed = true
+				kills = append(kills, Kill{Executor: rt.exec.ID, TaskID: tid})
+			}
+		}
+		slices.SortFunc(kills, func(a, b Kill) int { return int(a.TaskID - b.TaskID) })
+		s.sets = slices.DeleteFunc(s.sets, func(m *taskSetManager) bool { return m.stageID == stageID })
+	}
+	s.removeFinished()
+	return kills
+}
+
+func (s *TaskScheduler) removeFinished() {
+	s.sets = slices.DeleteFunc(s.sets, (*taskSetManager).finished)
+}
+
+// NextWake is the earliest time a task set's locality level widens, so the caller
+// can offer its slots again then; false when no set is waiting for locality.
+func (s *TaskScheduler) NextWake() (time.Time, bool) {
+	var at time.Time
+	found := false
+	for _, m := range s.sets {
+		if t, ok := m.wakeAt(); ok && (!found || t.Before(at)) {
+			at, found = t, true
+		}
+	}
+	return at, found
+}
+
+// Pending reports whether any task set still has tasks to launch or running.
+func (s *TaskScheduler) Pending() bool { return len(s.sets) > 0 }

@@ -1,0 +1,125 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+)
+
+// StageSpec describes one stage of a job: a set of tasks, one per partition, that
+// either write a shuffle (map stage) or produce the job's result (result stage).
+type StageSpec struct {
+	ID        int    // unique within the Driver's life
+	Name      string // e.g. "ReduceByKey at main.go:23"
+	NumTasks  int    // partitions
+	ShuffleID int    // the shuffle this stage writes; -1 for the result stage
+	Parents   []int  // stage IDs (map stages) whose shuffle this stage reads
+	// Preferred returns a partition's preferred locations, may be nil. A location is
+	// a host name, or ExecutorLocation(host, executor) for data held by one executor.
+	Preferred func(partition int) []string
+}
+
+// JobSpec is what the plan compiler hands the scheduler: every stage of one job.
+type JobSpec struct {
+	Name string
+	// Stages holds every stage of the job; the LAST one is the result stage. Parents
+	// need not be listed before their children.
+	Stages []StageSpec
+}
+
+// MapStatus says where one map task's output lives and how big each of its reduce
+// partitions is.
+type MapStatus struct {
+	Executor, Host, Addr string
+	Sizes                []int64 // bytes per reduce partition
+}
+
+// ShuffleInput lists the map outputs of one shuffle a task reads.
+type ShuffleInput struct {
+	ShuffleID int
+	Maps      []MapStatus // indexed by map partition; shared between tasks, read-only
+}
+
+// Task is one attempt of one partition of a stage. It is plain data so that a
+// cluster backend can serialize it to a remote executor.
+type Task struct {
+	ID           int64 // unique within the Driver's life
+	JobID        int
+	StageID      int
+	StageAttempt int
+	Partition    int
+	Attempt      int            // how many times this partition was launched before in this stage attempt
+	ShuffleID    int            // output shuffle, -1 for result tasks
+	NumTasks     int            // tasks in the stage
+	Inputs       []ShuffleInput // map outputs of every parent shuffle (complete when the task launches)
+	Preferred    []string
+}
+
+// TaskMetrics are the counters a task reports with its result.
+type TaskMetrics struct {
+	Duration          time.Duration
+	RecordsRead       int64
+	RecordsWritten    int64
+	ShuffleReadBytes  int64
+	ShuffleWriteBytes int64
+	SpillBytes        int64
+	DroppedMalformed  int64
+}
+
+// TaskResult is what a successful task returns.
+type TaskResult struct {
+	Sizes   []int64 // map tasks: bytes per reduce partition
+	Data    []byte  // result tasks: the encoded partition result
+	Metrics TaskMetrics
+}
+
+// Runner runs one task attempt in the executor's process. The root package
+// implements it.
+type Runner interface {
+	RunTask(ctx context.Context, t *Task) (*TaskResult, error)
+}
+
+// Listener observes a job's progress. The Driver calls it from its own goroutine,
+// so implementations must be quick and must not call back into the Driver.
+type Listener interface {
+	JobStarted(job *JobSpec)
+	StageSubmitted(stage *StageSpec, attempt, numTasks int)
+	TaskStarted(t *Task, executor string)
+	TaskEnded(t *Task, executor string, res *TaskResult, err error)
+	StageCompleted(stage *StageSpec, attempt int, err error)
+	JobEnded(job *JobSpec, err error)
+}
+
+// Options tune a Driver.
+type Options struct {
+	// MaxFailures is how many times one partition may fail before its job fails
+	// (spindle.task.maxFailures); 0 means 4.
+	MaxFailures int
+	// LocalityWait is how long a task set waits for a slot at its preferred
+	// locality before it takes a less local one (spindle.locality.wait); 0 means
+	// 3s, negative means no waiting.
+	LocalityWait time.Duration
+	// ExternalShuffle says map outputs are served by a shuffle service that
+	// outlives executors, so losing an executor does not lose its map outputs.
+	ExternalShuffle bool
+}
+
+const (
+	defaultMaxFailures  = 4
+	defaultLocalityWait = 3 * time.Second
+	// maxStageAttempts bounds how often one stage is resubmitted after fetch
+	// failures before its job fails, as Spark's default does.
+	maxStageAttempts = 4
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxFailures <= 0 {
+		o.MaxFailures = defaultMaxFailures
+	}
+	switch {
+	case o.LocalityWait == 0:
+		o.LocalityWait = defaultLocalityWait
+	case o.LocalityWait < 0:
+		o.LocalityWait = 0
+	}
+	return o
+}
