@@ -38,7 +38,9 @@ func newHarness(t *testing.T, opts Options) *harness {
 	}
 }
 
-func (h *harness) record(format string, args ...any) { h.log = append(h.log, fmt.Sprintf(format, args...)) }
+func (h *harness) record(format string, args ...any) {
+	h.log = append(h.log, fmt.Sprintf(format, args...))
+}
 
 // take returns the decisions recorded since the last call.
 func (h *harness) take() []string {

@@ -114,8 +114,8 @@ func (m *taskSetManager) hasPendingIn(stacks map[string][]int, alive func(string
 // computeLevels finds the locality levels worth waiting for, given which
 // executors and hosts are alive, keeping the level reached so far.
 func (m *taskSetManager) computeLevels(execAlive, hostAlive func(string) bool) {
-	prev := AnyLocality
-	if m.levelIdx < len(m.levels) {
+	prev := ProcessLocal
+	if len(m.levels) > 0 {
 		prev = m.levels[m.levelIdx]
 	}
 	m.levels = m.levels[:0]
