@@ -156,7 +156,13 @@ func (c *AMRMClient) Allocate(ctx context.Context, r *AllocateRequest) (*Allocat
 		if err != nil {
 			return nil, err
 		}
-		switch resp.GetAMCommand() {
+		// Check presence: proto2's default for an unset enum is its first
+		// value, AM_RESYNC.
+		var cmd pb.AMCommandProto
+		if resp.AMCommand != nil {
+			cmd = resp.GetAMCommand()
+		}
+		switch cmd {
 		case pb.AMCommandProto_AM_SHUTDOWN:
 			return nil, fmt.Errorf("allocate: %w", ErrShutdown)
 		case pb.AMCommandProto_AM_RESYNC:
