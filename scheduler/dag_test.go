@@ -161,7 +161,7 @@ func TestDAGFetchFailedRecomputesLostPartitionsOnly(t *testing.T) {
 		"result 1.1",
 		"launch 3.0/p1#0 on a NO_PREF",
 		"stage 3.0 done", "submit stage 4.1 [0]",
-		"launch 4.1/p0#0 on a NO_PREF",
+		"launch 4.1/p0#1 on a NO_PREF",
 		"result 1.0", "stage 4.1 done",
 		"kill stage 3 []", "kill stage 4 []",
 		"job 1 succeeded",
@@ -207,7 +207,7 @@ func TestDAGExecutorLost(t *testing.T) {
 			"lost a",
 			"launch 1.0/p1#1 on b NO_PREF",
 			"stage 1.0 done", "submit stage 1.1 [0]",
-			"launch 1.1/p0#0 on b NO_PREF",
+			"launch 1.1/p0#1 on b NO_PREF",
 			"stage 1.1 done", "submit stage 2.0 [0]",
 		}, tail...),
 	}, {

@@ -140,8 +140,8 @@ func (d *Driver) refuse(err error) {
 		select {
 		case run := <-d.submit:
 			run.done <- err
-		case c := <-d.cancel:
-			c.run.done <- c.err
+		case <-d.cancel:
+			// The job was refused on submit; RunJob has that answer already.
 		case <-d.quit:
 			d.stopErr = err
 			return

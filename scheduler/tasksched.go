@@ -37,6 +37,10 @@ type TaskScheduler struct {
 	executors    map[string]ExecutorInfo
 	hosts        map[string]int // executors alive per host
 	nextTaskID   int64
+	// launches counts the attempts of each stage's partitions across stage
+	// attempts, so that no two attempts of a partition share an Attempt number
+	// (map tasks name their output files by it).
+	launches map[int]map[int]int
 }
 
 type runningTask struct {
@@ -56,6 +60,7 @@ func NewTaskScheduler(maxFailures int, localityWait time.Duration) *TaskSchedule
 		tasks:        map[int64]*runningTask{},
 		executors:    map[string]ExecutorInfo{},
 		hosts:        map[string]int{},
+		launches:     map[int]map[int]int{},
 	}
 }
 
@@ -173,8 +178,13 @@ func (s *TaskScheduler) launch(m *taskSetManager, idx int, loc Locality, exec st
 	s.nextTaskID++
 	t := *m.tasks[idx]
 	t.ID = s.nextTaskID
-	t.Attempt = m.launches[idx]
-	m.launches[idx]++
+	counts := s.launches[m.stageID]
+	if counts == nil {
+		counts = map[int]int{}
+		s.launches[m.stageID] = counts
+	}
+	t.Attempt = counts[t.Partition]
+	counts[t.Partition]++
 	m.running[idx]++
 	m.numRunning++
 	s.tasks[t.ID] = &runningTask{task: &t, set: m, index: idx, exec: s.executors[exec]}
@@ -257,8 +267,8 @@ func (s *TaskScheduler) partitionSucceeded(stageID, partition int) {
 }
 
 // CancelStage removes the task sets of a stage. With kill, their running tasks are
-// returned to be killed; their status updates are then ignored. Without, the
-// running tasks finish and report as usual.
+// returned to be killed, their status updates are then ignored, and the stage is
+// forgotten. Without, the running tasks finish and report as usual.
 func (s *TaskScheduler) CancelStage(stageID int, kill bool) []Kill {
 	var kills []Kill
 	for _, m := range s.sets {
@@ -275,6 +285,7 @@ func (s *TaskScheduler) CancelStage(stageID int, kill bool) []Kill {
 		}
 		slices.SortFunc(kills, func(a, b Kill) int { return int(a.TaskID - b.TaskID) })
 		s.sets = slices.DeleteFunc(s.sets, func(m *taskSetManager) bool { return m.stageID == stageID })
+		delete(s.launches, stageID)
 	}
 	s.removeFinished()
 	return kills

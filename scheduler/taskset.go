@@ -38,7 +38,7 @@ func newTaskSetManager(now time.Time, set SubmitTaskSet, wait time.Duration) *ta
 	n := len(set.Tasks)
 	m := &taskSetManager{
 		jobID: set.JobID, stageID: set.Stage.ID, attempt: set.Attempt, stage: set.Stage,
-		tasks: set.Tasks, launches: make([]int, n), running: make([]int, n),
+		tasks: set.Tasks, running: make([]int, n),
 		succeeded: make([]bool, n), failures: make([]int, n),
 		forExecutor: map[string][]int{}, forHost: map[string][]int{},
 		lastLaunch: now, wait: wait, index: make(map[int]int, n),

@@ -42,12 +42,12 @@ type ShuffleInput struct {
 // Task is one attempt of one partition of a stage. It is plain data so that a
 // cluster backend can serialize it to a remote executor.
 type Task struct {
-	ID           int64 // unique within the Driver's life
+	ID           int64 // unique within the Driver's life; names the attempt's output
 	JobID        int
 	StageID      int
 	StageAttempt int
 	Partition    int
-	Attempt      int            // how many times this partition was launched before in this stage attempt
+	Attempt      int            // launches of this partition before, in any attempt of the stage
 	ShuffleID    int            // output shuffle, -1 for result tasks
 	NumTasks     int            // tasks in the stage
 	Inputs       []ShuffleInput // map outputs of every parent shuffle (complete when the task launches)
