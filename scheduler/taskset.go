@@ -9,10 +9,8 @@ import (
 // offers by locality, with delay scheduling, and counts each partition's failures.
 type taskSetManager struct {
 	jobID, stageID, attempt int
-	stage                   *StageSpec
 	tasks                   []*Task     // templates, by index
 	index                   map[int]int // partition to index
-	launches                []int       // attempts so far, by index
 	running                 []int       // copies running, by index
 	succeeded               []bool
 	failures                []int
@@ -37,7 +35,7 @@ type taskSetManager struct {
 func newTaskSetManager(now time.Time, set SubmitTaskSet, wait time.Duration) *taskSetManager {
 	n := len(set.Tasks)
 	m := &taskSetManager{
-		jobID: set.JobID, stageID: set.Stage.ID, attempt: set.Attempt, stage: set.Stage,
+		jobID: set.JobID, stageID: set.Stage.ID, attempt: set.Attempt,
 		tasks: set.Tasks, running: make([]int, n),
 		succeeded: make([]bool, n), failures: make([]int, n),
 		forExecutor: map[string][]int{}, forHost: map[string][]int{},
