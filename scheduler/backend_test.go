@@ -95,3 +95,40 @@ func closeAtEnd(t *testing.T, d *Driver) {
 		}
 	})
 }
+
+type brokenBackend struct{ fakeBackend }
+
+func (*brokenBackend) Start(context.Context, chan<- BackendEvent) error {
+	return errors.New("no cluster")
+}
+
+func TestDriverWithBackendThatDoesNotStart(t *testing.T) {
+	d := NewDriver(&brokenBackend{}, Options{}, nil)
+	err := d.RunJob(context.Background(), &JobSpec{Name: "j", Stages: stages("1:-1:1")}, nil)
+	if err == nil || err.Error() != "start backend: no cluster" {
+		t.Fatalf("RunJob = %v, want the start error", err)
+	}
+	if err := d.Close(); err == nil {
+		t.Fatal("Close hid the start error")
+	}
+}
+
+func TestCloseFailsRunningJobs(t *testing.T) {
+	started := make(chan struct{}, 1)
+	d := NewDriver(NewLocalBackend(1, runnerFunc(func(ctx context.Context, _ *Task) (*TaskResult, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})), Options{}, nil)
+	done := make(chan error, 1)
+	go func() {
+		done <- d.RunJob(context.Background(), &JobSpec{Name: "j", Stages: stages("1:-1:1")}, func(int, []byte) error { return nil })
+	}()
+	waitFor(t, started, "the task")
+	if err := d.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := waitFor(t, done, "RunJob"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("RunJob = %v, want ErrClosed", err)
+	}
+}

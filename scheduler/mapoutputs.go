@@ -28,11 +28,6 @@ func (m *mapOutputs) complete(shuffleID int) bool {
 	return s != nil && s.available == len(s.maps)
 }
 
-func (m *mapOutputs) has(shuffleID, mapPart int) bool {
-	s := m.shuffles[shuffleID]
-	return s != nil && mapPart >= 0 && mapPart < len(s.maps) && s.maps[mapPart] != nil
-}
-
 func (m *mapOutputs) add(shuffleID, mapPart int, st MapStatus) {
 	s := m.shuffles[shuffleID]
 	if s == nil || mapPart < 0 || mapPart >= len(s.maps) {
