@@ -188,7 +188,7 @@ func (rm *ResourceManager) Queue(ctx context.Context, name string) (QueueInfo, e
 }
 
 // DelegationToken obtains an RM delegation token that renewer may renew.
-// The RM issues them only to Kerberos-authenticated callers.
+// A secure RM issues them only to Kerberos-authenticated callers.
 func (rm *ResourceManager) DelegationToken(ctx context.Context, renewer string) (*ipc.Token, error) {
 	var resp pb.GetDelegationTokenResponseProto
 	req := &pb.GetDelegationTokenRequestProto{Renewer: proto.String(renewer)}

@@ -3,7 +3,7 @@
 // test, speaks to the RM and NMs only through package yarn, and prints what
 // it observed as one JSON line on stdout for the test to check.
 //
-// Usage: testam succeed|fail|hang
+// Usage: testam succeed|fail|hang|overask
 //
 // Environment (set by the test in the launch context): TESTAM_SCHEDULER is
 // the RM scheduler address; TESTAM_NODES the two node names to ask for
@@ -13,12 +13,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -35,6 +37,7 @@ type Report struct {
 	Released   string      `json:"released"`
 	StatusSeen string      `json:"nm_status_seen"`
 	Error      string      `json:"error,omitempty"`
+	Overask    string      `json:"overask,omitempty"`
 }
 
 // Container is one allocated container and how it ended.
@@ -80,14 +83,30 @@ func run(ctx context.Context, mode string) error {
 		return err
 	}
 	rep.MaxMemory = reg.MaxCapability.MemoryMB
-	defer func() {
+	// The report goes out before unregistering: once the RM shows the app
+	// finished, the test may read stdout while this process still exits.
+	finish := func(st yarn.FinalStatus, diag string) error {
 		b, _ := json.Marshal(rep)
 		fmt.Println(string(b))
-	}()
+		return amrm.Finish(ctx, st, diag, tracking)
+	}
 
 	switch mode {
 	case "fail":
-		return amrm.Finish(ctx, yarn.Failed, "testam: failing on purpose", tracking)
+		return finish(yarn.Failed, "testam: failing on purpose")
+	case "overask":
+		// An ask above the maximum must come back as the RM's typed error.
+		big := yarn.Resource{MemoryMB: reg.MaxCapability.MemoryMB * 2, VCores: 1}
+		_, err := amrm.Allocate(ctx, &yarn.AllocateRequest{Asks: yarn.Expand(yarn.ContainerAsk{Priority: 1, Capability: big, Count: 1})})
+		if !errors.Is(err, yarn.ErrInvalidResourceRequest) {
+			rep.Error = fmt.Sprintf("oversized ask: want ErrInvalidResourceRequest, got %v", err)
+			return finish(yarn.Failed, "testam: "+rep.Error)
+		}
+		var re *ipc.RemoteError
+		if errors.As(err, &re) {
+			rep.Overask = re.Class + ": " + re.Message
+		}
+		return finish(yarn.Succeeded, "testam: oversized ask refused")
 	case "hang":
 		// Heartbeat until the RM kills the application (or ctx ends).
 		for ctx.Err() == nil {
@@ -100,14 +119,13 @@ func run(ctx context.Context, mode string) error {
 	case "succeed":
 		if err := runContainers(ctx, env, amrm, rep); err != nil {
 			rep.Error = err.Error()
-			_ = amrm.Finish(ctx, yarn.Failed, "testam: "+err.Error(), tracking)
-			return err
+			return errors.Join(err, finish(yarn.Failed, "testam: "+err.Error()))
 		}
 		var exits []string
 		for _, c := range rep.Containers {
 			exits = append(exits, fmt.Sprintf("%s=%d", c.ID, c.Exit))
 		}
-		return amrm.Finish(ctx, yarn.Succeeded, "testam: all containers done: "+strings.Join(exits, " "), tracking)
+		return finish(yarn.Succeeded, "testam: all containers done: "+strings.Join(exits, " "))
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
