@@ -194,33 +194,48 @@ func TestAMRMInvalidRequestAndFinish(t *testing.T) {
 	}
 }
 
-func TestRMFailoverOnStandby(t *testing.T) {
+func TestRMFailover(t *testing.T) {
+	newActive := func() *fakeRPC {
+		return newFakeRPC(t, func(method string, body []byte) (proto.Message, string, string) {
+			return &pb.GetNewApplicationResponseProto{
+				ApplicationId:     AppID{ClusterTimestamp: 5, ID: 9}.proto(),
+				MaximumCapability: Resource{4096, 2}.proto(),
+			}, "", ""
+		})
+	}
 	standby := newFakeRPC(t, func(method string, body []byte) (proto.Message, string, string) {
 		return nil, classStandby, "Operation category READ is not supported in state standby"
 	})
-	active := newFakeRPC(t, func(method string, body []byte) (proto.Message, string, string) {
-		return &pb.GetNewApplicationResponseProto{
-			ApplicationId:     AppID{ClusterTimestamp: 5, ID: 9}.proto(),
-			MaximumCapability: Resource{4096, 2}.proto(),
-		}, "", ""
-	})
-	rm, err := NewResourceManager(mapConf{
-		"yarn.resourcemanager.ha.enabled": "true", "yarn.resourcemanager.ha.rm-ids": "rm1,rm2",
-		"yarn.resourcemanager.address.rm1": standby.addr(), "yarn.resourcemanager.address.rm2": active.addr(),
-	}, WithUser("tester"))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		first string
+	}{
+		{"standby first", standby.addr()},
+		{"unreachable first", deadAddr(t)},
 	}
-	defer rm.Close()
-	id, max, err := rm.NewApplication(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if id.String() != "application_5_0009" || max != (Resource{4096, 2}) {
-		t.Fatalf("got %s %+v", id, max)
-	}
-	if len(standby.methods()) != 1 || len(active.methods()) != 1 {
-		t.Fatalf("calls: standby %v active %v", standby.methods(), active.methods())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			active := newActive()
+			rm, err := NewResourceManager(mapConf{
+				"yarn.resourcemanager.ha.enabled": "true", "yarn.resourcemanager.ha.rm-ids": "rm1,rm2",
+				"yarn.resourcemanager.address.rm1": tt.first, "yarn.resourcemanager.address.rm2": active.addr(),
+				"ipc.client.connect.max.retries": "0",
+			}, WithUser("tester"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rm.Close()
+			id, max, err := rm.NewApplication(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.String() != "application_5_0009" || max != (Resource{4096, 2}) {
+				t.Fatalf("got %s %+v", id, max)
+			}
+			if len(active.methods()) != 1 {
+				t.Fatalf("active RM calls %v", active.methods())
+			}
+		})
 	}
 }
 
