@@ -280,11 +280,11 @@ func TestE2EFailedAndKilled(t *testing.T) {
 	}
 
 	e.waitState(ctx, hang, func(s AppState) bool { return s == StateRunning || s.Terminal() })
-	if err := e.rm.Kill(ctx, hang, "killed by the e2e test"); err != nil {
+	if err := e.rm.KillWithReason(ctx, hang, "killed by the e2e test"); err != nil {
 		t.Fatal(err)
 	}
 	r = e.waitState(ctx, hang, AppState.Terminal)
-	if r.State != StateKilled || r.FinalStatus != Killed {
+	if r.State != StateKilled || r.FinalStatus != Killed || !strings.Contains(r.Diagnostics, "killed by the e2e test") {
 		t.Errorf("killed app: %s/%s %q", r.State, r.FinalStatus, r.Diagnostics)
 	}
 }

@@ -135,7 +135,12 @@ func (rm *ResourceManager) Report(ctx context.Context, id AppID) (*AppReport, er
 
 // Kill asks the RM to kill the application. The kill completes
 // asynchronously; it is done when Report shows a terminal state.
-func (rm *ResourceManager) Kill(ctx context.Context, id AppID, diagnostics string) error {
+func (rm *ResourceManager) Kill(ctx context.Context, id AppID) error {
+	return rm.KillWithReason(ctx, id, "")
+}
+
+// KillWithReason is Kill, adding diagnostics to the application's report.
+func (rm *ResourceManager) KillWithReason(ctx context.Context, id AppID, diagnostics string) error {
 	req := &pb.KillApplicationRequestProto{ApplicationId: id.proto()}
 	if diagnostics != "" {
 		req.Diagnostics = proto.String(diagnostics)
