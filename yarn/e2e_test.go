@@ -154,17 +154,21 @@ func (e *e2e) waitState(ctx context.Context, id AppID, done func(AppState) bool)
 	}
 }
 
-// amStdout reads the AM container's stdout from the NodeManagers' log
-// directories (the cluster keeps them after the application ends).
-func (e *e2e) amStdout(ctx context.Context, id AppID) string {
+// amOutput returns the AM's JSON report: from its stdout in the NodeManagers'
+// log directories when SPINDLE_NM_LOG_DIRS names them, else from the end of
+// the application's diagnostics, where testam repeats it.
+func (e *e2e) amOutput(ctx context.Context, r *AppReport) amReport {
 	t := e.t
-	dirs := e.logDirs()
-	amc := ContainerID{Attempt: AttemptID{App: id, Attempt: 1}, ID: 1}
+	if i := strings.LastIndex(r.Diagnostics, "REPORT {"); os.Getenv("SPINDLE_NM_LOG_DIRS") == "" && i >= 0 {
+		return parseAMReport(t, r.Diagnostics[i+len("REPORT "):])
+	}
+	dirs := strings.Split(os.Getenv("SPINDLE_NM_LOG_DIRS"), ",")
+	amc := ContainerID{Attempt: AttemptID{App: r.ID, Attempt: 1}, ID: 1}
 	for {
 		for _, d := range dirs {
-			b, err := os.ReadFile(filepath.Join(d, id.String(), amc.String(), "stdout"))
+			b, err := os.ReadFile(filepath.Join(d, r.ID.String(), amc.String(), "stdout"))
 			if err == nil && len(b) > 0 {
-				return string(b)
+				return parseAMReport(t, string(b))
 			}
 		}
 		select {
@@ -232,7 +236,7 @@ func TestE2ESucceeded(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 
-	out := parseAMReport(t, e.amStdout(ctx, id))
+	out := e.amOutput(ctx, r)
 	if len(out.Containers) != 3 {
 		t.Fatalf("AM saw %d containers: %+v", len(out.Containers), out)
 	}
@@ -328,17 +332,8 @@ func TestE2EClusterInfoAndBadInput(t *testing.T) {
 	if r.FinalStatus != Succeeded {
 		t.Errorf("overask AM: %s/%s %q", r.State, r.FinalStatus, r.Diagnostics)
 	}
-	if out := parseAMReport(t, e.amStdout(ctx, ov)); !strings.Contains(out.Overask, "InvalidResourceRequestException") {
+	if out := e.amOutput(ctx, r); !strings.Contains(out.Overask, "InvalidResourceRequestException") {
 		t.Errorf("overask error %q", out.Overask)
 	}
 }
 
-// logDirs returns the NodeManagers' container log directories, from
-// SPINDLE_NM_LOG_DIRS (comma-separated).
-func (e *e2e) logDirs() []string {
-	v := os.Getenv("SPINDLE_NM_LOG_DIRS")
-	if v == "" {
-		e.t.Fatal("SPINDLE_NM_LOG_DIRS is not set: cannot read container logs")
-	}
-	return strings.Split(v, ",")
-}
