@@ -336,4 +336,3 @@ func TestE2EClusterInfoAndBadInput(t *testing.T) {
 		t.Errorf("overask error %q", out.Overask)
 	}
 }
-
