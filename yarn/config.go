@@ -43,7 +43,9 @@ func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialT
 // giving up (default yarn.client.failover-max-attempts, else twice round the RMs).
 func WithMaxFailovers(n int) Option { return func(o *options) { o.maxFailovers = n } }
 
-// WithKerberos authenticates to the RM with Kerberos (secure clusters).
+// WithKerberos authenticates to the RM with Kerberos (secure clusters). An
+// empty ServicePrincipal means yarn.resourcemanager.principal; _HOST in it
+// becomes each RM's host.
 func WithKerberos(k *ipc.Kerberos) Option { return func(o *options) { o.kerberos = k } }
 
 // WithPool makes the client share connections through p.

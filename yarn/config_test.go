@@ -3,6 +3,8 @@ package yarn
 import (
 	"reflect"
 	"testing"
+
+	"github.com/spindle-engine/spindle/ipc"
 )
 
 // mapConf is a HadoopConfig backed by a map.
@@ -42,5 +44,29 @@ func TestRMAddrs(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestKerberosPrincipalPerRM(t *testing.T) {
+	k := &ipc.Kerberos{}
+	rm, err := NewResourceManager(mapConf{
+		"yarn.resourcemanager.ha.enabled": "true", "yarn.resourcemanager.ha.rm-ids": "a,b",
+		"yarn.resourcemanager.address.a": "RM1.example.com:8032", "yarn.resourcemanager.address.b": "rm2.example.com:8032",
+		"yarn.resourcemanager.principal": "rm/_HOST@EXAMPLE.COM",
+	}, WithKerberos(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rm.Close()
+	var got []string
+	for i := range rm.addrs {
+		got = append(got, rm.rpc.config(i).Kerberos.ServicePrincipal)
+	}
+	want := []string{"rm/rm1.example.com@EXAMPLE.COM", "rm/rm2.example.com@EXAMPLE.COM"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("principals %v, want %v", got, want)
+	}
+	if _, err := NewResourceManager(mapConf{"yarn.resourcemanager.address": "a:1"}, WithKerberos(k)); err == nil {
+		t.Fatal("want an error without yarn.resourcemanager.principal")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -39,14 +40,29 @@ func (f *failoverClient) client() (*ipc.Client, int, error) {
 	if c, ok := f.clients[i]; ok {
 		return c, i, nil
 	}
-	cfg := f.base
-	cfg.Addr = f.addrs[i]
+	cfg := f.config(i)
 	c, err := ipc.NewClient(cfg)
 	if err != nil {
 		return nil, i, fmt.Errorf("client for %s: %w", cfg.Addr, err)
 	}
 	f.clients[i] = c
 	return c, i, nil
+}
+
+// config is the ipc configuration for address i.
+func (f *failoverClient) config(i int) ipc.Config {
+	cfg := f.base
+	cfg.Addr = f.addrs[i]
+	if k := cfg.Kerberos; k != nil && strings.Contains(k.ServicePrincipal, "_HOST") {
+		// Each RM has its own principal: substitute its host, as Hadoop's
+		// SecurityUtil.getServerPrincipal does.
+		host := cfg.Addr
+		if h, _, err := net.SplitHostPort(cfg.Addr); err == nil {
+			host = h
+		}
+		cfg.Kerberos = &ipc.Kerberos{Client: k.Client, ServicePrincipal: strings.ReplaceAll(k.ServicePrincipal, "_HOST", strings.ToLower(host))}
+	}
+	return cfg
 }
 
 // failover moves past address i unless another caller already did.

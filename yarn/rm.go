@@ -41,6 +41,13 @@ func NewResourceManager(h HadoopConfig, opts ...Option) (*ResourceManager, error
 			return nil, err
 		}
 	}
+	if k := o.kerberos; k != nil && k.ServicePrincipal == "" {
+		p, ok := lookup(h, "yarn.resourcemanager.principal")
+		if !ok || p == "" {
+			return nil, fmt.Errorf("resourcemanager: Kerberos needs yarn.resourcemanager.principal")
+		}
+		base.Kerberos = &ipc.Kerberos{Client: k.Client, ServicePrincipal: p}
+	}
 	return &ResourceManager{rpc: newFailoverClient(base, addrs, o.maxFailovers), addrs: addrs}, nil
 }
 
