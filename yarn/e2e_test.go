@@ -12,9 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spindle-engine/spindle/ipc"
 )
 
 // e2eConf loads *-site.xml from HADOOP_CONF_DIR, or skips the test.
@@ -99,7 +102,10 @@ func (e *e2e) nodeNames(ctx context.Context) []string {
 	return names
 }
 
-// submit starts an application whose AM runs testam in mode.
+// submit starts an application whose AM runs testam in mode. The launch
+// context carries credentials written by us, which the RM reads with
+// Hadoop's Credentials class, extends with the AMRMToken and rewrites for
+// the NodeManager: the AM reports what it finds there.
 func (e *e2e) submit(ctx context.Context, mode string, env map[string]string) AppID {
 	t := e.t
 	id, max, err := e.rm.NewApplication(ctx)
@@ -121,12 +127,16 @@ func (e *e2e) submit(ctx context.Context, mode string, env map[string]string) Ap
 	for k, v := range env {
 		amEnv[k] = v
 	}
+	creds := NewCredentials()
+	creds.Tokens["spindle"] = &ipc.Token{Identifier: []byte("id"), Password: []byte("pw"), Kind: "SPINDLE_TEST", Service: "127.0.0.1:1"}
+	creds.Secrets["spindle.secret"] = []byte("s3cr3t")
 	err = e.rm.Submit(ctx, &SubmissionContext{
 		App: id, Name: "spindle-e2e-" + mode, AMResource: Resource{MemoryMB: 256, VCores: 1},
 		MaxAttempts: 1, Tags: []string{"spindle-e2e"},
 		AMContainer: &LaunchContext{
 			LocalResources: map[string]LocalResource{"testam": res},
 			Env:            amEnv,
+			Tokens:         creds.Bytes(),
 			Commands:       []string{"./testam " + mode + " 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"},
 		},
 	})
@@ -181,12 +191,13 @@ func (e *e2e) amOutput(ctx context.Context, r *AppReport) amReport {
 
 // amReport decodes testam's JSON line.
 type amReport struct {
-	Attempt    string `json:"attempt"`
-	Released   string `json:"released"`
-	StatusSeen string `json:"nm_status_seen"`
-	Error      string `json:"error"`
-	Overask    string `json:"overask"`
-	Containers []struct {
+	Attempt     string   `json:"attempt"`
+	Released    string   `json:"released"`
+	StatusSeen  string   `json:"nm_status_seen"`
+	Error       string   `json:"error"`
+	Overask     string   `json:"overask"`
+	Credentials []string `json:"credentials"`
+	Containers  []struct {
 		ID       string `json:"id"`
 		Node     string `json:"node"`
 		Priority int32  `json:"priority"`
@@ -258,6 +269,10 @@ func TestE2ESucceeded(t *testing.T) {
 			t.Errorf("unexpected container %+v", c)
 		}
 	}
+	wantCreds := []string{"secret spindle.secret s3cr3t", "token  YARN_AM_RM_TOKEN", "token spindle SPINDLE_TEST"}
+	if !reflect.DeepEqual(out.Credentials, wantCreds) {
+		t.Errorf("AM credentials %q, want %q", out.Credentials, wantCreds)
+	}
 	if len(exits) != 2 || out.Released == "" || out.StatusSeen == "" {
 		t.Errorf("AM report %+v", out)
 	}
@@ -319,6 +334,9 @@ func TestE2EClusterInfoAndBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	creds := NewCredentials()
+	creds.Tokens["spindle"] = &ipc.Token{Identifier: []byte("id"), Password: []byte("pw"), Kind: "SPINDLE_TEST", Service: "127.0.0.1:1"}
+	creds.Secrets["spindle.secret"] = []byte("s3cr3t")
 	err = e.rm.Submit(ctx, &SubmissionContext{
 		App: id, Name: "too-big", AMResource: Resource{MemoryMB: max.MemoryMB * 2, VCores: 1},
 		AMContainer: &LaunchContext{Commands: []string{"true"}},

@@ -38,6 +38,9 @@ type Report struct {
 	StatusSeen string      `json:"nm_status_seen"`
 	Error      string      `json:"error,omitempty"`
 	Overask    string      `json:"overask,omitempty"`
+	// Credentials lists the container_tokens file as "token <alias> <kind>"
+	// and "secret <alias> <value>" entries.
+	Credentials []string `json:"credentials"`
 }
 
 // Container is one allocated container and how it ended.
@@ -74,6 +77,13 @@ func run(ctx context.Context, mode string) error {
 		return err
 	}
 	rep := &Report{Attempt: env.Attempt.String()}
+	for alias, t := range env.Credentials.Tokens {
+		rep.Credentials = append(rep.Credentials, "token "+alias+" "+t.Kind)
+	}
+	for alias, v := range env.Credentials.Secrets {
+		rep.Credentials = append(rep.Credentials, "secret "+alias+" "+string(v))
+	}
+	sort.Strings(rep.Credentials)
 	conf := envConf{"yarn.resourcemanager.scheduler.address": os.Getenv("TESTAM_SCHEDULER")}
 	amrm, err := yarn.NewAMRMClient(conf, env.AMRMToken)
 	if err != nil {
