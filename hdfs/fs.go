@@ -1,0 +1,88 @@
+// Package hdfs is the filesystem the engine sees: local files and HDFS behind one
+// small interface, input splits with block locations, line reading across split
+// boundaries, and the output committer.
+//
+// Errors follow the os package: errors.Is(err, fs.ErrNotExist) and fs.ErrExist work
+// whatever the filesystem, as in colinmarc/hdfs.
+package hdfs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// FileInfo describes a file or directory.
+type FileInfo struct {
+	Path      string
+	Size      int64
+	ModTime   time.Time
+	IsDir     bool
+	BlockSize int64
+}
+
+// Block is a range of a file and the hosts that hold it.
+type Block struct {
+	Offset, Length int64
+	Hosts          []string
+}
+
+// File is an open file for reading.
+type File interface {
+	io.ReadCloser
+	io.Seeker
+}
+
+// FS is a filesystem the engine reads input from and writes output to.
+type FS interface {
+	Open(ctx context.Context, path string) (File, error)
+	// Create creates a file and its parents; it fails if the file exists.
+	Create(ctx context.Context, path string) (io.WriteCloser, error)
+	Stat(ctx context.Context, path string) (FileInfo, error)
+	List(ctx context.Context, dir string) ([]FileInfo, error)
+	// Rename fails with fs.ErrExist if to exists: it never overwrites, which is what
+	// makes "first committer wins" safe.
+	Rename(ctx context.Context, from, to string) error
+	MkdirAll(ctx context.Context, path string, perm os.FileMode) error
+	RemoveAll(ctx context.Context, path string) error
+	// Blocks reports where the bytes [start, start+length) of a file are stored.
+	Blocks(ctx context.Context, path string, start, length int64) ([]Block, error)
+}
+
+// Options tell Resolve how to reach HDFS.
+type Options struct {
+	DefaultFS string // fs.defaultFS, used for paths without a scheme when it is hdfs://
+	User      string // the HDFS user for SIMPLE authentication
+}
+
+// Resolve picks the filesystem of path by its scheme and returns the path within it:
+// no scheme or file:// is the local filesystem, hdfs://host:port/p is HDFS, and
+// hdfs:///p is HDFS at fs.defaultFS.
+func Resolve(path string, opts Options) (FS, string, error) {
+	if strings.HasPrefix(path, "file:") {
+		u, err := url.Parse(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("path %s: %w", path, err)
+		}
+		return Local, u.Path, nil
+	}
+	if strings.HasPrefix(path, "hdfs:") {
+		u, err := url.Parse(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("path %s: %w", path, err)
+		}
+		fsys, err := hdfsFor(u.Host, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return fsys, u.Path, nil
+	}
+	if strings.Contains(path, "://") {
+		return nil, "", fmt.Errorf("path %s: unsupported scheme (use a local path, file:// or hdfs://)", path)
+	}
+	return Local, path, nil
+}
