@@ -33,7 +33,7 @@ type Sale struct {
 	At      time.Time
 	Raw     []byte
 	Small   [3]uint16
-	cache   int `spindle:"-"`
+	cache   int      `spindle:"-"`
 	Ignored chan int `spindle:"-"`
 }
 
