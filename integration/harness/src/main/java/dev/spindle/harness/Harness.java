@@ -1,0 +1,311 @@
+package dev.spindle.harness;
+
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.security.Credentials;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.apache.hadoop.security.token.Token;
+import org.apache.hadoop.security.token.TokenIdentifier;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.NodeReport;
+import org.apache.hadoop.yarn.api.records.NodeState;
+import org.apache.hadoop.yarn.api.records.YarnApplicationState;
+import org.apache.hadoop.yarn.client.api.YarnClient;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.apache.hadoop.yarn.server.MiniYARNCluster;
+import org.apache.hadoop.yarn.server.nodemanager.NodeManager;
+
+/**
+ * Spindle's real Hadoop test cluster and the Java-side checks the Go tests compare
+ * against. Subcommands: up, report, write-tokens, read-tokens.
+ */
+public final class Harness {
+  private static final int NODE_MANAGERS = 2;
+
+  private Harness() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0) {
+      usage();
+    }
+    switch (args[0]) {
+      case "up" -> up(args);
+      case "report" -> report(args);
+      case "write-tokens" -> writeTokens(args);
+      case "read-tokens" -> readTokens(args);
+      default -> usage();
+    }
+  }
+
+  private static void usage() {
+    System.err.println("usage: Harness up --conf-dir DIR [--work-dir DIR]"
+        + " | report --conf-dir DIR APP_ID"
+        + " | write-tokens --out FILE --format writable|protobuf"
+        + " | read-tokens --in FILE");
+    System.exit(2);
+  }
+
+  private static String flag(String[] args, String name, String def) {
+    for (int i = 1; i + 1 < args.length; i++) {
+      if (args[i].equals(name)) {
+        return args[i + 1];
+      }
+    }
+    if (def == null) {
+      System.err.println("missing " + name);
+      usage();
+    }
+    return def;
+  }
+
+  private static void up(String[] args) throws Exception {
+    File confDir = new File(flag(args, "--conf-dir", null)).getAbsoluteFile();
+    File work = new File(flag(args, "--work-dir", new File(confDir, "work").getPath())).getAbsoluteFile();
+    confDir.mkdirs();
+    work.mkdirs();
+    System.setProperty("test.build.data", new File(work, "yarn").getPath());
+    System.setProperty("hadoop.tmp.dir", new File(work, "tmp").getPath());
+
+    Configuration conf = new Configuration();
+    conf.setInt("dfs.replication", 2);
+    // Tests write multi-block files with 1 MiB blocks.
+    conf.setLong("dfs.namenode.fs-limits.min-block-size", 1024 * 1024);
+    MiniDFSCluster dfs = new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(2).build();
+    dfs.waitActive();
+    String user = UserGroupInformation.getCurrentUser().getShortUserName();
+    FileSystem fs = dfs.getFileSystem();
+    fs.mkdirs(new Path("/user/" + user));
+    fs.mkdirs(new Path("/tmp"));
+    fs.setPermission(new Path("/tmp"), new FsPermission((short) 01777));
+
+    YarnConfiguration yconf = new YarnConfiguration(dfs.getConfiguration(0));
+    // The shaded jar has no capacity-scheduler.xml: one queue, inline.
+    yconf.set("yarn.scheduler.capacity.root.queues", "default");
+    yconf.set("yarn.scheduler.capacity.root.default.capacity", "100");
+    yconf.set("yarn.scheduler.capacity.root.default.maximum-capacity", "100");
+    yconf.set("yarn.scheduler.capacity.root.default.user-limit-factor", "1");
+    yconf.set("yarn.scheduler.capacity.root.default.state", "RUNNING");
+    yconf.set("yarn.scheduler.capacity.root.default.acl_submit_applications", "*");
+    yconf.set("yarn.scheduler.capacity.root.default.acl_administer_queue", "*");
+    yconf.set("yarn.scheduler.capacity.node-locality-delay", "-1");
+    yconf.set("yarn.scheduler.capacity.maximum-am-resource-percent", "1.0");
+    // Both NMs are on localhost: the port makes them two nodes.
+    yconf.set("yarn.scheduler.include-port-in-node-name", "true");
+    yconf.set("yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage", "100.0");
+    yconf.set("yarn.nodemanager.disk-health-checker.min-free-space-per-disk-mb", "0");
+    yconf.set("yarn.nodemanager.delete.debug-delay-sec", "600");
+    yconf.set("yarn.scheduler.minimum-allocation-mb", "64");
+    yconf.set("yarn.minicluster.yarn.nodemanager.resource.memory-mb", "4096");
+    yconf.set("yarn.nodemanager.resource.cpu-vcores", "8");
+    yconf.set("yarn.resourcemanager.am.max-attempts", "2");
+    yconf.set("yarn.log-aggregation-enable", "false");
+    MiniYARNCluster yarn = new MiniYARNCluster("spindle", NODE_MANAGERS, 1, 1);
+    yarn.init(yconf);
+    yarn.start();
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        killRunningApps(yarn.getConfig());
+      } catch (Exception e) {
+        System.err.println("harness: kill apps: " + e);
+      }
+      yarn.stop();
+      dfs.shutdown();
+      stopped.countDown();
+      System.err.println("harness: stopped");
+    }));
+
+    waitForNodes(yarn.getConfig(), NODE_MANAGERS, 60_000);
+    Configuration yc = yarn.getConfig();
+    writeXml(dfs.getConfiguration(0), new File(confDir, "core-site.xml"));
+    writeXml(dfs.getConfiguration(0), new File(confDir, "hdfs-site.xml"));
+    writeXml(yc, new File(confDir, "yarn-site.xml"));
+    writeClusterJson(yarn, dfs, new File(confDir, "cluster.json"));
+    System.out.println("MINICLUSTER READY " + confDir);
+    System.out.flush();
+    stopped.await();
+  }
+
+  private static void writeXml(Configuration c, File f) throws Exception {
+    File tmp = new File(f.getPath() + ".tmp");
+    try (OutputStream o = new FileOutputStream(tmp)) {
+      c.writeXml(o);
+    }
+    Files.move(tmp.toPath(), f.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static String q(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char ch : s.toCharArray()) {
+      switch (ch) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> {
+          if (ch < 0x20) {
+            b.append(String.format("\\u%04x", (int) ch));
+          } else {
+            b.append(ch);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
+  }
+
+  private static String list(String csv) {
+    List<String> out = new ArrayList<>();
+    for (String s : csv.split(",")) {
+      if (!s.isBlank()) {
+        out.add(q(s.trim()));
+      }
+    }
+    return "[" + String.join(",", out) + "]";
+  }
+
+  private static void writeClusterJson(MiniYARNCluster yarn, MiniDFSCluster dfs, File f) throws Exception {
+    Configuration c = yarn.getConfig();
+    StringBuilder b = new StringBuilder("{\n");
+    b.append("  \"rm\": ").append(q(c.get("yarn.resourcemanager.address"))).append(",\n");
+    b.append("  \"scheduler\": ").append(q(c.get("yarn.resourcemanager.scheduler.address"))).append(",\n");
+    b.append("  \"rmWebapp\": ").append(q(c.get("yarn.resourcemanager.webapp.address"))).append(",\n");
+    b.append("  \"defaultFS\": ").append(q(dfs.getConfiguration(0).get("fs.defaultFS"))).append(",\n");
+    b.append("  \"nn\": ").append(q(dfs.getNameNode().getNameNodeAddress().getHostString() + ":" + dfs.getNameNodePort())).append(",\n");
+    b.append("  \"nodes\": [\n");
+    for (int i = 0; i < NODE_MANAGERS; i++) {
+      NodeManager nm = yarn.getNodeManager(i);
+      Configuration nc = nm.getConfig();
+      b.append("    {\"nodeId\": ").append(q(nm.getNMContext().getNodeId().toString()))
+          .append(", \"httpAddress\": ").append(q(nm.getNMContext().getNodeId().getHost() + ":" + nm.getNMContext().getHttpPort()))
+          .append(", \"logDirs\": ").append(list(nc.get("yarn.nodemanager.log-dirs")))
+          .append(", \"localDirs\": ").append(list(nc.get("yarn.nodemanager.local-dirs")))
+          .append("}").append(i + 1 < NODE_MANAGERS ? ",\n" : "\n");
+    }
+    b.append("  ]\n}\n");
+    File tmp = new File(f.getPath() + ".tmp");
+    Files.writeString(tmp.toPath(), b.toString(), StandardCharsets.UTF_8);
+    Files.move(tmp.toPath(), f.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static void waitForNodes(Configuration c, int n, long millis) throws Exception {
+    YarnClient yc = YarnClient.createYarnClient();
+    yc.init(c);
+    yc.start();
+    try {
+      long deadline = System.currentTimeMillis() + millis;
+      while (yc.getNodeReports(NodeState.RUNNING).size() < n) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new IllegalStateException("NodeManagers did not register within " + millis + " ms");
+        }
+        Thread.sleep(100);
+      }
+    } finally {
+      yc.stop();
+    }
+  }
+
+  private static void killRunningApps(Configuration c) throws Exception {
+    YarnClient yc = YarnClient.createYarnClient();
+    yc.init(c);
+    yc.start();
+    try {
+      for (ApplicationReport r : yc.getApplications(EnumSet.of(YarnApplicationState.NEW,
+          YarnApplicationState.NEW_SAVING, YarnApplicationState.SUBMITTED,
+          YarnApplicationState.ACCEPTED, YarnApplicationState.RUNNING))) {
+        yc.killApplication(r.getApplicationId());
+      }
+    } finally {
+      yc.stop();
+    }
+  }
+
+  private static Configuration loadConf(String dir) {
+    Configuration c = new YarnConfiguration();
+    for (String f : new String[] {"core-site.xml", "hdfs-site.xml", "yarn-site.xml"}) {
+      c.addResource(new Path("file://" + new File(dir, f).getAbsolutePath()));
+    }
+    return c;
+  }
+
+  /** Prints Hadoop's own YarnClient view of an application as one line of JSON. */
+  private static void report(String[] args) throws Exception {
+    String dir = flag(args, "--conf-dir", null);
+    String app = args[args.length - 1];
+    YarnClient yc = YarnClient.createYarnClient();
+    yc.init(loadConf(dir));
+    yc.start();
+    try {
+      ApplicationReport r = yc.getApplicationReport(ApplicationId.fromString(app));
+      System.out.println("{\"state\": " + q(r.getYarnApplicationState().name())
+          + ", \"finalStatus\": " + q(r.getFinalApplicationStatus().name())
+          + ", \"diagnostics\": " + q(r.getDiagnostics() == null ? "" : r.getDiagnostics())
+          + ", \"trackingUrl\": " + q(r.getTrackingUrl() == null ? "" : r.getTrackingUrl())
+          + ", \"applicationType\": " + q(r.getApplicationType() == null ? "" : r.getApplicationType())
+          + "}");
+    } catch (Exception e) {
+      // One line: the class and the first line of the message (remote ones carry a stack).
+      String msg = e.getMessage() == null ? "" : e.getMessage().split("\n")[0];
+      System.err.println(e.getClass().getName() + ": " + msg);
+      System.exit(1);
+    } finally {
+      yc.stop();
+    }
+  }
+
+  /** Writes a credentials file with fixed tokens and a secret, in the given format. */
+  private static void writeTokens(String[] args) throws Exception {
+    String out = flag(args, "--out", null);
+    String format = flag(args, "--format", "writable");
+    Credentials c = new Credentials();
+    c.addToken(new Text("hdfs"), new Token<TokenIdentifier>("hdfs-identifier".getBytes(StandardCharsets.UTF_8),
+        "hdfs-password".getBytes(StandardCharsets.UTF_8), new Text("HDFS_DELEGATION_TOKEN"), new Text("127.0.0.1:8020")));
+    c.addToken(new Text("amrm"), new Token<TokenIdentifier>(new byte[] {10, 6, 8, 1, 16, 2, 24, 3},
+        new byte[] {1, 2, 3, 4}, new Text("YARN_AM_RM_TOKEN"), new Text("rm:8030")));
+    c.addSecretKey(new Text("spindle.secret"), "s3cr3t".getBytes(StandardCharsets.UTF_8));
+    c.writeTokenStorageFile(new Path("file://" + new File(out).getAbsolutePath()), new Configuration(false),
+        format.equals("protobuf") ? Credentials.SerializedFormat.PROTOBUF : Credentials.SerializedFormat.WRITABLE);
+  }
+
+  /** Prints what Hadoop's Credentials reads from a file, sorted, one line per entry. */
+  private static void readTokens(String[] args) throws Exception {
+    String in = flag(args, "--in", null);
+    Credentials c = Credentials.readTokenStorageFile(new File(in), new Configuration(false));
+    List<String> out = new ArrayList<>();
+    Base64.Encoder b64 = Base64.getEncoder();
+    for (Text alias : c.getTokenMap().keySet()) {
+      Token<?> t = c.getToken(alias);
+      out.add("token " + alias + " " + t.getKind() + " " + t.getService() + " "
+          + b64.encodeToString(t.getIdentifier()) + " " + b64.encodeToString(t.getPassword()));
+    }
+    for (Text alias : c.getAllSecretKeys()) {
+      out.add("secret " + alias + " " + b64.encodeToString(c.getSecretKey(alias)));
+    }
+    Collections.sort(out);
+    try (PrintWriter p = new PrintWriter(System.out)) {
+      for (String s : out) {
+        p.println(s);
+      }
+    }
+  }
+}
