@@ -83,7 +83,7 @@ func newCodec[T any](t reflect.Type) Codec[T] {
 	}
 	n := nodeFor(t)
 	if n.flat {
-		return opsCodec[T]{ops: n.ops, typ: t}
+		return &opsCodec[T]{ops: n.ops, typ: t}
 	}
 	return nodeCodec[T]{n: n}
 }
@@ -95,11 +95,11 @@ type opsCodec[T any] struct {
 	typ reflect.Type
 }
 
-func (c opsCodec[T]) Append(dst []byte, v T) []byte {
+func (c *opsCodec[T]) Append(dst []byte, v T) []byte {
 	return encOps(c.ops, dst, unsafe.Pointer(&v))
 }
 
-func (c opsCodec[T]) Decode(src []byte) (v T, rest []byte, err error) {
+func (c *opsCodec[T]) Decode(src []byte) (v T, rest []byte, err error) {
 	rest, err = decOps(c.ops, src, unsafe.Pointer(&v))
 	if err != nil {
 		var zero T

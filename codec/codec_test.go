@@ -128,6 +128,8 @@ func TestRoundTrip(t *testing.T) {
 			M: map[int32][]string{-1: {"x"}, 5: nil}})},
 		{"tree", roundTrip(&tree{V: 1, Left: &tree{V: 2}, Right: &tree{V: 3, Left: &tree{V: 4}}})},
 		{"empty struct", roundTrip(struct{}{})},
+		{"recursive through slice", roundTrip(family{"a", point{1, 1}, []family{{Name: "b"}, {Name: "c", Kids: []family{{Name: "d"}}}}})},
+		{"pointer to pointer", roundTrip(ptr(ptr("pp")))},
 		{"marshaler", roundTrip(point{-1, 2})},
 		{"netip", roundTrip(netip.MustParseAddr("2001:db8::1"))},
 		{"struct with marshalers", roundTrip(withMarshaler{"n", point{1, 2}, netip.MustParseAddr("10.0.0.1"), [2]point{{3, 4}, {5, 6}}})},
@@ -357,4 +359,25 @@ func TestHashIsFixed(t *testing.T) {
 	if got := Hash(nil); got != 0xef46db3751d8e999 {
 		t.Fatalf("Hash(nil) = %#x, want xxhash64's %#x", got, uint64(0xef46db3751d8e999))
 	}
+}
+
+// Codecs resolve once, whichever goroutines ask first.
+func TestForConcurrent(t *testing.T) {
+	type fresh struct {
+		A []map[string]*tree
+		B [2]family
+	}
+	const n = 8
+	got := make(chan Codec[fresh], n)
+	for range n {
+		go func() { got <- MustFor[fresh]() }()
+	}
+	first := <-got
+	for range n - 1 {
+		if c := <-got; c != first {
+			t.Fatal("For returned different codecs for one type")
+		}
+	}
+	v := fresh{A: []map[string]*tree{{"x": {V: 1}}}, B: [2]family{{Name: "f"}}}
+	roundTrip(v)(t)
 }

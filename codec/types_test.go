@@ -104,3 +104,11 @@ type nested struct {
 	Inner struct{ X, Y float32 }
 	Empty struct{}
 }
+
+// family is recursive through a slice and holds a marshaler by value, so it is not
+// flat and its node refers to itself.
+type family struct {
+	Name string
+	P    point
+	Kids []family
+}
