@@ -47,11 +47,38 @@ func specialOf(t reflect.Type) special {
 	case t.Kind() == reflect.Pointer && t.Implements(protoMessageType):
 		return specialProto
 	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface &&
-		(t.Implements(binaryMarshaler) || reflect.PointerTo(t).Implements(binaryMarshaler)) &&
-		reflect.PointerTo(t).Implements(binaryUnmarshaler):
+		isMarshaler(t) && !embedsMarshaler(t):
 		return specialMarshaler
 	}
 	return notSpecial
+}
+
+func isMarshaler(t reflect.Type) bool {
+	return (t.Implements(binaryMarshaler) || reflect.PointerTo(t).Implements(binaryMarshaler)) &&
+		reflect.PointerTo(t).Implements(binaryUnmarshaler)
+}
+
+// embedsMarshaler reports whether struct t has an embedded marshaler, whose methods
+// t may have only by promotion: struct{ time.Time; Name string } would otherwise
+// encode its time and silently drop Name. Such structs are encoded field by field.
+func embedsMarshaler(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.Anonymous {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if isMarshaler(ft) {
+			return true
+		}
+	}
+	return false
 }
 
 // Check reports whether values of t can be encoded, without building a codec. The

@@ -130,6 +130,7 @@ func TestRoundTrip(t *testing.T) {
 		{"empty struct", roundTrip(struct{}{})},
 		{"recursive through slice", roundTrip(family{"a", point{1, 1}, []family{{Name: "b"}, {Name: "c", Kids: []family{{Name: "d"}}}}})},
 		{"pointer to pointer", roundTrip(ptr(ptr("pp")))},
+		{"embedded time", roundTrip(event{time.Unix(5, 6).UTC(), "launch"})},
 		{"marshaler", roundTrip(point{-1, 2})},
 		{"netip", roundTrip(netip.MustParseAddr("2001:db8::1"))},
 		{"struct with marshalers", roundTrip(withMarshaler{"n", point{1, 2}, netip.MustParseAddr("10.0.0.1"), [2]point{{3, 4}, {5, 6}}})},

@@ -112,3 +112,9 @@ type family struct {
 	P    point
 	Kids []family
 }
+
+// event has MarshalBinary only by promotion from time.Time; it must still encode Name.
+type event struct {
+	time.Time
+	Name string
+}
