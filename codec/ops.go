@@ -274,15 +274,17 @@ func decodeSlice(o *op, src []byte, h *sliceHeader) (_ []byte, err error) {
 		return src, err
 	}
 	data := reflect.MakeSlice(o.typ, n, n).UnsafePointer()
-	for j := range n {
-		e := unsafe.Add(data, uintptr(j)*o.size)
-		if o.elem.flat {
-			src, err = decOps(o.elem.ops, src, e)
-		} else {
-			src, err = o.elem.dec(src, e)
-		}
-		if err != nil {
-			return nil, err
+	if o.elem.minSize > 0 { // elements that encode to nothing are all zero already
+		for j := range n {
+			e := unsafe.Add(data, uintptr(j)*o.size)
+			if o.elem.flat {
+				src, err = decOps(o.elem.ops, src, e)
+			} else {
+				src, err = o.elem.dec(src, e)
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	*h = sliceHeader{data: data, len: n, cap: n}

@@ -150,6 +150,9 @@ func buildMap(n *node) {
 		if err != nil || isNil {
 			return src, err
 		}
+		if kn.minSize == 0 && count > 1 {
+			return nil, errLength // keys that encode to nothing are all equal
+		}
 		m := reflect.MakeMapWithSize(t, min(count, 1<<16))
 		k, v := reflect.New(kt), reflect.New(vt)
 		for range count {
