@@ -1,8 +1,8 @@
 package yarn
 
-// End-to-end tests against a real YARN cluster (the project's minicluster).
-// They run when HADOOP_CONF_DIR points at the cluster's configuration and
-// skip otherwise. The AM is the Go program in internal/testam.
+// End-to-end tests against the real minicluster (scripts/minicluster up).
+// They run when HADOOP_CONF_DIR points at it and skip otherwise. The AM is
+// the Go program in internal/testam.
 
 import (
 	"context"
@@ -17,16 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spindle-engine/spindle/integration/cluster"
 	"github.com/spindle-engine/spindle/ipc"
 )
 
-// e2eConf loads *-site.xml from HADOOP_CONF_DIR, or skips the test.
-func e2eConf(t *testing.T) mapConf {
+// siteConf loads the cluster's *-site.xml files.
+func siteConf(t *testing.T, dir string) mapConf {
 	t.Helper()
-	dir := os.Getenv("HADOOP_CONF_DIR")
-	if dir == "" {
-		t.Skip("HADOOP_CONF_DIR is not set: no cluster to run against")
-	}
 	c := mapConf{}
 	for _, f := range []string{"core-site.xml", "yarn-site.xml"} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
@@ -66,38 +63,53 @@ func buildTestAM(t *testing.T) string {
 
 type e2e struct {
 	t    *testing.T
+	c    *cluster.Cluster
 	conf mapConf
 	rm   *ResourceManager
 	am   string
 }
 
+// newE2E connects to the minicluster (skipping without one) and builds testam.
 func newE2E(t *testing.T) *e2e {
-	conf := e2eConf(t)
+	c := cluster.FromEnv(t)
+	conf := siteConf(t, c.ConfDir)
 	rm, err := NewResourceManager(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rm.Close() })
-	return &e2e{t: t, conf: conf, rm: rm, am: buildTestAM(t)}
+	return &e2e{t: t, c: c, conf: conf, rm: rm, am: buildTestAM(t)}
 }
 
-// nodeNames returns the scheduler's names for the cluster's nodes.
+// nodeNames returns the scheduler's names for the harness's two nodes,
+// checking that the RM reports the same NodeManagers.
 func (e *e2e) nodeNames(ctx context.Context) []string {
 	nodes, err := e.rm.Nodes(ctx)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if len(nodes) < 2 {
-		e.t.Fatalf("want 2 running nodes, have %d", len(nodes))
+	running := map[string]bool{}
+	for _, n := range nodes {
+		running[n.ID.String()] = true
 	}
 	withPort, _ := lookup(e.conf, "yarn.scheduler.include-port-in-node-name")
 	var names []string
-	for _, n := range nodes[:2] {
-		if strings.EqualFold(withPort, "true") {
-			names = append(names, n.ID.String())
-		} else {
-			names = append(names, n.ID.Host)
+	for _, n := range e.c.Info.Nodes {
+		if !running[n.NodeID] {
+			e.t.Fatalf("harness node %s is not among the RM's running nodes %v", n.NodeID, running)
 		}
+		id, err := ParseNodeID(n.NodeID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if strings.EqualFold(withPort, "true") {
+			names = append(names, id.String())
+		} else {
+			names = append(names, id.Host)
+		}
+	}
+	if len(names) != 2 {
+		e.t.Fatalf("want 2 nodes, harness has %v", names)
 	}
 	return names
 }
@@ -119,11 +131,7 @@ func (e *e2e) submit(ctx context.Context, mode string, env map[string]string) Ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := rmAddrs(e.conf, "yarn.resourcemanager.scheduler.address", schedulerPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	amEnv := map[string]string{"TESTAM_SCHEDULER": sched[0]}
+	amEnv := map[string]string{"TESTAM_SCHEDULER": e.c.Info.Scheduler}
 	for k, v := range env {
 		amEnv[k] = v
 	}
@@ -164,28 +172,34 @@ func (e *e2e) waitState(ctx context.Context, id AppID, done func(AppState) bool)
 	}
 }
 
-// amOutput returns the AM's JSON report: from its stdout in the NodeManagers'
-// log directories when SPINDLE_NM_LOG_DIRS names them, else from the end of
-// the application's diagnostics, where testam repeats it.
+// amOutput reads the AM's JSON report from its stdout in the NodeManager's
+// log directory.
 func (e *e2e) amOutput(ctx context.Context, r *AppReport) amReport {
 	t := e.t
-	if i := strings.LastIndex(r.Diagnostics, "REPORT {"); os.Getenv("SPINDLE_NM_LOG_DIRS") == "" && i >= 0 {
-		return parseAMReport(t, r.Diagnostics[i+len("REPORT "):])
-	}
-	dirs := strings.Split(os.Getenv("SPINDLE_NM_LOG_DIRS"), ",")
 	amc := ContainerID{Attempt: AttemptID{App: r.ID, Attempt: 1}, ID: 1}
 	for {
-		for _, d := range dirs {
-			b, err := os.ReadFile(filepath.Join(d, r.ID.String(), amc.String(), "stdout"))
-			if err == nil && len(b) > 0 {
-				return parseAMReport(t, string(b))
-			}
+		logs, err := e.c.ContainerLogs(r.ID.String(), amc.String())
+		if err == nil && strings.Contains(logs["stdout"], "\n") {
+			return parseAMReport(t, logs["stdout"])
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("no AM stdout for %s under %v: %v", amc, dirs, ctx.Err())
+			t.Fatalf("no AM stdout for %s (%v): %v", amc, err, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// checkJavaReport compares our report with Hadoop's YarnClient's.
+func (e *e2e) checkJavaReport(ctx context.Context, r *AppReport) {
+	t := e.t
+	j, err := e.c.JavaReport(ctx, r.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != r.State.String() || j.FinalStatus != r.FinalStatus.String() || j.Diagnostics != r.Diagnostics ||
+		j.TrackingURL != r.TrackingURL || j.ApplicationType != r.AppType {
+		t.Errorf("%s: Java YarnClient sees %+v, we see %s/%s %q %q %q", r.ID, j, r.State, r.FinalStatus, r.Diagnostics, r.TrackingURL, r.AppType)
 	}
 }
 
@@ -247,6 +261,7 @@ func TestE2ESucceeded(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 
+	e.checkJavaReport(ctx, r)
 	out := e.amOutput(ctx, r)
 	if len(out.Containers) != 3 {
 		t.Fatalf("AM saw %d containers: %+v", len(out.Containers), out)
@@ -297,6 +312,7 @@ func TestE2EFailedAndKilled(t *testing.T) {
 	if r.State != StateFinished || r.FinalStatus != Failed || !strings.Contains(r.Diagnostics, "failing on purpose") {
 		t.Errorf("failed app: %s/%s %q", r.State, r.FinalStatus, r.Diagnostics)
 	}
+	e.checkJavaReport(ctx, r)
 
 	e.waitState(ctx, hang, func(s AppState) bool { return s == StateRunning || s.Terminal() })
 	if err := e.rm.KillWithReason(ctx, hang, "killed by the e2e test"); err != nil {
@@ -306,6 +322,7 @@ func TestE2EFailedAndKilled(t *testing.T) {
 	if r.State != StateKilled || r.FinalStatus != Killed || !strings.Contains(r.Diagnostics, "killed by the e2e test") {
 		t.Errorf("killed app: %s/%s %q", r.State, r.FinalStatus, r.Diagnostics)
 	}
+	e.checkJavaReport(ctx, r)
 }
 
 func TestE2EClusterInfoAndBadInput(t *testing.T) {

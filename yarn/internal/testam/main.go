@@ -55,9 +55,6 @@ type Container struct {
 
 const heartbeat = 250 * time.Millisecond
 
-// reportMarker precedes the JSON report in the final diagnostics.
-const reportMarker = "REPORT "
-
 func main() {
 	mode := "succeed"
 	if len(os.Args) > 1 {
@@ -98,12 +95,10 @@ func run(ctx context.Context, mode string) error {
 	rep.MaxMemory = reg.MaxCapability.MemoryMB
 	// The report goes out before unregistering: once the RM shows the app
 	// finished, the test may read stdout while this process still exits.
-	// The report also ends the diagnostics, so a test can read it from the
-	// RM when it cannot reach the NodeManagers' log directories.
 	finish := func(st yarn.FinalStatus, diag string) error {
 		b, _ := json.Marshal(rep)
 		fmt.Println(string(b))
-		return amrm.Finish(ctx, st, diag+"\n"+reportMarker+string(b), tracking)
+		return amrm.Finish(ctx, st, diag, tracking)
 	}
 
 	switch mode {
