@@ -1,0 +1,137 @@
+// Package conf is Spindle's typed configuration: keys with defaults and docs, values
+// from --conf flags and properties files (spark-defaults.conf style, spark.* names
+// accepted), size and duration parsing, validation whose errors name the key and
+// value, and Hadoop's XML configuration from HADOOP_CONF_DIR.
+package conf
+
+import "sort"
+
+// Kind is the type of a key's value.
+type Kind int
+
+// The kinds of values.
+const (
+	String Kind = iota
+	Int
+	Bool
+	Float
+	Size
+	Duration
+	Enum
+)
+
+// Key is one configuration key.
+type Key struct {
+	Name    string
+	Default string // "" means unset; Doc says what unset means
+	Doc     string
+	Kind    Kind
+	Aliases []string // e.g. the spark.* twin
+	Allowed []string // for Enum, upper case
+}
+
+// keys is the table of known keys. It is a literal, not init-time registration, so
+// its content never depends on package initialization order.
+var keys = []Key{
+	{Name: "spindle.master", Default: "local[*]", Kind: String, Aliases: []string{"spark.master"}, Doc: "where jobs run: local, local[N], local[*] or yarn"},
+	{Name: "spindle.app.name", Default: "spindle", Kind: String, Aliases: []string{"spark.app.name"}, Doc: "the application's name"},
+	{Name: "spindle.submit.deployMode", Default: "client", Kind: Enum, Allowed: []string{"CLIENT", "CLUSTER"}, Aliases: []string{"spark.submit.deployMode"}, Doc: "where the driver runs on YARN: client or cluster"},
+	{Name: "spindle.executor.instances", Default: "2", Kind: Int, Aliases: []string{"spark.executor.instances"}, Doc: "number of executors on YARN"},
+	{Name: "spindle.executor.cores", Default: "1", Kind: Int, Aliases: []string{"spark.executor.cores"}, Doc: "task slots per executor"},
+	{Name: "spindle.executor.memory", Default: "1g", Kind: Size, Aliases: []string{"spark.executor.memory"}, Doc: "memory per executor"},
+	{Name: "spindle.executor.memoryOverhead", Kind: Size, Aliases: []string{"spark.executor.memoryOverhead"}, Doc: "extra container memory per executor; unset means max(384m, 10% of executor memory)"},
+	{Name: "spindle.executor.maxNumFailures", Kind: Int, Aliases: []string{"spark.executor.maxNumFailures"}, Doc: "executor failures before the application fails; unset means max(2 × instances, 3)"},
+	{Name: "spindle.driver.memory", Default: "1g", Kind: Size, Aliases: []string{"spark.driver.memory"}, Doc: "driver memory; in local mode the memory of the whole job"},
+	{Name: "spindle.driver.cores", Default: "1", Kind: Int, Aliases: []string{"spark.driver.cores"}, Doc: "driver cores in cluster mode"},
+	{Name: "spindle.memory.fraction", Default: "0.6", Kind: Float, Aliases: []string{"spark.memory.fraction"}, Doc: "share of (memory − 300 MB) for execution and storage"},
+	{Name: "spindle.memory.storageFraction", Default: "0.5", Kind: Float, Aliases: []string{"spark.memory.storageFraction"}, Doc: "share of the unified pool that cached data keeps from eviction"},
+	{Name: "spindle.task.maxFailures", Default: "4", Kind: Int, Aliases: []string{"spark.task.maxFailures"}, Doc: "attempts of a task before its job fails"},
+	{Name: "spindle.locality.wait", Default: "3s", Kind: Duration, Aliases: []string{"spark.locality.wait"}, Doc: "how long a task waits for a slot on a preferred host"},
+	{Name: "spindle.default.parallelism", Kind: Int, Aliases: []string{"spark.default.parallelism"}, Doc: "partitions of a shuffle's output; unset means as many as its largest input"},
+	{Name: "spindle.shuffle.partitions", Default: "200", Kind: Int, Aliases: []string{"spark.sql.shuffle.partitions"}, Doc: "partitions of SQL-style shuffles"},
+	{Name: "spindle.shuffle.compress", Default: "true", Kind: Bool, Aliases: []string{"spark.shuffle.compress"}, Doc: "compress shuffle and spill blocks"},
+	{Name: "spindle.shuffle.file.buffer", Default: "32k", Kind: Size, Aliases: []string{"spark.shuffle.file.buffer"}, Doc: "write buffer of shuffle files"},
+	{Name: "spindle.files.maxPartitionBytes", Default: "128m", Kind: Size, Aliases: []string{"spark.files.maxPartitionBytes"}, Doc: "largest input split"},
+	{Name: "spindle.files.openCostInBytes", Default: "4m", Kind: Size, Aliases: []string{"spark.files.openCostInBytes"}, Doc: "smallest input split worth a task"},
+	{Name: "spindle.local.dir", Kind: String, Aliases: []string{"spark.local.dir"}, Doc: "directory for shuffle and spill files; unset means the system temp dir"},
+	{Name: "spindle.csv.mode", Default: "FAILFAST", Kind: Enum, Allowed: []string{"FAILFAST", "DROPMALFORMED"}, Doc: "FAILFAST fails on a malformed CSV row; DROPMALFORMED skips and counts it"},
+	{Name: "spindle.output.overwrite", Default: "false", Kind: Bool, Doc: "replace an existing output path"},
+	{Name: "spindle.sort.samplesPerPartition", Default: "20", Kind: Int, Doc: "keys sampled per output partition to range-partition a sort"},
+	{Name: "spindle.log.level", Default: "warn", Kind: Enum, Allowed: []string{"DEBUG", "INFO", "WARN", "ERROR"}, Doc: "log level of driver and executors"},
+	{Name: "spindle.yarn.queue", Default: "default", Kind: String, Aliases: []string{"spark.yarn.queue"}, Doc: "YARN queue"},
+	{Name: "spindle.yarn.am.memory", Default: "512m", Kind: Size, Aliases: []string{"spark.yarn.am.memory"}, Doc: "ApplicationMaster memory in client mode"},
+	{Name: "spindle.yarn.am.cores", Default: "1", Kind: Int, Aliases: []string{"spark.yarn.am.cores"}, Doc: "ApplicationMaster cores in client mode"},
+	{Name: "spindle.yarn.stagingDir", Kind: String, Aliases: []string{"spark.yarn.stagingDir"}, Doc: "HDFS directory for staged files; unset means the user's home"},
+	{Name: "spindle.yarn.preserveStagingFiles", Default: "false", Kind: Bool, Aliases: []string{"spark.yarn.preserve.staging.files"}, Doc: "keep staged files after the application ends"},
+	{Name: "spindle.yarn.submit.waitAppCompletion", Default: "true", Kind: Bool, Aliases: []string{"spark.yarn.submit.waitAppCompletion"}, Doc: "spindle submit waits for the application to end"},
+	{Name: "spindle.yarn.maxAppAttempts", Kind: Int, Aliases: []string{"spark.yarn.maxAppAttempts"}, Doc: "ApplicationMaster attempts; unset means YARN's maximum"},
+	{Name: "spindle.yarn.scheduler.heartbeat.interval", Default: "3s", Kind: Duration, Aliases: []string{"spark.yarn.scheduler.heartbeat.interval-ms"}, Doc: "AM heartbeat when no containers are pending"},
+	{Name: "spindle.yarn.scheduler.initial-allocation.interval", Default: "200ms", Kind: Duration, Aliases: []string{"spark.yarn.scheduler.initial-allocation.interval"}, Doc: "first AM heartbeat interval while containers are pending, doubling up to the heartbeat interval"},
+	{Name: "spindle.yarn.dist.files", Kind: String, Aliases: []string{"spark.yarn.dist.files"}, Doc: "comma-separated files for executors' working directories"},
+	{Name: "spindle.yarn.dist.archives", Kind: String, Aliases: []string{"spark.yarn.dist.archives"}, Doc: "comma-separated archives extracted in executors' working directories"},
+	{Name: "spindle.kerberos.principal", Kind: String, Aliases: []string{"spark.kerberos.principal"}, Doc: "Kerberos principal to log in as"},
+	{Name: "spindle.kerberos.keytab", Kind: String, Aliases: []string{"spark.kerberos.keytab"}, Doc: "keytab of the principal"},
+}
+
+var (
+	byName = func() map[string]*Key {
+		m := map[string]*Key{}
+		for i := range keys {
+			m[keys[i].Name] = &keys[i]
+			for _, a := range keys[i].Aliases {
+				m[a] = &keys[i]
+			}
+		}
+		return m
+	}()
+)
+
+// Keys returns every known key, sorted by name.
+func Keys() []Key {
+	out := append([]Key(nil), keys...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// lookup finds a key by name or alias.
+func lookup(name string) (*Key, bool) {
+	k, ok := byName[name]
+	return k, ok
+}
+
+// nearest finds the known name closest to name by edit distance.
+func nearest(name string) string {
+	best, bestD := "", 1<<30
+	for n := range byName {
+		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
+			best, bestD = n, d
+		}
+	}
+	if bestD > max(3, len(name)/3) {
+		return ""
+	}
+	if k, ok := byName[best]; ok {
+		return k.Name
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
