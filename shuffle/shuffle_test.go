@@ -303,4 +303,3 @@ func BenchmarkMerge(b *testing.B) {
 		}
 	}
 }
-

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spindle-engine/spindle/examples/datagen"
+)
+
+// reference computes the top 20 regions with a plain loop over the file.
+func reference(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]int64{}
+	for _, r := range rows[1:] {
+		v, err := strconv.ParseFloat(r[6], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[r[2]] += int64(math.Round(v * 100))
+	}
+	type kv struct {
+		k string
+		v int64
+	}
+	var all []kv
+	for k, v := range sums {
+		all = append(all, kv{k, v})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(cmp.Compare(b.v, a.v), cmp.Compare(a.k, b.k)) })
+	var out []string
+	for i, e := range all[:min(20, len(all))] {
+		out = append(out, fmt.Sprintf("%-4d %-20s %18s", i+1, e.k, formatCents(e.v)))
+	}
+	return out
+}
+
+// TestRevenueEndToEnd builds the spindle CLI and this job, submits it in local mode
+// over generated data, and compares the printed table with a plain Go computation.
+func TestRevenueEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "sales.csv")
+	f, err := os.Create(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := datagen.Sales(f, 4<<20, 42); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	bin := func(pkg, name string) string {
+		out := filepath.Join(dir, name)
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+		return out
+	}
+	spindleBin := bin("github.com/spindle-engine/spindle/cmd/spindle", "spindle")
+	job := bin(".", "revenue")
+	cmd := exec.CommandContext(context.Background(), spindleBin, "submit", "--master", "local[3]",
+		"--conf", "spindle.files.maxPartitionBytes=1m", "--conf", "spindle.local.dir="+dir, job, data)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("spindle submit: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	want := reference(t, data)
+	if got := lines[1:]; !slices.Equal(got, want) {
+		t.Fatalf("revenue table:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(stderr.String(), "shuffle write") {
+		t.Fatalf("no job summary on stderr:\n%s", stderr.String())
+	}
+}

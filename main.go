@@ -1,0 +1,109 @@
+package spindle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/term"
+
+	"github.com/spindle-engine/spindle/conf"
+)
+
+// Environment variables through which `spindle submit` configures a job process.
+const (
+	// EnvConf holds the explicitly set configuration as a JSON object of key → value.
+	EnvConf = "SPINDLE_CONF"
+	// EnvLogLevel sets the log level: debug, info, warn (the default) or error.
+	EnvLogLevel = "SPINDLE_LOG_LEVEL"
+)
+
+// Main runs a Spindle program: it reads the configuration that `spindle submit` passed
+// (or the defaults, for a plain run), starts a session, calls run, prints the job
+// summary on stderr and exits: 0 when run returned nil, 1 otherwise. SIGINT and
+// SIGTERM cancel run's context.
+func Main(run func(ctx context.Context, s *Session) error) {
+	os.Exit(runMain(run))
+}
+
+func runMain(run func(ctx context.Context, s *Session) error) int {
+	log := newLogger()
+	c, err := confFromEnv(log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
+		return 2
+	}
+	// The garbage collector works with the memory accounting: it collects harder as
+	// the process nears the memory it was given, unless the user set GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(c.Size("spindle.driver.memory"))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := []SessionOption{WithLogger(log)}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		opts = append(opts, func(o *sessionOpts) { o.progress = newProgressBar(os.Stderr) })
+	}
+	s, err := NewSession(ctx, c, opts...)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
+		return 2
+	}
+	start := time.Now()
+	err = run(ctx, s)
+	sum := s.Summary()
+	if cerr := s.Close(); cerr != nil {
+		log.Warn().Err(cerr).Msg("close session")
+	}
+	fmt.Fprintf(os.Stderr, "spindle: %s\n", strings.ReplaceAll(sum.String(), "\n", "\nspindle: "))
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(os.Stderr, "spindle: interrupted after %s\n", time.Since(start).Round(time.Millisecond))
+		} else {
+			fmt.Fprintf(os.Stderr, "spindle: job failed: %v\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+func newLogger() zerolog.Logger {
+	level := zerolog.WarnLevel
+	if v := os.Getenv(EnvLogLevel); v != "" {
+		if l, err := zerolog.ParseLevel(strings.ToLower(v)); err == nil {
+			level = l
+		}
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(level).With().Timestamp().Logger()
+}
+
+// confFromEnv builds the configuration from SPINDLE_CONF. Unknown keys are warnings
+// naming the nearest known key; bad values are errors.
+func confFromEnv(log zerolog.Logger) (*conf.Conf, error) {
+	c := conf.New()
+	raw := os.Getenv(EnvConf)
+	if raw == "" {
+		return c, nil
+	}
+	var kv map[string]string
+	if err := json.Unmarshal([]byte(raw), &kv); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvConf, err)
+	}
+	for _, err := range c.SetAll(kv) {
+		var unknown *conf.UnknownKeyError
+		if errors.As(err, &unknown) {
+			log.Warn().Msg(err.Error())
+			continue
+		}
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,207 @@
+package spindle
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spindle-engine/spindle/scheduler"
+)
+
+// Summary is what a session's jobs did, printed at the end of a run.
+type Summary struct {
+	Jobs, Stages, Tasks, FailedTasks                int
+	RecordsRead, RecordsWritten                     int64
+	ShuffleWriteBytes, ShuffleReadBytes, SpillBytes int64
+	DroppedMalformed                                int64
+	Wall                                            time.Duration
+}
+
+// String formats the summary as the lines printed after a run.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "jobs %d, stages %d, tasks %d (%d failed attempts), wall time %s\n",
+		s.Jobs, s.Stages, s.Tasks, s.FailedTasks, s.Wall.Round(time.Millisecond))
+	fmt.Fprintf(&b, "records read %d; shuffle write %s, shuffle read %s, spill %s",
+		s.RecordsRead, byteSize(s.ShuffleWriteBytes), byteSize(s.ShuffleReadBytes), byteSize(s.SpillBytes))
+	if s.DroppedMalformed > 0 {
+		fmt.Fprintf(&b, "\nmalformed rows dropped: %d (spindle.csv.mode=DROPMALFORMED)", s.DroppedMalformed)
+	}
+	return b.String()
+}
+
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// jobMetrics listens to the scheduler: it adds up the summary and feeds the progress
+// bar. The scheduler calls it from its driver goroutine; Summary may be read from
+// another, hence the lock.
+type jobMetrics struct {
+	mu     sync.Mutex
+	sum    Summary
+	bar    *progressBar
+	active map[int]*stageProgress
+}
+
+type stageProgress struct {
+	id, total, done, running int
+}
+
+func newJobMetrics(bar *progressBar) *jobMetrics {
+	return &jobMetrics{bar: bar, active: map[int]*stageProgress{}}
+}
+
+func (m *jobMetrics) summary(wall time.Duration) Summary {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sum
+	s.Wall = wall
+	return s
+}
+
+// JobStarted implements scheduler.Listener.
+func (m *jobMetrics) JobStarted(*scheduler.JobSpec) {
+	m.mu.Lock()
+	m.sum.Jobs++
+	m.mu.Unlock()
+}
+
+// StageSubmitted implements scheduler.Listener.
+func (m *jobMetrics) StageSubmitted(st *scheduler.StageSpec, _ int, numTasks int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sum.Stages++
+	m.active[st.ID] = &stageProgress{id: st.ID, total: numTasks}
+	m.draw(false)
+}
+
+// TaskStarted implements scheduler.Listener.
+func (m *jobMetrics) TaskStarted(t *scheduler.Task, _ string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.active[t.StageID]; p != nil {
+		p.running++
+	}
+	m.draw(false)
+}
+
+// TaskEnded implements scheduler.Listener.
+func (m *jobMetrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskResult, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.active[t.StageID]; p != nil {
+		p.running = max(0, p.running-1)
+		if err == nil {
+			p.done++
+		}
+	}
+	if err != nil {
+		m.sum.FailedTasks++
+	} else {
+		m.sum.Tasks++
+	}
+	if res != nil {
+		r := res.Metrics
+		m.sum.RecordsRead += r.RecordsRead
+		m.sum.RecordsWritten += r.RecordsWritten
+		m.sum.ShuffleWriteBytes += r.ShuffleWriteBytes
+		m.sum.ShuffleReadBytes += r.ShuffleReadBytes
+		m.sum.SpillBytes += r.SpillBytes
+		m.sum.DroppedMalformed += r.DroppedMalformed
+	}
+	m.draw(false)
+}
+
+// StageCompleted implements scheduler.Listener.
+func (m *jobMetrics) StageCompleted(st *scheduler.StageSpec, _ int, _ error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.active, st.ID)
+	m.draw(false)
+}
+
+// JobEnded implements scheduler.Listener.
+func (m *jobMetrics) JobEnded(*scheduler.JobSpec, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.active)
+	m.draw(true)
+}
+
+// draw renders the active stages; the caller holds m.mu.
+func (m *jobMetrics) draw(final bool) {
+	if m.bar == nil {
+		return
+	}
+	stages := make([]*stageProgress, 0, len(m.active))
+	for _, p := range m.active {
+		stages = append(stages, p)
+	}
+	sort.Slice(stages, func(i, j int) bool { return stages[i].id < stages[j].id })
+	m.bar.render(stages, final)
+}
+
+// progressBar draws Spark's console progress line, e.g.
+// "[Stage 2:=======>        (37 + 2) / 64]", on a terminal, at most every 100 ms.
+type progressBar struct {
+	w     io.Writer
+	width int
+	last  time.Time
+	shown bool
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w, width: 80} }
+
+func (b *progressBar) render(stages []*stageProgress, final bool) {
+	now := time.Now()
+	if !final && now.Sub(b.last) < 100*time.Millisecond {
+		return
+	}
+	b.last = now
+	if final || len(stages) == 0 {
+		if b.shown {
+			fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", b.width))
+			b.shown = false
+		}
+		return
+	}
+	per := b.width / len(stages)
+	var line strings.Builder
+	for _, p := range stages {
+		line.WriteString(stageLine(p, per))
+	}
+	fmt.Fprintf(b.w, "\r%s", line.String())
+	b.shown = true
+}
+
+// stageLine formats one stage within width columns.
+func stageLine(p *stageProgress, width int) string {
+	header := fmt.Sprintf("[Stage %d:", p.id)
+	tailer := fmt.Sprintf("(%d + %d) / %d]", p.done, p.running, p.total)
+	w := width - len(header) - len(tailer)
+	if w <= 0 {
+		return header + tailer
+	}
+	percent := 0
+	if p.total > 0 {
+		percent = w * p.done / p.total
+	}
+	bar := strings.Repeat("=", percent)
+	if percent < w {
+		bar += ">" + strings.Repeat(" ", w-percent-1)
+	}
+	return header + bar + tailer
+}

@@ -1,0 +1,56 @@
+package spindle
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/spindle-engine/spindle/codec"
+)
+
+// Job is a named plan builder with a typed argument. Registering jobs by name lets
+// every process of an application rebuild the same plan: the driver ships the name and
+// the encoded argument, and executors run the builder again, so closures in the plan
+// work everywhere.
+type Job[A, R any] struct {
+	name  string
+	build func(*Session, A) Dataset[R]
+	arg   codec.Codec[A]
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]any{}
+)
+
+// Register names a job. Call it from a package-level variable initializer; a name used
+// twice, or an argument or result type that cannot be encoded, panics at start-up, so
+// the mistake never reaches a cluster.
+func Register[A, R any](name string, build func(s *Session, arg A) Dataset[R]) *Job[A, R] {
+	ac, err := codec.For[A]()
+	if err != nil {
+		panic(fmt.Sprintf("spindle: Register %q: argument type: %v", name, err))
+	}
+	if _, err := codec.For[R](); err != nil {
+		panic(fmt.Sprintf("spindle: Register %q: result type: %v", name, err))
+	}
+	j := &Job[A, R]{name: name, build: build, arg: ac}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic(fmt.Sprintf("spindle: job %q registered twice", name))
+	}
+	registry[name] = j
+	return j
+}
+
+// Name returns the name the job was registered with.
+func (j *Job[A, R]) Name() string { return j.name }
+
+// Build builds the job's plan for arg without running it.
+func (j *Job[A, R]) Build(s *Session, arg A) Dataset[R] { return j.build(s, arg) }
+
+// Run builds the job's plan for arg and collects its result on the driver.
+func (j *Job[A, R]) Run(ctx context.Context, s *Session, arg A) ([]R, error) {
+	return Collect(ctx, j.build(s, arg))
+}

@@ -1,0 +1,177 @@
+package spindle
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	"github.com/spindle-engine/spindle/codec"
+)
+
+// SortBy sorts d by the key that key computes from each element. The output is range
+// partitioned: partition i holds smaller keys than partition i+1, and each partition is
+// sorted, so reading the partitions in order reads d in order. The ranges come from a
+// sample of the keys taken by a small job before the sort runs, as Spark's
+// RangePartitioner does, so skewed keys still spread over the partitions.
+func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, opts ...ShuffleOption) Dataset[T] {
+	s := d.s
+	nparts := s.reducePartitions(opts, d.n)
+	kc := codec.Ordered[K]()
+	sortKey := func(dst, scratch []byte, t T) ([]byte, []byte) {
+		if ascending {
+			return kc.Append(dst[:0], key(t)), scratch
+		}
+		scratch = kc.Append(scratch[:0], key(t))
+		return descendingKey(dst[:0], scratch), scratch
+	}
+	var bounds [][]byte
+	sd := s.newShuffle(d.n, nparts, true, func(tc *taskContext, part int, w recordWriter) error {
+		in, err := d.iter(tc, part)
+		if err != nil {
+			return err
+		}
+		var kb, scratch, vb []byte
+		var werr error
+		if err := in(func(t T) bool {
+			kb, scratch = sortKey(kb, scratch, t)
+			vb = d.codec.Append(vb[:0], t)
+			werr = w.Write(rangePartition(bounds, kb), kb, vb)
+			return werr == nil
+		}); err != nil {
+			return err
+		}
+		return werr
+	})
+	sd.prepare = func(ctx context.Context) error {
+		if nparts == 1 {
+			return nil
+		}
+		b, err := sampleBounds(ctx, d, nparts, func(dst, scratch []byte, t T) ([]byte, []byte) { return sortKey(dst, scratch, t) })
+		if err != nil {
+			return fmt.Errorf("sample keys for SortBy: %w", err)
+		}
+		bounds = b
+		return nil
+	}
+	return newDataset[T](s, shuffledNode(d, sd, "SortBy"))
+}
+
+// SortByKey sorts a keyed dataset by its keys.
+func SortByKey[K cmp.Ordered, V any](d Dataset[KV[K, V]], ascending bool, opts ...ShuffleOption) Dataset[KV[K, V]] {
+	return SortBy(d, func(kv KV[K, V]) K { return kv.Key }, ascending, opts...)
+}
+
+// rangePartition finds the partition of key: the first whose upper bound is >= key.
+func rangePartition(bounds [][]byte, key []byte) int {
+	return sort.Search(len(bounds), func(i int) bool { return bytes.Compare(key, bounds[i]) <= 0 })
+}
+
+// descendingKey appends an encoding of key whose byte order is the reverse of key's:
+// key is first made prefix-free (0x00 → 00 FF, 0xFF → FF 00, end → 00 01, which keeps
+// the order) and then every byte is inverted, which reverses the order of prefix-free
+// strings.
+func descendingKey(dst, key []byte) []byte {
+	for _, b := range key {
+		switch b {
+		case 0x00:
+			dst = append(dst, ^byte(0x00), ^byte(0xFF))
+		case 0xFF:
+			dst = append(dst, ^byte(0xFF), ^byte(0x00))
+		default:
+			dst = append(dst, ^b)
+		}
+	}
+	return append(dst, ^byte(0x00), ^byte(0x01))
+}
+
+// sampleBounds runs a job that reservoir-samples the sort keys of every partition of d
+// and picks nparts-1 bounds that split the weighted sample evenly.
+func sampleBounds[T any](ctx context.Context, d Dataset[T], nparts int, sortKey func(dst, scratch []byte, t T) ([]byte, []byte)) ([][]byte, error) {
+	total := min(20.0*float64(nparts), 1e6)
+	perPart := int(math.Ceil(3 * total / float64(max(1, d.n.nparts))))
+	type sample struct {
+		key    []byte
+		weight float64
+	}
+	var samples []sample
+	result := func(tc *taskContext, part int) ([]byte, error) {
+		in, err := d.iter(tc, part)
+		if err != nil {
+			return nil, err
+		}
+		rng := rand.New(rand.NewPCG(uint64(part), 0x5eed))
+		var keys [][]byte
+		var count int64
+		var kb, scratch []byte
+		if err := in(func(t T) bool {
+			count++
+			kb, scratch = sortKey(kb, scratch, t)
+			if len(keys) < perPart {
+				keys = append(keys, append([]byte(nil), kb...))
+			} else if j := rng.Int64N(count); j < int64(perPart) {
+				keys[j] = append(keys[j][:0], kb...)
+			}
+			return true
+		}); err != nil {
+			return nil, err
+		}
+		out := binary.AppendUvarint(nil, uint64(count))
+		for _, k := range keys {
+			out = binary.AppendUvarint(out, uint64(len(k)))
+			out = append(out, k...)
+		}
+		return out, nil
+	}
+	onResult := func(_ int, data []byte) error {
+		count, n := binary.Uvarint(data)
+		if n <= 0 {
+			return fmt.Errorf("corrupt sample")
+		}
+		data = data[n:]
+		var keys [][]byte
+		for len(data) > 0 {
+			l, n := binary.Uvarint(data)
+			if n <= 0 || uint64(len(data)-n) < l {
+				return fmt.Errorf("corrupt sample")
+			}
+			keys = append(keys, data[n:n+int(l)])
+			data = data[n+int(l):]
+		}
+		for _, k := range keys {
+			samples = append(samples, sample{k, float64(count) / float64(len(keys))})
+		}
+		return nil
+	}
+	if err := d.s.runJob(ctx, d.n, "sample "+d.n.op, result, onResult); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(samples, func(a, b sample) int { return bytes.Compare(a.key, b.key) })
+	var sum float64
+	for _, s := range samples {
+		sum += s.weight
+	}
+	step := sum / float64(nparts)
+	var bounds [][]byte
+	var cum float64
+	target := step
+	for _, s := range samples {
+		cum += s.weight
+		if cum < target {
+			continue
+		}
+		if len(bounds) == 0 || bytes.Compare(s.key, bounds[len(bounds)-1]) > 0 {
+			bounds = append(bounds, s.key)
+			if len(bounds) == nparts-1 {
+				break
+			}
+		}
+		target += step
+	}
+	return bounds, nil
+}

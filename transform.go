@@ -1,0 +1,120 @@
+package spindle
+
+import "iter"
+
+// narrow builds a one-parent, partition-preserving operator: partition i of the result
+// is computed from partition i of d in the same task.
+func narrow[T, U any](d Dataset[T], op string, f func(in seq[T]) seq[U]) Dataset[U] {
+	n := d.s.newNode(op, d.n.nparts, []*node{d.n}, func(tc *taskContext, part int) (any, error) {
+		in, err := d.iter(tc, part)
+		if err != nil {
+			return nil, err
+		}
+		return f(in), nil
+	})
+	n.hosts = d.n.hosts
+	return newDataset[U](d.s, n)
+}
+
+// Map applies f to every element.
+func Map[T, U any](d Dataset[T], f func(T) U) Dataset[U] {
+	return narrow(d, "Map", func(in seq[T]) seq[U] {
+		return func(yield func(U) bool) error {
+			return in(func(t T) bool { return yield(f(t)) })
+		}
+	})
+}
+
+// FlatMap applies f to every element and flattens the slices it returns.
+func FlatMap[T, U any](d Dataset[T], f func(T) []U) Dataset[U] {
+	return narrow(d, "FlatMap", func(in seq[T]) seq[U] {
+		return func(yield func(U) bool) error {
+			return in(func(t T) bool {
+				for _, u := range f(t) {
+					if !yield(u) {
+						return false
+					}
+				}
+				return true
+			})
+		}
+	})
+}
+
+// Filter keeps the elements for which keep returns true.
+func Filter[T any](d Dataset[T], keep func(T) bool) Dataset[T] {
+	return narrow(d, "Filter", func(in seq[T]) seq[T] {
+		return func(yield func(T) bool) error {
+			return in(func(t T) bool { return !keep(t) || yield(t) })
+		}
+	})
+}
+
+// MapPartitions transforms a whole partition at once, for work with a per-partition
+// set-up cost (a connection, a parser). f must consume its input at most once.
+func MapPartitions[T, U any](d Dataset[T], f func(iter.Seq[T]) iter.Seq[U]) Dataset[U] {
+	return narrow(d, "MapPartitions", func(in seq[T]) seq[U] {
+		return func(yield func(U) bool) error {
+			var inErr error
+			src := func(y func(T) bool) { inErr = in(y) }
+			for u := range f(src) {
+				if !yield(u) {
+					break
+				}
+			}
+			return inErr
+		}
+	})
+}
+
+// KeyBy pairs every element with the key that key computes from it.
+func KeyBy[T any, K any](d Dataset[T], key func(T) K) Dataset[KV[K, T]] {
+	return Map(d, func(t T) KV[K, T] { return KV[K, T]{Key: key(t), Value: t} })
+}
+
+// Values drops the keys of a keyed dataset.
+func Values[K, V any](d Dataset[KV[K, V]]) Dataset[V] {
+	return Map(d, func(kv KV[K, V]) V { return kv.Value })
+}
+
+// Keys drops the values of a keyed dataset.
+func Keys[K, V any](d Dataset[KV[K, V]]) Dataset[K] {
+	return Map(d, func(kv KV[K, V]) K { return kv.Key })
+}
+
+// Union concatenates the partitions of the datasets, without a shuffle.
+func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
+	all := append([]Dataset[T]{first}, rest...)
+	offsets := make([]int, len(all)+1)
+	parents := make([]*node, len(all))
+	for i, d := range all {
+		if d.s != first.s {
+			panic("spindle: Union of datasets from different sessions")
+		}
+		offsets[i+1] = offsets[i] + d.n.nparts
+		parents[i] = d.n
+	}
+	locate := func(part int) (int, int) {
+		i := 0
+		for part >= offsets[i+1] {
+			i++
+		}
+		return i, part - offsets[i]
+	}
+	n := first.s.newNode("Union", offsets[len(all)], parents, func(tc *taskContext, part int) (any, error) {
+		i, p := locate(part)
+		in, err := all[i].iter(tc, p)
+		if err != nil {
+			return nil, err
+		}
+		return in, nil
+	})
+	n.hosts = func(part int) []string {
+		i, p := locate(part)
+		if all[i].n.hosts == nil {
+			return nil
+		}
+		return all[i].n.hosts(p)
+	}
+	return newDataset[T](first.s, n)
+}
