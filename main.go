@@ -35,12 +35,13 @@ func Main(run func(ctx context.Context, s *Session) error) {
 }
 
 func runMain(run func(ctx context.Context, s *Session) error) int {
-	log := newLogger()
+	log := newLogger("")
 	c, err := confFromEnv(log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
 		return 2
 	}
+	log = newLogger(c.String("spindle.log.level"))
 	// The garbage collector works with the memory accounting: it collects harder as
 	// the process nears the memory it was given, unless the user set GOMEMLIMIT.
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -75,8 +76,12 @@ func runMain(run func(ctx context.Context, s *Session) error) int {
 	return 0
 }
 
-func newLogger() zerolog.Logger {
+// newLogger logs to stderr at SPINDLE_LOG_LEVEL, else at the configured level.
+func newLogger(configured string) zerolog.Logger {
 	level := zerolog.WarnLevel
+	if l, err := zerolog.ParseLevel(strings.ToLower(configured)); err == nil && configured != "" {
+		level = l
+	}
 	if v := os.Getenv(EnvLogLevel); v != "" {
 		if l, err := zerolog.ParseLevel(strings.ToLower(v)); err == nil {
 			level = l

@@ -3,6 +3,7 @@ package spindle
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spindle-engine/spindle/scheduler"
 )
@@ -113,7 +114,15 @@ func (s *Session) runJob(ctx context.Context, final *node, name string, result r
 	}
 	s.jobMu.Lock()
 	defer s.jobMu.Unlock()
-	return s.driver.RunJob(ctx, job, onResult)
+	start := time.Now()
+	s.log.Info().Str("job", name).Int("stages", len(job.Stages)).Msg("job started")
+	err = s.driver.RunJob(ctx, job, onResult)
+	ev := s.log.Info()
+	if err != nil {
+		ev = s.log.Error().Err(err)
+	}
+	ev.Str("job", name).Dur("took", time.Since(start)).Msg("job ended")
+	return err
 }
 
 // stagePlan finds the plan of a stage for a task.

@@ -93,7 +93,7 @@ func descendingKey(dst, key []byte) []byte {
 // sampleBounds runs a job that reservoir-samples the sort keys of every partition of d
 // and picks nparts-1 bounds that split the weighted sample evenly.
 func sampleBounds[T any](ctx context.Context, d Dataset[T], nparts int, sortKey func(dst, scratch []byte, t T) ([]byte, []byte)) ([][]byte, error) {
-	total := min(20.0*float64(nparts), 1e6)
+	total := min(float64(d.s.conf.Int("spindle.sort.samplesPerPartition"))*float64(nparts), 1e6)
 	perPart := int(math.Ceil(3 * total / float64(max(1, d.n.nparts))))
 	type sample struct {
 		key    []byte

@@ -223,13 +223,22 @@ func TestCorruptAndMissing(t *testing.T) {
 
 // sliceReader serves sorted records from memory.
 type sliceReader struct {
-	recs []kv
-	i    int
+	keys, vals [][]byte
+	i          int
 }
 
-func (s *sliceReader) Next() bool    { s.i++; return s.i <= len(s.recs) }
-func (s *sliceReader) Key() []byte   { return []byte(s.recs[s.i-1].k) }
-func (s *sliceReader) Value() []byte { return []byte(s.recs[s.i-1].v) }
+func newSliceReader(recs []kv) *sliceReader {
+	s := &sliceReader{}
+	for _, r := range recs {
+		s.keys = append(s.keys, []byte(r.k))
+		s.vals = append(s.vals, []byte(r.v))
+	}
+	return s
+}
+
+func (s *sliceReader) Next() bool    { s.i++; return s.i <= len(s.keys) }
+func (s *sliceReader) Key() []byte   { return s.keys[s.i-1] }
+func (s *sliceReader) Value() []byte { return s.vals[s.i-1] }
 func (s *sliceReader) Err() error    { return nil }
 func (s *sliceReader) Close() error  { return nil }
 
@@ -239,7 +248,7 @@ func TestMergeEqualsSortOfUnion(t *testing.T) {
 	for i := range 9 {
 		recs := randomRecords(uint64(i), 300*i, 100)
 		slices.SortStableFunc(recs, func(a, b kv) int { return bytes.Compare([]byte(a.k), []byte(b.k)) })
-		rs = append(rs, &sliceReader{recs: recs})
+		rs = append(rs, newSliceReader(recs))
 		all = append(all, recs...)
 	}
 	slices.SortStableFunc(all, func(a, b kv) int { return bytes.Compare([]byte(a.k), []byte(b.k)) })
@@ -292,11 +301,17 @@ func BenchmarkMerge(b *testing.B) {
 			total += int64(len(r.k) + len(r.v))
 		}
 	}
+	readers := make([]*sliceReader, len(runs))
+	for i, r := range runs {
+		readers[i] = newSliceReader(r)
+	}
 	b.SetBytes(total)
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var rs []RecordReader
-		for _, r := range runs {
-			rs = append(rs, &sliceReader{recs: r})
+		for _, r := range readers {
+			r.i = 0
+			rs = append(rs, r)
 		}
 		m := Merge(rs)
 		for m.Next() {

@@ -3,6 +3,7 @@ package shuffle
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,14 +39,24 @@ type WriteMetrics struct {
 	Spills     int
 }
 
-// rec locates one buffered record in the arena.
+// rec locates one buffered record in the arena. prefix holds the key's first 8
+// bytes, so that most comparisons of a sort never touch the arena.
 type rec struct {
+	prefix     uint64
 	part       uint32
 	off        uint32
 	klen, vlen uint32
 }
 
-const recOverhead = 16 // bytes of a rec, accounted with the arena
+const recOverhead = 24 // bytes of a rec, accounted with the arena
+
+// keyPrefix packs up to 8 leading key bytes big-endian; equal prefixes fall back to
+// comparing whole keys, so padding short keys with zeros is safe.
+func keyPrefix(key []byte) uint64 {
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
+}
 
 // memChunk is how much memory the writer asks for at a time.
 const memChunk = 1 << 20
@@ -114,7 +125,7 @@ func (w *Writer) Write(partition int, key, value []byte) error {
 			return err
 		}
 	}
-	w.recs = append(w.recs, rec{part: uint32(partition), off: uint32(len(w.arena)), klen: uint32(len(key)), vlen: uint32(len(value))})
+	w.recs = append(w.recs, rec{prefix: keyPrefix(key), part: uint32(partition), off: uint32(len(w.arena)), klen: uint32(len(key)), vlen: uint32(len(value))})
 	w.arena = append(w.arena, key...)
 	w.arena = append(w.arena, value...)
 	w.metrics.Records++
@@ -131,6 +142,12 @@ func (w *Writer) sortRecs() {
 		slices.SortFunc(w.recs, func(a, b rec) int {
 			if a.part != b.part {
 				return int(a.part) - int(b.part)
+			}
+			if a.prefix != b.prefix {
+				if a.prefix < b.prefix {
+					return -1
+				}
+				return 1
 			}
 			return bytes.Compare(w.key(a), w.key(b))
 		})
