@@ -92,4 +92,21 @@ func TestRevenueEndToEnd(t *testing.T) {
 	if !strings.Contains(stderr.String(), "shuffle write") {
 		t.Fatalf("no job summary on stderr:\n%s", stderr.String())
 	}
+
+	// A malformed row fails the job: submit exits non-zero, naming file, line, column.
+	bad := filepath.Join(dir, "bad.csv")
+	rows := datagen.SalesHeader + "\n1,2026-01-01,north,p,1,2.50,2.50\n2,2026-01-02,south,p,2,1.00,two\n"
+	if err := os.WriteFile(bad, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(spindleBin, "submit", "--master", "local[2]", "--conf", "spindle.local.dir="+dir, job, bad)
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 1 {
+		t.Fatalf("submit of a job over bad input: exit %d (%v), want 1", code, err)
+	}
+	if want := bad + `:3: column "revenue"`; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr does not name %s:\n%s", want, stderr.String())
+	}
 }
