@@ -1,0 +1,129 @@
+package hdfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os/user"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spindle-engine/spindle/integration/cluster"
+)
+
+// TestHDFSOnMinicluster runs the filesystem, splits, line reading and the committer
+// against the real MiniDFSCluster.
+func TestHDFSOnMinicluster(t *testing.T) {
+	c := cluster.FromEnv(t)
+	ctx := context.Background()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, base, err := Resolve(c.Info.DefaultFS+"/tmp/spindle-hdfs-test-"+t.Name(), Options{User: u.Username})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.RemoveAll(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fsys.RemoveAll(context.Background(), base) })
+
+	// A file of many lines, read back through splits much smaller than the file.
+	var want []string
+	var b strings.Builder
+	for i := range 20000 {
+		line := fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%50))
+		want = append(want, line)
+		b.WriteString(line + "\n")
+	}
+	in := base + "/in/data.txt"
+	w, err := fsys.Create(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.Create(ctx, in); err == nil {
+		t.Fatal("Create over an existing HDFS file succeeded")
+	}
+	files, err := ExpandPaths(ctx, fsys, []string{base + "/in"})
+	if err != nil || len(files) != 1 || files[0].Size != int64(b.Len()) {
+		t.Fatalf("ExpandPaths = %+v, %v", files, err)
+	}
+	splits, err := PlanSplits(ctx, fsys, files, 64<<10)
+	if err != nil || len(splits) < 10 {
+		t.Fatalf("PlanSplits: %d splits, %v", len(splits), err)
+	}
+	var got []string
+	for _, s := range splits {
+		r, err := NewLineReader(ctx, fsys, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			got = append(got, string(r.Line()))
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read %d lines from HDFS splits, want %d", len(got), len(want))
+	}
+
+	// Rename never overwrites.
+	if err := fsys.Rename(ctx, in, in); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Rename onto itself: %v", err)
+	}
+
+	// The committer on HDFS: two attempts, one wins; _SUCCESS last; exists → error.
+	out := base + "/out"
+	cm := NewCommitter(fsys, out, "job1", false)
+	if err := cm.SetupJob(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := range 2 {
+		w, _, err := cm.TaskWriter(ctx, 0, attempt, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, fmt.Sprint("attempt ", attempt, "\n"))
+		w.Close()
+		if err := cm.CommitTask(ctx, 0, attempt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cm.CommitJob(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := fsys.List(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Path[strings.LastIndexByte(e.Path, '/')+1:])
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"_SUCCESS", "part-00000"}) {
+		t.Fatalf("HDFS output holds %v", names)
+	}
+	f, _ := fsys.Open(ctx, out+"/part-00000")
+	content, _ := io.ReadAll(f)
+	f.Close()
+	if string(content) != "attempt 0\n" {
+		t.Fatalf("part-00000 = %q, want the first attempt", content)
+	}
+	if err := NewCommitter(fsys, out, "job2", false).SetupJob(ctx); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("SetupJob on existing HDFS output: %v", err)
+	}
+}
