@@ -7,7 +7,6 @@ package yarn
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"os"
 	"os/exec"
@@ -17,37 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/integration/cluster"
 	"github.com/spindle-engine/spindle/ipc"
 )
-
-// siteConf loads the cluster's *-site.xml files.
-func siteConf(t *testing.T, dir string) mapConf {
-	t.Helper()
-	c := mapConf{}
-	for _, f := range []string{"core-site.xml", "yarn-site.xml"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			Props []struct {
-				Name  string `xml:"name"`
-				Value string `xml:"value"`
-			} `xml:"property"`
-		}
-		if err := xml.Unmarshal(b, &doc); err != nil {
-			t.Fatalf("parse %s: %v", f, err)
-		}
-		for _, p := range doc.Props {
-			c[p.Name] = p.Value
-		}
-	}
-	return c
-}
 
 // buildTestAM compiles internal/testam into a temporary directory.
 func buildTestAM(t *testing.T) string {
@@ -64,7 +36,7 @@ func buildTestAM(t *testing.T) string {
 type e2e struct {
 	t    *testing.T
 	c    *cluster.Cluster
-	conf mapConf
+	conf *conf.Hadoop
 	rm   *ResourceManager
 	am   string
 }
@@ -72,13 +44,16 @@ type e2e struct {
 // newE2E connects to the minicluster (skipping without one) and builds testam.
 func newE2E(t *testing.T) *e2e {
 	c := cluster.FromEnv(t)
-	conf := siteConf(t, c.ConfDir)
-	rm, err := NewResourceManager(conf)
+	h, err := conf.LoadHadoop(c.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := NewResourceManager(h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rm.Close() })
-	return &e2e{t: t, c: c, conf: conf, rm: rm, am: buildTestAM(t)}
+	return &e2e{t: t, c: c, conf: h, rm: rm, am: buildTestAM(t)}
 }
 
 // nodeNames returns the scheduler's names for the harness's two nodes,
@@ -92,7 +67,7 @@ func (e *e2e) nodeNames(ctx context.Context) []string {
 	for _, n := range nodes {
 		running[n.ID.String()] = true
 	}
-	withPort, _ := lookup(e.conf, "yarn.scheduler.include-port-in-node-name")
+	withPort, _ := e.conf.Get("yarn.scheduler.include-port-in-node-name")
 	var names []string
 	for _, n := range e.c.Info.Nodes {
 		if !running[n.NodeID] {
@@ -131,7 +106,7 @@ func (e *e2e) submit(ctx context.Context, mode string, env map[string]string) Ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	amEnv := map[string]string{"TESTAM_SCHEDULER": e.c.Info.Scheduler}
+	amEnv := map[string]string{"HADOOP_CONF_DIR": e.c.ConfDir}
 	for k, v := range env {
 		amEnv[k] = v
 	}

@@ -5,9 +5,9 @@
 //
 // Usage: testam succeed|fail|hang|overask
 //
-// Environment (set by the test in the launch context): TESTAM_SCHEDULER is
-// the RM scheduler address; TESTAM_NODES the two node names to ask for
-// strictly (comma-separated).
+// Environment (set by the test in the launch context): HADOOP_CONF_DIR
+// names the cluster's configuration; TESTAM_NODES the two node names to ask
+// for strictly (comma-separated).
 package main
 
 import (
@@ -20,14 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/yarn"
 )
-
-// envConf serves the one key the AMRM client needs.
-type envConf map[string]string
-
-func (e envConf) Get(k string) (string, bool) { v, ok := e[k]; return v, ok }
 
 // Report is what the AM prints; the test decodes it.
 type Report struct {
@@ -81,8 +77,11 @@ func run(ctx context.Context, mode string) error {
 		rep.Credentials = append(rep.Credentials, "secret "+alias+" "+string(v))
 	}
 	sort.Strings(rep.Credentials)
-	conf := envConf{"yarn.resourcemanager.scheduler.address": os.Getenv("TESTAM_SCHEDULER")}
-	amrm, err := yarn.NewAMRMClient(conf, env.AMRMToken)
+	h, err := conf.HadoopFromEnv()
+	if err != nil {
+		return err
+	}
+	amrm, err := yarn.NewAMRMClient(h, env.AMRMToken)
 	if err != nil {
 		return err
 	}
