@@ -192,6 +192,7 @@ const (
 	ContainerScheduled ContainerState = 4
 )
 
+// String returns YARN's name for the state, e.g. "COMPLETE".
 func (s ContainerState) String() string {
 	switch s {
 	case ContainerNew:
