@@ -117,22 +117,36 @@ public final class Harness {
     yconf.set("yarn.nodemanager.resource.cpu-vcores", "8");
     yconf.set("yarn.resourcemanager.am.max-attempts", "2");
     yconf.set("yarn.log-aggregation-enable", "false");
+    // Stop containers quickly when the cluster goes down.
+    yconf.set("yarn.nodemanager.sleep-delay-before-sigkill.ms", "100");
+    yconf.set("yarn.nodemanager.process-kill-wait.ms", "500");
     MiniYARNCluster yarn = new MiniYARNCluster("spindle", NODE_MANAGERS, 1, 1);
     yarn.init(yconf);
     yarn.start();
 
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    // SIGTERM stops the cluster on an ordinary thread, in order (apps, YARN, DFS), before
+    // the JVM's shutdown hooks (Hadoop's own among them) run and race with it.
+    Runnable stop = () -> {
+      long began = System.currentTimeMillis();
       try {
         killRunningApps(yarn.getConfig());
       } catch (Exception e) {
         System.err.println("harness: kill apps: " + e);
       }
+      System.err.println("harness: apps killed after " + (System.currentTimeMillis() - began) + " ms");
       yarn.stop();
+      System.err.println("harness: yarn stopped after " + (System.currentTimeMillis() - began) + " ms");
+      try {
+        FileSystem.closeAll(); // before the NameNode goes, or closing retries against it
+      } catch (Exception e) {
+        System.err.println("harness: close filesystems: " + e);
+      }
       dfs.shutdown();
-      stopped.countDown();
-      System.err.println("harness: stopped");
-    }));
+      System.err.println("harness: stopped in " + (System.currentTimeMillis() - began) + " ms");
+    };
+    CountDownLatch term = new CountDownLatch(1);
+    sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> term.countDown());
+    sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> term.countDown());
 
     waitForNodes(yarn.getConfig(), NODE_MANAGERS, 60_000);
     Configuration yc = yarn.getConfig();
@@ -142,7 +156,10 @@ public final class Harness {
     writeClusterJson(yarn, dfs, new File(confDir, "cluster.json"));
     System.out.println("MINICLUSTER READY " + confDir);
     System.out.flush();
-    stopped.await();
+    term.await();
+    stop.run();
+    // Everything is stopped; the JVM's remaining hooks have nothing left to do.
+    Runtime.getRuntime().halt(0);
   }
 
   private static void writeXml(Configuration c, File f) throws Exception {
