@@ -124,21 +124,8 @@ func Distinct[T comparable](d Dataset[T], opts ...ShuffleOption) Dataset[T] {
 func GroupByKey[K comparable, V any](d Dataset[KV[K, V]], opts ...ShuffleOption) Dataset[KV[K, []V]] {
 	s := d.s
 	nparts := s.reducePartitions(opts, d.n)
-	sd := s.newShuffle(d.n, nparts, true, func(tc *taskContext, part int, w recordWriter) error {
-		in, err := d.iter(tc, part)
-		if err != nil {
-			return err
-		}
-		enc := newKVEncoder[K, V]()
-		var werr error
-		if err := in(func(kv KV[K, V]) bool {
-			werr = enc.write(w, nparts, kv.Key, kv.Value)
-			return werr == nil
-		}); err != nil {
-			return err
-		}
-		return werr
-	})
+	// No map-side combine: grouping would not shrink the data, as in Spark.
+	sd := keyedShuffle(d, nparts)
 	kc, vc := mustKeyCodec[K](), mustCodec[V]()
 	n := s.newNode("GroupByKey", nparts, nil, func(tc *taskContext, part int) (any, error) {
 		return seq[KV[K, []V]](func(yield func(KV[K, []V]) bool) error {

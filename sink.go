@@ -13,6 +13,12 @@ import (
 // Collect runs d and returns all its elements, in partition order, to the driver.
 // Keep the result small: it is held in the driver's memory.
 func Collect[T any](ctx context.Context, d Dataset[T]) ([]T, error) {
+	return collectFirst(ctx, d, -1, "Collect"+callSite())
+}
+
+// collectFirst runs d and returns up to limit elements of each partition (all when
+// limit < 0), in partition order.
+func collectFirst[T any](ctx context.Context, d Dataset[T], limit int, name string) ([]T, error) {
 	parts := make([][]T, d.n.nparts)
 	result := func(tc *taskContext, part int) ([]byte, error) {
 		in, err := d.iter(tc, part)
@@ -20,9 +26,14 @@ func Collect[T any](ctx context.Context, d Dataset[T]) ([]T, error) {
 			return nil, err
 		}
 		var buf []byte
+		k := 0
 		err = in(func(t T) bool {
+			if k == limit {
+				return false
+			}
 			buf = d.codec.Append(buf, t)
-			return true
+			k++
+			return k != limit
 		})
 		return buf, err
 	}
@@ -34,7 +45,7 @@ func Collect[T any](ctx context.Context, d Dataset[T]) ([]T, error) {
 		parts[part] = vals
 		return nil
 	}
-	if err := d.s.runJob(ctx, d.n, "Collect"+callSite(), result, onResult); err != nil {
+	if err := d.s.runJob(ctx, d.n, name, result, onResult); err != nil {
 		return nil, err
 	}
 	var out []T
@@ -71,43 +82,11 @@ func Count[T any](ctx context.Context, d Dataset[T]) (int64, error) {
 // Take returns the first n elements of d, in partition order. Each task stops after
 // n elements of its partition.
 func Take[T any](ctx context.Context, d Dataset[T], n int) ([]T, error) {
-	parts := make([][]T, d.n.nparts)
-	result := func(tc *taskContext, part int) ([]byte, error) {
-		in, err := d.iter(tc, part)
-		if err != nil {
-			return nil, err
-		}
-		var buf []byte
-		k := 0
-		err = in(func(t T) bool {
-			if k >= n {
-				return false
-			}
-			buf = d.codec.Append(buf, t)
-			k++
-			return k < n
-		})
-		return buf, err
-	}
-	onResult := func(part int, data []byte) error {
-		var vals []T
-		if err := decodeSeq(d.codec, data)(func(t T) bool { vals = append(vals, t); return true }); err != nil {
-			return err
-		}
-		parts[part] = vals
-		return nil
-	}
-	if err := d.s.runJob(ctx, d.n, "Take"+callSite(), result, onResult); err != nil {
+	out, err := collectFirst(ctx, d, max(0, n), "Take"+callSite())
+	if err != nil {
 		return nil, err
 	}
-	var out []T
-	for _, p := range parts {
-		out = append(out, p...)
-		if len(out) >= n {
-			return out[:n], nil
-		}
-	}
-	return out, nil
+	return out[:min(len(out), max(0, n))], nil
 }
 
 // SaveAsText writes d as text files into the directory path, one line per element

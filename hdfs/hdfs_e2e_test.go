@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spindle-engine/spindle/integration/cluster"
 )
@@ -23,7 +24,7 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys, base, err := Resolve(c.Info.DefaultFS+"/tmp/spindle-hdfs-test-"+t.Name(), Options{User: u.Username})
+	fsys, base, err := Resolve(fmt.Sprintf("%s/tmp/spindle-hdfs-test-%d", c.Info.DefaultFS, time.Now().UnixNano()), Options{User: u.Username})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,21 +63,7 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	if err != nil || len(splits) < 10 {
 		t.Fatalf("PlanSplits: %d splits, %v", len(splits), err)
 	}
-	var got []string
-	for _, s := range splits {
-		r, err := NewLineReader(ctx, fsys, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for r.Next() {
-			got = append(got, string(r.Line()))
-		}
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-		r.Close()
-	}
-	if !slices.Equal(got, want) {
+	if got := readSplits(t, fsys, splits); !slices.Equal(got, want) {
 		t.Fatalf("read %d lines from HDFS splits, want %d", len(got), len(want))
 	}
 

@@ -59,26 +59,33 @@ func TestSplitsReadEveryLineOnce(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got []string
-				for _, s := range splits {
-					r, err := NewLineReader(ctx, Local, s)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for r.Next() {
-						got = append(got, string(r.Line()))
-					}
-					if err := r.Err(); err != nil {
-						t.Fatal(err)
-					}
-					r.Close()
-				}
+				got := readSplits(t, Local, splits)
 				if !slices.Equal(got, want) {
 					t.Fatalf("%d splits read %d lines, want %d; first diff %d", len(splits), len(got), len(want), firstDiff(got, want))
 				}
 			})
 		}
 	}
+}
+
+// readSplits reads the lines of every split, in order.
+func readSplits(t *testing.T, fsys FS, splits []Split) []string {
+	t.Helper()
+	var got []string
+	for _, s := range splits {
+		r, err := NewLineReader(context.Background(), fsys, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			got = append(got, string(r.Line()))
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+	}
+	return got
 }
 
 func firstDiff(a, b []string) int {
