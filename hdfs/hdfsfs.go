@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"time"
 
 	hdfsclient "github.com/colinmarc/hdfs/v2"
 )
@@ -65,7 +66,34 @@ func (h *hdfsFS) Create(ctx context.Context, p string) (io.WriteCloser, error) {
 	if err := h.c.MkdirAll(parent(p), 0o755); err != nil {
 		return nil, err
 	}
-	return h.c.Create(p)
+	w, err := h.c.Create(p)
+	if err != nil {
+		return nil, err
+	}
+	return &hdfsWriter{FileWriter: w}, nil
+}
+
+// hdfsWriter retries Close while the NameNode is still completing the file's last
+// block, as colinmarc/hdfs asks callers to (IsErrReplicating): otherwise a freshly
+// written output file fails to close now and then.
+type hdfsWriter struct {
+	*hdfsclient.FileWriter
+}
+
+// closeTimeout bounds how long Close waits for the last block's replication.
+const closeTimeout = 60 * time.Second
+
+func (w *hdfsWriter) Close() error {
+	deadline := time.Now().Add(closeTimeout)
+	delay := 10 * time.Millisecond
+	for {
+		err := w.FileWriter.Close()
+		if !hdfsclient.IsErrReplicating(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay) // backoff against the NameNode, not a test wait
+		delay = min(2*delay, time.Second)
+	}
 }
 
 func parent(p string) string {
