@@ -12,8 +12,18 @@ import (
 	"testing"
 	"time"
 
+	hdfsclient "github.com/colinmarc/hdfs/v2"
+
 	"github.com/spindle-engine/spindle/integration/cluster"
 )
+
+// closeReplicated closes a raw HDFS writer, retrying while the last block replicates.
+func closeReplicated(t *testing.T, w *hdfsclient.FileWriter) {
+	t.Helper()
+	if err := (&hdfsWriter{FileWriter: w}).Close(); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestHDFSOnMinicluster runs the filesystem, splits, line reading and the committer
 // against the real MiniDFSCluster.
@@ -65,6 +75,36 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	}
 	if got := readSplits(t, fsys, splits); !slices.Equal(got, want) {
 		t.Fatalf("read %d lines from HDFS splits, want %d", len(got), len(want))
+	}
+
+	// Block locations come from the NameNode: a file of 1 MiB blocks, replication 2,
+	// has every block on both DataNodes, and its splits name them.
+	multi := base + "/multi.bin"
+	raw, err := hdfsclient.New(c.Info.NN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	mw, err := raw.CreateFile(multi, 2, 1<<20, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw.Write(make([]byte, 3<<20+100))
+	closeReplicated(t, mw)
+	blocks, err := fsys.Blocks(ctx, multi, 0, 3<<20+100)
+	if err != nil || len(blocks) != 4 {
+		t.Fatalf("Blocks = %+v, %v; want 4 blocks", blocks, err)
+	}
+	for i, b := range blocks {
+		if b.Offset != int64(i)<<20 || len(b.Hosts) != 2 {
+			t.Fatalf("block %d = %+v; want offset %d on 2 hosts", i, b, i<<20)
+		}
+	}
+	st, _ := fsys.Stat(ctx, multi)
+	msplits, err := PlanSplits(ctx, fsys, []FileInfo{st}, 1<<20)
+	// Both minicluster DataNodes are 127.0.0.1, so a split names that one host.
+	if err != nil || len(msplits) != 3 || !slices.Equal(msplits[2].Hosts, blocks[2].Hosts[:1]) {
+		t.Fatalf("splits of a 3-block file = %+v, %v", msplits, err)
 	}
 
 	// Rename never overwrites.

@@ -16,7 +16,8 @@ import (
 // hdfsFS is HDFS through colinmarc/hdfs. That client takes no context, so calls are
 // bounded by its own timeouts; ctx is checked before each call.
 type hdfsFS struct {
-	c *hdfsclient.Client
+	c  *hdfsclient.Client
+	nn *nameNode
 }
 
 var (
@@ -47,7 +48,11 @@ func hdfsFor(host string, opts Options) (FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to NameNode %s: %w", host, err)
 	}
-	h := &hdfsFS{c: c}
+	nn, err := newNameNode(host, c.User())
+	if err != nil {
+		return nil, err
+	}
+	h := &hdfsFS{c: c, nn: nn}
 	clients[key] = h
 	return h, nil
 }
@@ -179,9 +184,8 @@ func (h *hdfsFS) RemoveAll(ctx context.Context, p string) error {
 	return err
 }
 
-// Blocks reports no hosts yet: colinmarc/hdfs keeps block locations internal, and
-// reading them needs our own ClientNamenodeProtocol call (getBlockLocations), which
-// comes with YARN locality. Splits on HDFS are still cut by size.
+// Blocks asks the NameNode through Spindle's own IPC client: colinmarc/hdfs keeps
+// block locations internal.
 func (h *hdfsFS) Blocks(ctx context.Context, p string, start, length int64) ([]Block, error) {
-	return nil, ctx.Err()
+	return h.nn.blocks(ctx, p, start, length)
 }

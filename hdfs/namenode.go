@@ -1,0 +1,53 @@
+package hdfs
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spindle-engine/spindle/hdfs/pb"
+	"github.com/spindle-engine/spindle/ipc"
+)
+
+// clientProtocol is the NameNode's RPC protocol name and version, as its
+// @ProtocolInfo declares them (ClientNamenodeProtocolPB).
+const (
+	clientProtocol        = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
+	clientProtocolVersion = 1
+)
+
+// nameNode is the NameNode client for the calls colinmarc/hdfs does not expose.
+type nameNode struct {
+	c *ipc.Client
+}
+
+func newNameNode(addr, user string) (*nameNode, error) {
+	c, err := ipc.NewClient(ipc.Config{Addr: addr, Protocol: clientProtocol, ProtocolVersion: clientProtocolVersion, User: user})
+	if err != nil {
+		return nil, fmt.Errorf("NameNode %s: %w", addr, err)
+	}
+	return &nameNode{c: c}, nil
+}
+
+// blocks asks the NameNode where the bytes [start, start+length) of a file are.
+func (n *nameNode) blocks(ctx context.Context, path string, start, length int64) ([]Block, error) {
+	req := &pb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(uint64(start)), Length: proto.Uint64(uint64(length))}
+	resp := &pb.GetBlockLocationsResponseProto{}
+	if err := n.c.Call(ctx, "getBlockLocations", req, resp); err != nil {
+		return nil, fmt.Errorf("block locations of %s: %w", path, err)
+	}
+	var out []Block
+	for _, b := range resp.GetLocations().GetBlocks() {
+		blk := Block{Offset: int64(b.GetOffset()), Length: int64(b.GetB().GetNumBytes())}
+		for _, dn := range b.GetLocs() {
+			host := dn.GetId().GetHostName()
+			if host == "" {
+				host = dn.GetId().GetIpAddr()
+			}
+			blk.Hosts = append(blk.Hosts, host)
+		}
+		out = append(out, blk)
+	}
+	return out, nil
+}

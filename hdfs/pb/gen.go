@@ -1,0 +1,5 @@
+// Package pb holds the generated Go code of Spindle's subset of HDFS's NameNode
+// protocol.
+package pb
+
+//go:generate sh -c "cd ../.. && PATH=$PATH:$(go env GOPATH)/bin protoc -I. --go_out=. --go_opt=module=github.com/spindle-engine/spindle hdfs/pb/namenode.proto"
