@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -130,10 +131,32 @@ func (tc *taskContext) readShuffle(sd *shuffleDep, part int) (shuffle.RecordRead
 			return nil, err
 		}
 		tc.metrics.ShuffleReadBytes += size
-		rs = append(rs, shuffle.NewSegmentReader(rc, fmt.Sprintf("shuffle %d map %d reduce %d", sd.id, m, part)))
+		r := shuffle.NewSegmentReader(rc, fmt.Sprintf("shuffle %d map %d reduce %d", sd.id, m, part))
+		rs = append(rs, &fetchReader{RecordReader: r, env: tc.env, shuffleID: sd.id, mapID: m, executor: st.Executor})
 	}
 	if sd.sorted {
 		return shuffle.Merge(rs), nil
 	}
 	return shuffle.Concat(rs), nil
+}
+
+// fetchReader turns corrupt shuffle data into a fetch failure: retrying the reduce
+// task cannot mend a map output, recomputing it can. The corrupt files are removed
+// first, so that the map task's new attempt is not taken for an earlier winner.
+type fetchReader struct {
+	shuffle.RecordReader
+	env              *execEnv
+	shuffleID, mapID int
+	executor         string
+}
+
+func (f *fetchReader) Err() error {
+	err := f.RecordReader.Err()
+	if !errors.Is(err, shuffle.ErrCorrupt) {
+		return err
+	}
+	for _, p := range []string{shuffle.IndexPath(f.env.dirs, f.shuffleID, f.mapID), shuffle.DataPath(f.env.dirs, f.shuffleID, f.mapID)} {
+		_ = os.Remove(p)
+	}
+	return &scheduler.FetchFailedError{ShuffleID: f.shuffleID, MapPartition: f.mapID, Executor: f.executor, Err: err}
 }
