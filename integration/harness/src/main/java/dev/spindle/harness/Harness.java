@@ -47,7 +47,17 @@ public final class Harness {
       usage();
     }
     switch (args[0]) {
-      case "up" -> up(args);
+      case "up" -> {
+        try {
+          up(args);
+        } catch (Throwable t) {
+          // Daemons started before the failure would keep the JVM alive; the script is
+          // waiting for READY, so end now and let it report.
+          t.printStackTrace();
+          System.err.println("harness: start failed: " + t);
+          Runtime.getRuntime().halt(1);
+        }
+      }
       case "report" -> report(args);
       case "write-tokens" -> writeTokens(args);
       case "read-tokens" -> readTokens(args);
