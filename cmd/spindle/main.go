@@ -1,6 +1,8 @@
 // Command spindle submits Spindle jobs and manages them.
 //
 //	spindle submit [options] <job binary> [job arguments]
+//	spindle status <application id>
+//	spindle kill <application id>
 //	spindle version
 package main
 
@@ -26,6 +28,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "submit":
 		return submit(args[1:], stdout, stderr)
+	case "status":
+		return status(args[1:], stdout, stderr)
+	case "kill":
+		return kill(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "spindle %s %s\n", version, goVersion())
 		return 0
@@ -46,11 +52,17 @@ func goVersion() string {
 }
 
 const usage = `Usage: spindle submit [options] <job binary> [job arguments]
+Usage: spindle status <application id>
+Usage: spindle kill <application id>
 Usage: spindle version
 
 Commands:
   submit    Run a job binary built against package spindle.
+  status    Print a YARN application's state, final status and diagnostics.
+  kill      Kill a YARN application and wait until it has ended.
   version   Print the version of Spindle.
+
+status and kill find the ResourceManager through HADOOP_CONF_DIR (or YARN_CONF_DIR).
 
 Run 'spindle submit --help' for the options of submit.
 `

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// appTimeout bounds status and kill, which talk to the ResourceManager.
+const appTimeout = 2 * time.Minute
+
+// resourceManager connects to the RM of HADOOP_CONF_DIR (or YARN_CONF_DIR).
+func resourceManager() (*yarn.ResourceManager, error) {
+	h, err := conf.HadoopFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return yarn.NewResourceManager(h)
+}
+
+// appCommand parses "<command> <application id>".
+func appCommand(name string, args []string, stderr io.Writer) (yarn.AppID, bool) {
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "usage: spindle %s <application id>\n", name)
+		return yarn.AppID{}, false
+	}
+	id, err := yarn.ParseAppID(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle %s: %q is not an application id (application_<cluster timestamp>_<number>): %v\n", name, args[0], err)
+		return yarn.AppID{}, false
+	}
+	return id, true
+}
+
+// status prints the RM's report of an application.
+func status(args []string, stdout, stderr io.Writer) int {
+	id, ok := appCommand("status", args, stderr)
+	if !ok {
+		return 2
+	}
+	rm, err := resourceManager()
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle status: %v\n", err)
+		return 2
+	}
+	defer rm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), appTimeout)
+	defer cancel()
+	r, err := rm.Report(ctx, id)
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle status %s: %v\n", id, err)
+		return 1
+	}
+	printReport(stdout, r)
+	return 0
+}
+
+func printReport(w io.Writer, r *yarn.AppReport) {
+	fmt.Fprintf(w, "%s  %s\n", r.ID, r.Name)
+	fmt.Fprintf(w, "  state:        %s\n", r.State)
+	fmt.Fprintf(w, "  final status: %s\n", r.FinalStatus)
+	fmt.Fprintf(w, "  user, queue:  %s, %s\n", r.User, r.Queue)
+	fmt.Fprintf(w, "  progress:     %.0f%%\n", 100*r.Progress)
+	if r.TrackingURL != "" {
+		fmt.Fprintf(w, "  tracking URL: %s\n", r.TrackingURL)
+	}
+	if !r.StartTime.IsZero() {
+		fmt.Fprintf(w, "  started:      %s\n", r.StartTime.Format(time.RFC3339))
+	}
+	if !r.FinishTime.IsZero() {
+		fmt.Fprintf(w, "  finished:     %s\n", r.FinishTime.Format(time.RFC3339))
+	}
+	if d := strings.TrimSpace(r.Diagnostics); d != "" {
+		fmt.Fprintf(w, "  diagnostics:  %s\n", strings.ReplaceAll(d, "\n", "\n                "))
+	}
+}
+
+// kill asks the RM to kill an application and waits until it has ended.
+func kill(args []string, stdout, stderr io.Writer) int {
+	id, ok := appCommand("kill", args, stderr)
+	if !ok {
+		return 2
+	}
+	rm, err := resourceManager()
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle kill: %v\n", err)
+		return 2
+	}
+	defer rm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), appTimeout)
+	defer cancel()
+	r, err := rm.Report(ctx, id)
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle kill %s: %v\n", id, err)
+		return 1
+	}
+	if r.State.Terminal() {
+		fmt.Fprintf(stdout, "%s already ended: %s/%s\n", id, r.State, r.FinalStatus)
+		return 0
+	}
+	who := "unknown user"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	if err := rm.KillWithReason(ctx, id, "killed by `spindle kill` ("+who+")"); err != nil {
+		fmt.Fprintf(stderr, "spindle kill %s: %v\n", id, err)
+		return 1
+	}
+	// The RM kills asynchronously: poll its report until the application has ended.
+	for tick := time.NewTicker(200 * time.Millisecond); ; {
+		r, err = rm.Report(ctx, id)
+		if err == nil && r.State.Terminal() {
+			tick.Stop()
+			break
+		}
+		select {
+		case <-ctx.Done():
+			tick.Stop()
+			fmt.Fprintf(stderr, "spindle kill %s: not ended after %s: %v\n", id, appTimeout, errors.Join(err, ctx.Err()))
+			return 1
+		case <-tick.C:
+		}
+	}
+	fmt.Fprintf(stdout, "%s %s/%s\n", id, r.State, r.FinalStatus)
+	return 0
+}
