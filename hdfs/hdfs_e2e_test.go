@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"os/user"
 	"slices"
 	"strings"
@@ -105,6 +106,22 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	// Both minicluster DataNodes are 127.0.0.1, so a split names that one host.
 	if err != nil || len(msplits) != 3 || !slices.Equal(msplits[2].Hosts, blocks[2].Hosts[:1]) {
 		t.Fatalf("splits of a 3-block file = %+v, %v", msplits, err)
+	}
+
+	// Staging: the job's files land in a 0700 directory, with sizes and times as the
+	// NodeManager will check them.
+	local := t.TempDir() + "/job"
+	os.WriteFile(local, []byte("#!/bin/sh\necho job\n"), 0o755)
+	sdir := StagingDir(base, "application_1_0001")
+	staged, err := Stage(ctx, fsys, sdir, map[string]string{"job": local})
+	if err != nil || len(staged) != 1 || staged[0].Size != 19 || staged[0].ModTime.IsZero() {
+		t.Fatalf("Stage = %+v, %v", staged, err)
+	}
+	if st, err := raw.Stat(sdir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("staging dir mode = %v, %v; want 0700", st.Mode().Perm(), err)
+	}
+	if got, err := fsys.Stat(ctx, staged[0].Path); err != nil || !got.ModTime.Equal(staged[0].ModTime) {
+		t.Fatalf("staged file stat %+v, %v", got, err)
 	}
 
 	// Rename never overwrites.
