@@ -149,6 +149,9 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 	}
 	cn, err := c.cfg.Pool.get(ctx, c.key, &c.cfg)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return cerr
+		}
 		return err
 	}
 	rh := &pb.RequestHeaderProto{
@@ -158,6 +161,9 @@ func (c *Client) Call(ctx context.Context, method string, req, resp proto.Messag
 	}
 	body, err := cn.call(ctx, rh, req)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return cerr
+		}
 		return fmt.Errorf("%s.%s on %s: %w", shortName(c.cfg.Protocol), method, c.cfg.Addr, err)
 	}
 	if _, err := unmarshalDelimited(body, resp); err != nil {

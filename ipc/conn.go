@@ -160,6 +160,13 @@ func handshake(ctx context.Context, cfg *Config, nc net.Conn) (*conn, error) {
 	}
 	ctxMsg := &pb.IpcConnectionContextProto{UserInfo: user, Protocol: proto.String(cfg.Protocol)}
 	if err := c.writeFrame(requestHeader(callIDContext, -1, c.clientID), ctxMsg); err != nil {
+		// The server may have refused the preamble and closed; its reply
+		// says why.
+		if b, rerr := readFrame(c.in); rerr == nil {
+			if r, perr := parseResponse(b); perr == nil && r.remoteError() != nil {
+				return nil, r.remoteError()
+			}
+		}
 		return nil, fmt.Errorf("write connection context: %w", err)
 	}
 	if err := hctx.Err(); err != nil {
@@ -254,9 +261,7 @@ func (c *conn) call(ctx context.Context, rh *pb.RequestHeaderProto, req proto.Me
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		err = fmt.Errorf("write request: %w", err)
-		c.close(err)
-		return nil, err
+		return nil, c.writeFailed(ctx, fmt.Errorf("write request: %w", err))
 	}
 	select {
 	case r := <-ch:
@@ -270,6 +275,33 @@ func (c *conn) call(ctx context.Context, rh *pb.RequestHeaderProto, req proto.Me
 		c.mu.Unlock()
 		return nil, ctx.Err()
 	}
+}
+
+// writeFailedGrace bounds how long a failed write waits for the reader to
+// surface the server's reason.
+const writeFailedGrace = 2 * time.Second
+
+// writeFailed handles a broken write. A server that refuses a connection
+// (SIMPLE not enabled, bad token) sends a FATAL reply and closes, so our
+// write may fail before the reader has read that reply: give the reader a
+// moment and prefer its *RemoteError over the bare socket error.
+func (c *conn) writeFailed(ctx context.Context, werr error) error {
+	t := time.NewTimer(writeFailedGrace)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	c.close(werr)
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return err
+	}
+	return werr
 }
 
 // readLoop delivers replies until the connection fails or closes.

@@ -135,5 +135,21 @@ func TestTokenIdentityKeysPool(t *testing.T) {
 	if a.poolKey() != same.poolKey() {
 		t.Error("equal tokens have different pool keys")
 	}
-	_ = wrapperspb.String
+}
+
+// TestSimpleRejected: a token-only server (AMRM, NM) answers a SIMPLE
+// preamble with a FATAL AccessControlException.
+func TestSimpleRejected(t *testing.T) {
+	s := newFakeServer(t, echo)
+	s.rejectSimple = true
+	s.start()
+	c := newTestClient(t, s, nil)
+	err := c.Call(context.Background(), "allocate", wrapperspb.String("x"), &wrapperspb.StringValue{})
+	var re *RemoteError
+	if !errors.Is(err, ErrAccessControl) || !errors.As(err, &re) || !re.Fatal || re.Detail != 15 {
+		t.Fatalf("err = %v, want fatal AccessControlException", err)
+	}
+	if !strings.Contains(re.Message, "SIMPLE authentication is not enabled") {
+		t.Errorf("message %q", re.Message)
+	}
 }

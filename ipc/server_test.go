@@ -33,6 +33,8 @@ type fakeServer struct {
 	qops      string // offered qop list, default "auth"
 	maxbuf    int    // advertised maxbuf, default 65536
 	simpleAck bool   // answer NEGOTIATE with SUCCESS (SIMPLE-only server)
+	// rejectSimple answers a SIMPLE preamble like a token-only server.
+	rejectSimple bool
 
 	mu    sync.Mutex
 	conns []*serverConn
@@ -133,6 +135,11 @@ func (sc *serverConn) serve() error {
 	sc.preamble = make([]byte, 7)
 	if _, err := io.ReadFull(br, sc.preamble); err != nil {
 		return err
+	}
+	if sc.preamble[6] == authProtocolNone && sc.s.rejectSimple {
+		sc.fail(callIDInvalid, "org.apache.hadoop.security.AccessControlException",
+			"SIMPLE authentication is not enabled.  Available:[TOKEN]", pb.RpcResponseHeaderProto_FATAL_UNAUTHORIZED, true)
+		return nil
 	}
 	if sc.preamble[6] == authProtocolSASL {
 		if err := sc.saslServe(); err != nil {
