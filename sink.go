@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -167,4 +168,71 @@ func saveFiles[T any](ctx context.Context, d Dataset[T], path, op, ext string, w
 		return fmt.Errorf("%s %s: commit: %w", op, path, err)
 	}
 	return nil
+}
+
+// ErrEmpty is returned by Reduce on a dataset without elements.
+var ErrEmpty = errors.New("spindle: empty dataset")
+
+// Reduce folds all elements of d with f, which must be associative and commutative:
+// each task folds its partition, the driver folds the partial results.
+func Reduce[T any](ctx context.Context, d Dataset[T], f func(T, T) T) (T, error) {
+	var acc T
+	have := false
+	result := func(tc *taskContext, part int) ([]byte, error) {
+		in, err := d.iter(tc, part)
+		if err != nil {
+			return nil, err
+		}
+		var p T
+		some := false
+		err = in(func(t T) bool {
+			if some {
+				p = f(p, t)
+			} else {
+				p, some = t, true
+			}
+			return true
+		})
+		if err != nil || !some {
+			return nil, err
+		}
+		return d.codec.Append(nil, p), nil
+	}
+	onResult := func(_ int, data []byte) error {
+		if len(data) == 0 {
+			return nil
+		}
+		p, err := decodeWhole(d.codec, data)
+		if err != nil {
+			return err
+		}
+		if have {
+			acc = f(acc, p)
+		} else {
+			acc, have = p, true
+		}
+		return nil
+	}
+	if err := d.s.runJob(ctx, d.n, "Reduce"+callSite(), result, onResult); err != nil {
+		return acc, err
+	}
+	if !have {
+		return acc, ErrEmpty
+	}
+	return acc, nil
+}
+
+// CountByKey counts the elements of each key and returns the counts to the driver.
+// Keep the number of keys small: the map is held in the driver's memory.
+func CountByKey[K comparable, V any](ctx context.Context, d Dataset[KV[K, V]]) (map[K]int64, error) {
+	ones := MapValues(d, func(V) int64 { return 1 })
+	counts, err := Collect(ctx, ReduceByKey(ones, func(a, b int64) int64 { return a + b }))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[K]int64, len(counts))
+	for _, kv := range counts {
+		out[kv.Key] = kv.Value
+	}
+	return out, nil
 }

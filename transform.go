@@ -118,3 +118,8 @@ func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
 	}
 	return newDataset[T](first.s, n)
 }
+
+// MapValues applies f to the values of a keyed dataset, keeping the keys.
+func MapValues[K, V, W any](d Dataset[KV[K, V]], f func(V) W) Dataset[KV[K, W]] {
+	return Map(d, func(kv KV[K, V]) KV[K, W] { return KV[K, W]{Key: kv.Key, Value: f(kv.Value)} })
+}

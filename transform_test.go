@@ -2,7 +2,9 @@ package spindle
 
 import (
 	"context"
+	"errors"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +142,44 @@ func TestCacheReusesPartitions(t *testing.T) {
 	}
 	if n := calls.n.Load(); n != 6 {
 		t.Fatalf("map function ran %d times over three actions, want 6 (computed once, then cached)", n)
+	}
+}
+
+func TestMapValuesReduceCountByKey(t *testing.T) {
+	s := newTestSession(t)
+	ctx := context.Background()
+	in := skewedPairs(12, 4000, 60)
+	d := Parallelize(s, in, 6)
+	doubled := collect(t, MapValues(d, func(v int) int { return 2 * v }))
+	for i, kv := range doubled {
+		if kv.Key != in[i].Key || kv.Value != 2*in[i].Value {
+			t.Fatalf("MapValues[%d] = %v, want %v doubled", i, kv, in[i])
+		}
+	}
+	sum, err := Reduce(ctx, Values(d), func(a, b int) int { return a + b })
+	want := 0
+	for _, kv := range in {
+		want += kv.Value
+	}
+	if err != nil || sum != want {
+		t.Fatalf("Reduce = %d, %v; want %d", sum, err, want)
+	}
+	// More partitions than elements: empty partitions contribute nothing.
+	if m, err := Reduce(ctx, Parallelize(s, []int{5, 9, 2}, 8), func(a, b int) int { return max(a, b) }); err != nil || m != 9 {
+		t.Fatalf("Reduce max = %d, %v", m, err)
+	}
+	if _, err := Reduce(ctx, Filter(Values(d), func(int) bool { return false }), func(a, b int) int { return a + b }); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("Reduce of nothing: %v", err)
+	}
+	counts, err := CountByKey(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts := map[string]int64{}
+	for _, kv := range in {
+		wantCounts[kv.Key]++
+	}
+	if !maps.Equal(counts, wantCounts) {
+		t.Fatalf("CountByKey: %d keys, want %d", len(counts), len(wantCounts))
 	}
 }
