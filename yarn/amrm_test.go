@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spindle-engine/spindle/ipc"
+	ipcpb "github.com/spindle-engine/spindle/ipc/pb"
 	"github.com/spindle-engine/spindle/yarn/pb"
 	"google.golang.org/protobuf/proto"
 )
@@ -30,7 +31,7 @@ var testAMRMToken = &ipc.Token{Identifier: []byte("id"), Password: []byte("pw"),
 func TestAMRMAllocateFlow(t *testing.T) {
 	node := NodeID{Host: "localhost", Port: 4545}
 	cid := ContainerID{Attempt: AttemptID{App: AppID{1, 1}, Attempt: 1}, ID: 2}
-	rolled := &pb.TokenProto{Identifier: []byte("id2"), Password: []byte("pw2"), Kind: proto.String(amrmTokenKind), Service: proto.String("")}
+	rolled := &ipcpb.TokenProto{Identifier: []byte("id2"), Password: []byte("pw2"), Kind: proto.String(amrmTokenKind), Service: proto.String("")}
 	var mu sync.Mutex
 	var seenIDs []int32
 	var seenAsks int

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/spindle-engine/spindle/ipc"
+	ipcpb "github.com/spindle-engine/spindle/ipc/pb"
 	"github.com/spindle-engine/spindle/yarn/pb"
 	"google.golang.org/protobuf/proto"
 )
@@ -231,14 +232,14 @@ func (c *Credentials) TokenOfKind(kind string) *ipc.Token {
 	return nil
 }
 
-func tokenProto(t *ipc.Token) *pb.TokenProto {
-	return &pb.TokenProto{
+func tokenProto(t *ipc.Token) *ipcpb.TokenProto {
+	return &ipcpb.TokenProto{
 		Identifier: nonNil(t.Identifier), Password: nonNil(t.Password),
 		Kind: proto.String(t.Kind), Service: proto.String(t.Service),
 	}
 }
 
-func tokenFromProto(p *pb.TokenProto) *ipc.Token {
+func tokenFromProto(p *ipcpb.TokenProto) *ipc.Token {
 	if p == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@
 package pb
 
 import (
+	pb "github.com/spindle-engine/spindle/ipc/pb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -820,7 +821,7 @@ type ContainerProto struct {
 	NodeHttpAddress     *string                `protobuf:"bytes,3,opt,name=node_http_address,json=nodeHttpAddress" json:"node_http_address,omitempty"`
 	Resource            *ResourceProto         `protobuf:"bytes,4,opt,name=resource" json:"resource,omitempty"`
 	Priority            *PriorityProto         `protobuf:"bytes,5,opt,name=priority" json:"priority,omitempty"`
-	ContainerToken      *TokenProto            `protobuf:"bytes,6,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
+	ContainerToken      *pb.TokenProto         `protobuf:"bytes,6,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
 	ExecutionType       *ExecutionTypeProto    `protobuf:"varint,7,opt,name=execution_type,json=executionType,enum=spindle.yarn.ExecutionTypeProto,def=1" json:"execution_type,omitempty"`
 	AllocationRequestId *int64                 `protobuf:"varint,8,opt,name=allocation_request_id,json=allocationRequestId,def=-1" json:"allocation_request_id,omitempty"`
 	Version             *int32                 `protobuf:"varint,9,opt,name=version,def=0" json:"version,omitempty"`
@@ -900,7 +901,7 @@ func (x *ContainerProto) GetPriority() *PriorityProto {
 	return nil
 }
 
-func (x *ContainerProto) GetContainerToken() *TokenProto {
+func (x *ContainerProto) GetContainerToken() *pb.TokenProto {
 	if x != nil {
 		return x.ContainerToken
 	}
@@ -1104,7 +1105,7 @@ type ApplicationReportProto struct {
 	Name                        *string                      `protobuf:"bytes,4,opt,name=name" json:"name,omitempty"`
 	Host                        *string                      `protobuf:"bytes,5,opt,name=host" json:"host,omitempty"`
 	RpcPort                     *int32                       `protobuf:"varint,6,opt,name=rpc_port,json=rpcPort" json:"rpc_port,omitempty"`
-	ClientToAmToken             *TokenProto                  `protobuf:"bytes,7,opt,name=client_to_am_token,json=clientToAmToken" json:"client_to_am_token,omitempty"`
+	ClientToAmToken             *pb.TokenProto               `protobuf:"bytes,7,opt,name=client_to_am_token,json=clientToAmToken" json:"client_to_am_token,omitempty"`
 	YarnApplicationState        *YarnApplicationStateProto   `protobuf:"varint,8,opt,name=yarn_application_state,json=yarnApplicationState,enum=spindle.yarn.YarnApplicationStateProto" json:"yarn_application_state,omitempty"`
 	TrackingUrl                 *string                      `protobuf:"bytes,9,opt,name=trackingUrl" json:"trackingUrl,omitempty"`
 	Diagnostics                 *string                      `protobuf:"bytes,10,opt,name=diagnostics,def=N/A" json:"diagnostics,omitempty"`
@@ -1115,7 +1116,7 @@ type ApplicationReportProto struct {
 	CurrentApplicationAttemptId *ApplicationAttemptIdProto   `protobuf:"bytes,16,opt,name=currentApplicationAttemptId" json:"currentApplicationAttemptId,omitempty"`
 	Progress                    *float32                     `protobuf:"fixed32,17,opt,name=progress" json:"progress,omitempty"`
 	ApplicationType             *string                      `protobuf:"bytes,18,opt,name=applicationType" json:"applicationType,omitempty"`
-	AmRmToken                   *TokenProto                  `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
+	AmRmToken                   *pb.TokenProto               `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
 	ApplicationTags             []string                     `protobuf:"bytes,20,rep,name=applicationTags" json:"applicationTags,omitempty"`
 	unknownFields               protoimpl.UnknownFields
 	sizeCache                   protoimpl.SizeCache
@@ -1198,7 +1199,7 @@ func (x *ApplicationReportProto) GetRpcPort() int32 {
 	return 0
 }
 
-func (x *ApplicationReportProto) GetClientToAmToken() *TokenProto {
+func (x *ApplicationReportProto) GetClientToAmToken() *pb.TokenProto {
 	if x != nil {
 		return x.ClientToAmToken
 	}
@@ -1275,7 +1276,7 @@ func (x *ApplicationReportProto) GetApplicationType() string {
 	return ""
 }
 
-func (x *ApplicationReportProto) GetAmRmToken() *TokenProto {
+func (x *ApplicationReportProto) GetAmRmToken() *pb.TokenProto {
 	if x != nil {
 		return x.AmRmToken
 	}
@@ -2192,7 +2193,7 @@ var File_yarn_pb_yarn_protos_proto protoreflect.FileDescriptor
 
 const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"\n" +
-	"\x19yarn/pb/yarn_protos.proto\x12\fspindle.yarn\x1a\x16yarn/pb/security.proto\"\xa7\x01\n" +
+	"\x19yarn/pb/yarn_protos.proto\x12\fspindle.yarn\x1a\x15ipc/pb/Security.proto\x1a\x16yarn/pb/security.proto\"\xa7\x01\n" +
 	"\x18SerializedExceptionProto\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
 	"\x05trace\x18\x02 \x01(\tR\x05trace\x12\x1d\n" +
@@ -2207,14 +2208,14 @@ const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"\x06memory\x18\x01 \x01(\x03R\x06memory\x12#\n" +
 	"\rvirtual_cores\x18\x02 \x01(\x05R\fvirtualCores\"+\n" +
 	"\rPriorityProto\x12\x1a\n" +
-	"\bpriority\x18\x01 \x01(\x05R\bpriority\"\xfe\x03\n" +
+	"\bpriority\x18\x01 \x01(\x05R\bpriority\"\xfd\x03\n" +
 	"\x0eContainerProto\x12.\n" +
 	"\x02id\x18\x01 \x01(\v2\x1e.spindle.yarn.ContainerIdProtoR\x02id\x121\n" +
 	"\x06nodeId\x18\x02 \x01(\v2\x19.spindle.yarn.NodeIdProtoR\x06nodeId\x12*\n" +
 	"\x11node_http_address\x18\x03 \x01(\tR\x0fnodeHttpAddress\x127\n" +
 	"\bresource\x18\x04 \x01(\v2\x1b.spindle.yarn.ResourceProtoR\bresource\x127\n" +
-	"\bpriority\x18\x05 \x01(\v2\x1b.spindle.yarn.PriorityProtoR\bpriority\x12A\n" +
-	"\x0fcontainer_token\x18\x06 \x01(\v2\x18.spindle.yarn.TokenProtoR\x0econtainerToken\x12S\n" +
+	"\bpriority\x18\x05 \x01(\v2\x1b.spindle.yarn.PriorityProtoR\bpriority\x12@\n" +
+	"\x0fcontainer_token\x18\x06 \x01(\v2\x17.spindle.ipc.TokenProtoR\x0econtainerToken\x12S\n" +
 	"\x0eexecution_type\x18\a \x01(\x0e2 .spindle.yarn.ExecutionTypeProto:\n" +
 	"GUARANTEEDR\rexecutionType\x126\n" +
 	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\x12\x1b\n" +
@@ -2234,15 +2235,15 @@ const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"visibility\x18\x05 \x01(\x0e2*.spindle.yarn.LocalResourceVisibilityProtoR\n" +
 	"visibility\x12\x18\n" +
 	"\apattern\x18\x06 \x01(\tR\apattern\x12I\n" +
-	"\"should_be_uploaded_to_shared_cache\x18\a \x01(\bR\x1dshouldBeUploadedToSharedCache\"\xa6\a\n" +
+	"\"should_be_uploaded_to_shared_cache\x18\a \x01(\bR\x1dshouldBeUploadedToSharedCache\"\xa4\a\n" +
 	"\x16ApplicationReportProto\x12F\n" +
 	"\rapplicationId\x18\x01 \x01(\v2 .spindle.yarn.ApplicationIdProtoR\rapplicationId\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x14\n" +
 	"\x05queue\x18\x03 \x01(\tR\x05queue\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12\x12\n" +
 	"\x04host\x18\x05 \x01(\tR\x04host\x12\x19\n" +
-	"\brpc_port\x18\x06 \x01(\x05R\arpcPort\x12E\n" +
-	"\x12client_to_am_token\x18\a \x01(\v2\x18.spindle.yarn.TokenProtoR\x0fclientToAmToken\x12]\n" +
+	"\brpc_port\x18\x06 \x01(\x05R\arpcPort\x12D\n" +
+	"\x12client_to_am_token\x18\a \x01(\v2\x17.spindle.ipc.TokenProtoR\x0fclientToAmToken\x12]\n" +
 	"\x16yarn_application_state\x18\b \x01(\x0e2'.spindle.yarn.YarnApplicationStateProtoR\x14yarnApplicationState\x12 \n" +
 	"\vtrackingUrl\x18\t \x01(\tR\vtrackingUrl\x12%\n" +
 	"\vdiagnostics\x18\n" +
@@ -2255,8 +2256,8 @@ const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"\x13originalTrackingUrl\x18\x0f \x01(\tR\x13originalTrackingUrl\x12i\n" +
 	"\x1bcurrentApplicationAttemptId\x18\x10 \x01(\v2'.spindle.yarn.ApplicationAttemptIdProtoR\x1bcurrentApplicationAttemptId\x12\x1a\n" +
 	"\bprogress\x18\x11 \x01(\x02R\bprogress\x12(\n" +
-	"\x0fapplicationType\x18\x12 \x01(\tR\x0fapplicationType\x128\n" +
-	"\vam_rm_token\x18\x13 \x01(\v2\x18.spindle.yarn.TokenProtoR\tamRmToken\x12(\n" +
+	"\x0fapplicationType\x18\x12 \x01(\tR\x0fapplicationType\x127\n" +
+	"\vam_rm_token\x18\x13 \x01(\v2\x17.spindle.ipc.TokenProtoR\tamRmToken\x12(\n" +
 	"\x0fapplicationTags\x18\x14 \x03(\tR\x0fapplicationTags\"\xd0\x03\n" +
 	"\x0fNodeReportProto\x121\n" +
 	"\x06nodeId\x18\x01 \x01(\v2\x19.spindle.yarn.NodeIdProtoR\x06nodeId\x12 \n" +
@@ -2446,7 +2447,7 @@ var file_yarn_pb_yarn_protos_proto_goTypes = []any{
 	(*ApplicationIdProto)(nil),                // 28: spindle.yarn.ApplicationIdProto
 	(*ApplicationAttemptIdProto)(nil),         // 29: spindle.yarn.ApplicationAttemptIdProto
 	(*NodeIdProto)(nil),                       // 30: spindle.yarn.NodeIdProto
-	(*TokenProto)(nil),                        // 31: spindle.yarn.TokenProto
+	(*pb.TokenProto)(nil),                     // 31: spindle.ipc.TokenProto
 }
 var file_yarn_pb_yarn_protos_proto_depIdxs = []int32{
 	9,  // 0: spindle.yarn.SerializedExceptionProto.cause:type_name -> spindle.yarn.SerializedExceptionProto
@@ -2456,17 +2457,17 @@ var file_yarn_pb_yarn_protos_proto_depIdxs = []int32{
 	30, // 4: spindle.yarn.ContainerProto.nodeId:type_name -> spindle.yarn.NodeIdProto
 	11, // 5: spindle.yarn.ContainerProto.resource:type_name -> spindle.yarn.ResourceProto
 	12, // 6: spindle.yarn.ContainerProto.priority:type_name -> spindle.yarn.PriorityProto
-	31, // 7: spindle.yarn.ContainerProto.container_token:type_name -> spindle.yarn.TokenProto
+	31, // 7: spindle.yarn.ContainerProto.container_token:type_name -> spindle.ipc.TokenProto
 	1,  // 8: spindle.yarn.ContainerProto.execution_type:type_name -> spindle.yarn.ExecutionTypeProto
 	14, // 9: spindle.yarn.LocalResourceProto.resource:type_name -> spindle.yarn.URLProto
 	5,  // 10: spindle.yarn.LocalResourceProto.type:type_name -> spindle.yarn.LocalResourceTypeProto
 	4,  // 11: spindle.yarn.LocalResourceProto.visibility:type_name -> spindle.yarn.LocalResourceVisibilityProto
 	28, // 12: spindle.yarn.ApplicationReportProto.applicationId:type_name -> spindle.yarn.ApplicationIdProto
-	31, // 13: spindle.yarn.ApplicationReportProto.client_to_am_token:type_name -> spindle.yarn.TokenProto
+	31, // 13: spindle.yarn.ApplicationReportProto.client_to_am_token:type_name -> spindle.ipc.TokenProto
 	2,  // 14: spindle.yarn.ApplicationReportProto.yarn_application_state:type_name -> spindle.yarn.YarnApplicationStateProto
 	3,  // 15: spindle.yarn.ApplicationReportProto.final_application_status:type_name -> spindle.yarn.FinalApplicationStatusProto
 	29, // 16: spindle.yarn.ApplicationReportProto.currentApplicationAttemptId:type_name -> spindle.yarn.ApplicationAttemptIdProto
-	31, // 17: spindle.yarn.ApplicationReportProto.am_rm_token:type_name -> spindle.yarn.TokenProto
+	31, // 17: spindle.yarn.ApplicationReportProto.am_rm_token:type_name -> spindle.ipc.TokenProto
 	30, // 18: spindle.yarn.NodeReportProto.nodeId:type_name -> spindle.yarn.NodeIdProto
 	11, // 19: spindle.yarn.NodeReportProto.used:type_name -> spindle.yarn.ResourceProto
 	11, // 20: spindle.yarn.NodeReportProto.capability:type_name -> spindle.yarn.ResourceProto

@@ -12,6 +12,7 @@
 package pb
 
 import (
+	pb "github.com/spindle-engine/spindle/ipc/pb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -350,7 +351,7 @@ func (x *AllocateRequestProto) GetProgress() float32 {
 type NMTokenProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NodeId        *NodeIdProto           `protobuf:"bytes,1,opt,name=nodeId" json:"nodeId,omitempty"`
-	Token         *TokenProto            `protobuf:"bytes,2,opt,name=token" json:"token,omitempty"`
+	Token         *pb.TokenProto         `protobuf:"bytes,2,opt,name=token" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -392,7 +393,7 @@ func (x *NMTokenProto) GetNodeId() *NodeIdProto {
 	return nil
 }
 
-func (x *NMTokenProto) GetToken() *TokenProto {
+func (x *NMTokenProto) GetToken() *pb.TokenProto {
 	if x != nil {
 		return x.Token
 	}
@@ -409,7 +410,7 @@ type AllocateResponseProto struct {
 	UpdatedNodes               []*NodeReportProto      `protobuf:"bytes,6,rep,name=updated_nodes,json=updatedNodes" json:"updated_nodes,omitempty"`
 	NumClusterNodes            *int32                  `protobuf:"varint,7,opt,name=num_cluster_nodes,json=numClusterNodes" json:"num_cluster_nodes,omitempty"`
 	NmTokens                   []*NMTokenProto         `protobuf:"bytes,9,rep,name=nm_tokens,json=nmTokens" json:"nm_tokens,omitempty"`
-	AmRmToken                  *TokenProto             `protobuf:"bytes,12,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
+	AmRmToken                  *pb.TokenProto          `protobuf:"bytes,12,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
 }
@@ -500,7 +501,7 @@ func (x *AllocateResponseProto) GetNmTokens() []*NMTokenProto {
 	return nil
 }
 
-func (x *AllocateResponseProto) GetAmRmToken() *TokenProto {
+func (x *AllocateResponseProto) GetAmRmToken() *pb.TokenProto {
 	if x != nil {
 		return x.AmRmToken
 	}
@@ -1147,7 +1148,7 @@ func (x *GetQueueInfoResponseProto) GetQueueInfo() *QueueInfoProto {
 type StartContainerRequestProto struct {
 	state                  protoimpl.MessageState       `protogen:"open.v1"`
 	ContainerLaunchContext *ContainerLaunchContextProto `protobuf:"bytes,1,opt,name=container_launch_context,json=containerLaunchContext" json:"container_launch_context,omitempty"`
-	ContainerToken         *TokenProto                  `protobuf:"bytes,2,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
+	ContainerToken         *pb.TokenProto               `protobuf:"bytes,2,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -1189,7 +1190,7 @@ func (x *StartContainerRequestProto) GetContainerLaunchContext() *ContainerLaunc
 	return nil
 }
 
-func (x *StartContainerRequestProto) GetContainerToken() *TokenProto {
+func (x *StartContainerRequestProto) GetContainerToken() *pb.TokenProto {
 	if x != nil {
 		return x.ContainerToken
 	}
@@ -1548,7 +1549,7 @@ var File_yarn_pb_yarn_service_protos_proto protoreflect.FileDescriptor
 
 const file_yarn_pb_yarn_service_protos_proto_rawDesc = "" +
 	"\n" +
-	"!yarn/pb/yarn_service_protos.proto\x12\fspindle.yarn\x1a\x16yarn/pb/security.proto\x1a\x19yarn/pb/yarn_protos.proto\"y\n" +
+	"!yarn/pb/yarn_service_protos.proto\x12\fspindle.yarn\x1a\x15ipc/pb/Security.proto\x1a\x16yarn/pb/security.proto\x1a\x19yarn/pb/yarn_protos.proto\"y\n" +
 	"%RegisterApplicationMasterRequestProto\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x19\n" +
 	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\x12!\n" +
@@ -1571,10 +1572,10 @@ const file_yarn_pb_yarn_service_protos_proto_rawDesc = "" +
 	"\x11blacklist_request\x18\x03 \x01(\v2+.spindle.yarn.ResourceBlacklistRequestProtoR\x10blacklistRequest\x12\x1f\n" +
 	"\vresponse_id\x18\x04 \x01(\x05R\n" +
 	"responseId\x12\x1a\n" +
-	"\bprogress\x18\x05 \x01(\x02R\bprogress\"q\n" +
+	"\bprogress\x18\x05 \x01(\x02R\bprogress\"p\n" +
 	"\fNMTokenProto\x121\n" +
-	"\x06nodeId\x18\x01 \x01(\v2\x19.spindle.yarn.NodeIdProtoR\x06nodeId\x12.\n" +
-	"\x05token\x18\x02 \x01(\v2\x18.spindle.yarn.TokenProtoR\x05token\"\xc3\x04\n" +
+	"\x06nodeId\x18\x01 \x01(\v2\x19.spindle.yarn.NodeIdProtoR\x06nodeId\x12-\n" +
+	"\x05token\x18\x02 \x01(\v2\x17.spindle.ipc.TokenProtoR\x05token\"\xc2\x04\n" +
 	"\x15AllocateResponseProto\x12<\n" +
 	"\va_m_command\x18\x01 \x01(\x0e2\x1c.spindle.yarn.AMCommandProtoR\taMCommand\x12\x1f\n" +
 	"\vresponse_id\x18\x02 \x01(\x05R\n" +
@@ -1584,8 +1585,8 @@ const file_yarn_pb_yarn_service_protos_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\v2\x1b.spindle.yarn.ResourceProtoR\x05limit\x12B\n" +
 	"\rupdated_nodes\x18\x06 \x03(\v2\x1d.spindle.yarn.NodeReportProtoR\fupdatedNodes\x12*\n" +
 	"\x11num_cluster_nodes\x18\a \x01(\x05R\x0fnumClusterNodes\x127\n" +
-	"\tnm_tokens\x18\t \x03(\v2\x1a.spindle.yarn.NMTokenProtoR\bnmTokens\x128\n" +
-	"\vam_rm_token\x18\f \x01(\v2\x18.spindle.yarn.TokenProtoR\tamRmToken\"\x1f\n" +
+	"\tnm_tokens\x18\t \x03(\v2\x1a.spindle.yarn.NMTokenProtoR\bnmTokens\x127\n" +
+	"\vam_rm_token\x18\f \x01(\v2\x17.spindle.ipc.TokenProtoR\tamRmToken\"\x1f\n" +
 	"\x1dGetNewApplicationRequestProto\"\xb4\x01\n" +
 	"\x1eGetNewApplicationResponseProto\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .spindle.yarn.ApplicationIdProtoR\rapplicationId\x12I\n" +
@@ -1617,10 +1618,10 @@ const file_yarn_pb_yarn_service_protos_proto_rawDesc = "" +
 	"\x12includeChildQueues\x18\x03 \x01(\bR\x12includeChildQueues\x12\x1c\n" +
 	"\trecursive\x18\x04 \x01(\bR\trecursive\"W\n" +
 	"\x19GetQueueInfoResponseProto\x12:\n" +
-	"\tqueueInfo\x18\x01 \x01(\v2\x1c.spindle.yarn.QueueInfoProtoR\tqueueInfo\"\xc4\x01\n" +
+	"\tqueueInfo\x18\x01 \x01(\v2\x1c.spindle.yarn.QueueInfoProtoR\tqueueInfo\"\xc3\x01\n" +
 	"\x1aStartContainerRequestProto\x12c\n" +
-	"\x18container_launch_context\x18\x01 \x01(\v2).spindle.yarn.ContainerLaunchContextProtoR\x16containerLaunchContext\x12A\n" +
-	"\x0fcontainer_token\x18\x02 \x01(\v2\x18.spindle.yarn.TokenProtoR\x0econtainerToken\"\x7f\n" +
+	"\x18container_launch_context\x18\x01 \x01(\v2).spindle.yarn.ContainerLaunchContextProtoR\x16containerLaunchContext\x12@\n" +
+	"\x0fcontainer_token\x18\x02 \x01(\v2\x17.spindle.ipc.TokenProtoR\x0econtainerToken\"\x7f\n" +
 	"\x1bStartContainersRequestProto\x12`\n" +
 	"\x17start_container_request\x18\x01 \x03(\v2(.spindle.yarn.StartContainerRequestProtoR\x15startContainerRequest\"\xa5\x01\n" +
 	"\x1aContainerExceptionMapProto\x12A\n" +
@@ -1691,7 +1692,7 @@ var file_yarn_pb_yarn_service_protos_proto_goTypes = []any{
 	(*ContainerIdProto)(nil),                       // 33: spindle.yarn.ContainerIdProto
 	(*ResourceBlacklistRequestProto)(nil),          // 34: spindle.yarn.ResourceBlacklistRequestProto
 	(*NodeIdProto)(nil),                            // 35: spindle.yarn.NodeIdProto
-	(*TokenProto)(nil),                             // 36: spindle.yarn.TokenProto
+	(*pb.TokenProto)(nil),                          // 36: spindle.ipc.TokenProto
 	(AMCommandProto)(0),                            // 37: spindle.yarn.AMCommandProto
 	(*ContainerStatusProto)(nil),                   // 38: spindle.yarn.ContainerStatusProto
 	(*NodeReportProto)(nil),                        // 39: spindle.yarn.NodeReportProto
@@ -1714,14 +1715,14 @@ var file_yarn_pb_yarn_service_protos_proto_depIdxs = []int32{
 	33, // 5: spindle.yarn.AllocateRequestProto.release:type_name -> spindle.yarn.ContainerIdProto
 	34, // 6: spindle.yarn.AllocateRequestProto.blacklist_request:type_name -> spindle.yarn.ResourceBlacklistRequestProto
 	35, // 7: spindle.yarn.NMTokenProto.nodeId:type_name -> spindle.yarn.NodeIdProto
-	36, // 8: spindle.yarn.NMTokenProto.token:type_name -> spindle.yarn.TokenProto
+	36, // 8: spindle.yarn.NMTokenProto.token:type_name -> spindle.ipc.TokenProto
 	37, // 9: spindle.yarn.AllocateResponseProto.a_m_command:type_name -> spindle.yarn.AMCommandProto
 	30, // 10: spindle.yarn.AllocateResponseProto.allocated_containers:type_name -> spindle.yarn.ContainerProto
 	38, // 11: spindle.yarn.AllocateResponseProto.completed_container_statuses:type_name -> spindle.yarn.ContainerStatusProto
 	29, // 12: spindle.yarn.AllocateResponseProto.limit:type_name -> spindle.yarn.ResourceProto
 	39, // 13: spindle.yarn.AllocateResponseProto.updated_nodes:type_name -> spindle.yarn.NodeReportProto
 	5,  // 14: spindle.yarn.AllocateResponseProto.nm_tokens:type_name -> spindle.yarn.NMTokenProto
-	36, // 15: spindle.yarn.AllocateResponseProto.am_rm_token:type_name -> spindle.yarn.TokenProto
+	36, // 15: spindle.yarn.AllocateResponseProto.am_rm_token:type_name -> spindle.ipc.TokenProto
 	40, // 16: spindle.yarn.GetNewApplicationResponseProto.application_id:type_name -> spindle.yarn.ApplicationIdProto
 	29, // 17: spindle.yarn.GetNewApplicationResponseProto.maximumCapability:type_name -> spindle.yarn.ResourceProto
 	40, // 18: spindle.yarn.GetApplicationReportRequestProto.application_id:type_name -> spindle.yarn.ApplicationIdProto
@@ -1733,7 +1734,7 @@ var file_yarn_pb_yarn_service_protos_proto_depIdxs = []int32{
 	39, // 24: spindle.yarn.GetClusterNodesResponseProto.nodeReports:type_name -> spindle.yarn.NodeReportProto
 	45, // 25: spindle.yarn.GetQueueInfoResponseProto.queueInfo:type_name -> spindle.yarn.QueueInfoProto
 	46, // 26: spindle.yarn.StartContainerRequestProto.container_launch_context:type_name -> spindle.yarn.ContainerLaunchContextProto
-	36, // 27: spindle.yarn.StartContainerRequestProto.container_token:type_name -> spindle.yarn.TokenProto
+	36, // 27: spindle.yarn.StartContainerRequestProto.container_token:type_name -> spindle.ipc.TokenProto
 	21, // 28: spindle.yarn.StartContainersRequestProto.start_container_request:type_name -> spindle.yarn.StartContainerRequestProto
 	33, // 29: spindle.yarn.ContainerExceptionMapProto.container_id:type_name -> spindle.yarn.ContainerIdProto
 	47, // 30: spindle.yarn.ContainerExceptionMapProto.exception:type_name -> spindle.yarn.SerializedExceptionProto
