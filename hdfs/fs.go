@@ -55,7 +55,7 @@ type FS interface {
 
 // Options tell Resolve how to reach HDFS.
 type Options struct {
-	DefaultFS string // fs.defaultFS, used for paths without a scheme when it is hdfs://
+	DefaultFS string // fs.defaultFS, the NameNode of hdfs:///p paths (paths without a scheme stay local)
 	User      string // the HDFS user for SIMPLE authentication
 }
 

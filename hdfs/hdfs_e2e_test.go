@@ -66,6 +66,11 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	if _, err := fsys.Create(ctx, in); err == nil {
 		t.Fatal("Create over an existing HDFS file succeeded")
 	}
+	// hdfs:///p names the same file through fs.defaultFS and the same user's client.
+	viaDefault, inner, err := Resolve("hdfs://"+in, Options{DefaultFS: c.Info.DefaultFS, User: u.Username})
+	if err != nil || viaDefault != fsys || inner != in {
+		t.Fatalf("Resolve(hdfs://%s) = %v, %q, %v; want the cached client and %q", in, viaDefault, inner, err, in)
+	}
 	files, err := ExpandPaths(ctx, fsys, []string{base + "/in"})
 	if err != nil || len(files) != 1 || files[0].Size != int64(b.Len()) {
 		t.Fatalf("ExpandPaths = %+v, %v", files, err)

@@ -29,9 +29,13 @@ var (
 // in fs.defaultFS.
 func hdfsFor(host string, opts Options) (FS, error) {
 	if host == "" {
-		d, _, err := Resolve(opts.DefaultFS, Options{})
-		if err != nil || opts.DefaultFS == "" {
+		if opts.DefaultFS == "" {
 			return nil, fmt.Errorf("hdfs path without a NameNode and no hdfs:// fs.defaultFS (is HADOOP_CONF_DIR set?)")
+		}
+		// The user travels on: a defaultFS client must act as the same HDFS user.
+		d, _, err := Resolve(opts.DefaultFS, Options{User: opts.User})
+		if err != nil {
+			return nil, fmt.Errorf("fs.defaultFS %s: %w", opts.DefaultFS, err)
 		}
 		if h, ok := d.(*hdfsFS); ok {
 			return h, nil
