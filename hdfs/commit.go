@@ -134,7 +134,7 @@ func (c *Committer) CommitJob(ctx context.Context) error {
 // the job created it and it is empty.
 func (c *Committer) AbortJob(ctx context.Context) error {
 	if err := c.fs.RemoveAll(ctx, path.Join(c.out, "_temporary")); err != nil {
-		return err
+		return fmt.Errorf("abort job: %w", err)
 	}
 	if c.created {
 		if left, err := c.fs.List(ctx, c.out); err == nil && len(left) == 0 {
