@@ -36,7 +36,9 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 					return err
 				}
 			}
-			clear(m)
+			// A new map, not clear(m): clear keeps the buckets allocated, and the
+			// memory released here is about to be granted to the writer.
+			m = make(map[K]C)
 			tc.mem.Release(granted)
 			used, granted = 0, 0
 			return nil
