@@ -2,6 +2,8 @@ package shuffle
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/spindle-engine/spindle/shuffle/pb"
@@ -28,6 +31,16 @@ type Fetcher struct {
 // NewFetcher returns a client acting for app with its secret.
 func NewFetcher(appID string, secret []byte) *Fetcher {
 	return &Fetcher{app: appID, secret: secret, conns: map[string]*grpc.ClientConn{}}
+}
+
+// authContext adds the credentials of app to an outgoing call of method.
+func authContext(ctx context.Context, app string, secret []byte, method string) (context.Context, error) {
+	var n [16]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return nil, fmt.Errorf("nonce: %w", err)
+	}
+	nonce := hex.EncodeToString(n[:])
+	return metadata.AppendToOutgoingContext(ctx, mdApp, app, mdNonce, nonce, mdAuth, mac(secret, app, method, nonce)), nil
 }
 
 func (f *Fetcher) client(addr string) (pb.ShuffleServiceClient, error) {
@@ -111,7 +124,7 @@ func (f *Fetcher) Open(ctx context.Context, addr, executorID string, shuffleID, 
 		cancel()
 		return nil, f.fetchErr(addr, shuffleID, mapID, reduceID, err)
 	}
-	r := &chunkReader{stream: stream, cancel: cancel, wrap: func(err error) error { return f.fetchErr(addr, shuffleID, mapID, reduceID, err) }}
+	r := &chunkReader{ctx: ctx, stream: stream, cancel: cancel, wrap: func(err error) error { return f.fetchErr(addr, shuffleID, mapID, reduceID, err) }}
 	// Receive the first chunk now, so that a missing output fails Open itself.
 	if err := r.next(); err != nil {
 		cancel()
@@ -121,14 +134,19 @@ func (f *Fetcher) Open(ctx context.Context, addr, executorID string, shuffleID, 
 }
 
 func (f *Fetcher) fetchErr(addr string, shuffleID, mapID, reduceID int, err error) error {
-	if status.Code(err) == codes.NotFound {
+	// The engine acts on these two as it does on local files: recompute the map output.
+	switch status.Code(err) {
+	case codes.NotFound:
 		return fmt.Errorf("fetch shuffle %d map %d reduce %d from %s: %s: %w", shuffleID, mapID, reduceID, addr, status.Convert(err).Message(), ErrMissingOutput)
+	case codes.DataLoss:
+		return fmt.Errorf("fetch shuffle %d map %d reduce %d from %s: %s: %w", shuffleID, mapID, reduceID, addr, status.Convert(err).Message(), ErrCorrupt)
 	}
 	return fmt.Errorf("fetch shuffle %d map %d reduce %d from %s: %w", shuffleID, mapID, reduceID, addr, err)
 }
 
 // chunkReader reads a segment from its stream of chunks, one chunk in memory.
 type chunkReader struct {
+	ctx    context.Context
 	stream pb.ShuffleService_FetchClient
 	cancel context.CancelFunc
 	wrap   func(error) error
@@ -149,6 +167,10 @@ func (r *chunkReader) next() error {
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
+	// Chunks gRPC already buffered must not outlive a cancelled fetch.
+	if err := r.ctx.Err(); err != nil {
+		return 0, r.wrap(err)
+	}
 	for len(r.buf) == 0 {
 		if r.last {
 			return 0, io.EOF

@@ -2,11 +2,15 @@ package shuffle
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/spindle-engine/spindle/shuffle/pb"
@@ -74,14 +79,40 @@ func (s *Service) RegisterExecutor(ctx context.Context, req *pb.RegisterExecutor
 			return nil, status.Errorf(codes.InvalidArgument, "shuffle service: local dir %q is not absolute", d)
 		}
 	}
+	dirs := make([]string, len(req.LocalDirs))
+	for i, d := range req.LocalDirs {
+		dirs[i] = filepath.Clean(d)
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	// An application may only name directories no other application registered,
+	// or it could fetch, and remove, another application's files.
+	for app, execs := range s.dirs {
+		if app == req.AppId {
+			continue
+		}
+		for _, theirs := range execs {
+			for _, d := range dirs {
+				if slices.ContainsFunc(theirs, func(t string) bool { return nested(d, t) }) {
+					return nil, status.Errorf(codes.PermissionDenied, "shuffle service: local dir %s belongs to another application", d)
+				}
+			}
+		}
+	}
 	if s.dirs[req.AppId] == nil {
 		s.dirs[req.AppId] = map[string][]string{}
 	}
-	s.dirs[req.AppId][req.ExecutorId] = append([]string(nil), req.LocalDirs...)
-	s.mu.Unlock()
+	s.dirs[req.AppId][req.ExecutorId] = dirs
 	s.log.Info().Str("app", req.AppId).Str("executor", req.ExecutorId).Strs("dirs", req.LocalDirs).Msg("executor registered")
 	return &pb.RegisterExecutorResponse{}, nil
+}
+
+// nested reports whether one of two clean absolute paths is the other or inside it.
+func nested(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || strings.HasPrefix(b, a) && (strings.HasSuffix(a, string(filepath.Separator)) || b[len(a)] == filepath.Separator)
 }
 
 func (s *Service) executorDirs(app, executor string) ([]string, bool) {
@@ -113,6 +144,9 @@ func (s *Service) sendSegment(stream pb.ShuffleService_FetchServer, dirs []strin
 	rc, _, err := OpenSegment(dirs, int(req.ShuffleId), int(req.MapId), reduce)
 	if errors.Is(err, ErrMissingOutput) {
 		return status.Errorf(codes.NotFound, "shuffle %d map %d reduce %d of %s: %v", req.ShuffleId, req.MapId, reduce, req.AppId, err)
+	}
+	if errors.Is(err, ErrCorrupt) {
+		return status.Errorf(codes.DataLoss, "shuffle %d map %d reduce %d of %s: %v", req.ShuffleId, req.MapId, reduce, req.AppId, err)
 	}
 	if err != nil {
 		return status.Errorf(codes.Internal, "shuffle %d map %d reduce %d: %v", req.ShuffleId, req.MapId, reduce, err)
@@ -159,4 +193,85 @@ func (s *Service) RemoveApplication(ctx context.Context, req *pb.RemoveApplicati
 	}
 	s.log.Info().Str("app", req.AppId).Int("files", removed).Msg("application removed")
 	return &pb.RemoveApplicationResponse{FilesRemoved: int32(removed)}, nil
+}
+
+// Metadata keys of the per-application authentication: the caller proves it knows
+// the application's secret with an HMAC over the application, the method and a fresh
+// nonce of its own. The secret itself never travels.
+const (
+	mdApp   = "spindle-app"
+	mdNonce = "spindle-nonce"
+	mdAuth  = "spindle-auth"
+)
+
+// Secrets gives the shared secret of an application.
+type Secrets interface {
+	Secret(appID string) ([]byte, bool)
+}
+
+// mac is hex(HMAC-SHA256(secret, app + method + nonce)). Plain concatenation is
+// unambiguous here: the method is one of the service's full names, none a prefix of
+// another, and the application travels beside the MAC.
+func mac(secret []byte, app, method, nonce string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(app + method + nonce))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// authenticate checks an incoming call's credentials and returns its application.
+func authenticate(ctx context.Context, secrets Secrets, method string) (string, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	get := func(k string) string {
+		if v := md.Get(k); len(v) == 1 {
+			return v[0]
+		}
+		return ""
+	}
+	app, nonce, got := get(mdApp), get(mdNonce), get(mdAuth)
+	if app == "" || nonce == "" || got == "" {
+		return "", status.Error(codes.Unauthenticated, "shuffle service: missing application credentials")
+	}
+	secret, ok := secrets.Secret(app)
+	if !ok || !hmac.Equal([]byte(got), []byte(mac(secret, app, method, nonce))) {
+		return "", status.Errorf(codes.Unauthenticated, "shuffle service: bad credentials for application %s", app)
+	}
+	return app, nil
+}
+
+type appKey struct{}
+
+// interceptors authenticate every call and put its application in the context.
+func interceptors(secrets Secrets) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			app, err := authenticate(ctx, secrets, info.FullMethod)
+			if err != nil {
+				return nil, err
+			}
+			return h(context.WithValue(ctx, appKey{}, app), req)
+		}),
+		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			app, err := authenticate(ss.Context(), secrets, info.FullMethod)
+			if err != nil {
+				return err
+			}
+			return h(srv, &appStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), appKey{}, app)})
+		}),
+	}
+}
+
+// appStream is a server stream whose context carries the authenticated application.
+type appStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *appStream) Context() context.Context { return s.ctx }
+
+// callerApp refuses a request naming an application other than the caller's.
+func callerApp(ctx context.Context, requested string) error {
+	if app, _ := ctx.Value(appKey{}).(string); app != requested {
+		return status.Errorf(codes.PermissionDenied, "shuffle service: credentials of %s cannot act for %s", app, requested)
+	}
+	return nil
 }

@@ -1,71 +1,74 @@
 package shuffle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
-	"github.com/spindle-engine/spindle/shuffle/pb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/spindle-engine/spindle/shuffle/pb"
 )
 
 type secretMap map[string][]byte
 
 func (m secretMap) Secret(app string) ([]byte, bool) { s, ok := m[app]; return s, ok }
 
-// startService serves on a loopback port until the test ends.
-func startService(t *testing.T, secrets Secrets) string {
-	t.Helper()
+var testSecrets = secretMap{"app-a": []byte("secret-a"), "app-b": []byte("secret-b")}
+
+// serve runs a service on a loopback port until the test ends.
+func serve(tb testing.TB, secrets Secrets) string {
+	tb.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- NewService(secrets, zerolog.Nop()).Serve(ctx, lis) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+			tb.Errorf("Serve: %v", err)
 		}
 	})
 	return lis.Addr().String()
 }
 
-// writeMapOutput writes one map output of n records over nparts partitions.
-func writeMapOutput(t *testing.T, dirs []string, shuffleID, mapID, nparts, n, valueSize int) [][]kv {
-	t.Helper()
+// writeMapOutput writes n records of valueSize bytes round-robin over the first
+// filled of nparts partitions, so the rest are empty.
+func writeMapOutput(tb testing.TB, dirs []string, shuffleID, mapID, nparts, filled, n, valueSize int) []int64 {
+	tb.Helper()
 	w, err := NewWriter(WriterConfig{Dirs: dirs, ShuffleID: shuffleID, MapID: mapID, NumPartitions: nparts, Sort: true})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	want := make([][]kv, nparts)
-	val := strings.Repeat("v", valueSize)
+	val := []byte(strings.Repeat("v", valueSize))
 	for i := range n {
-		p := i % nparts
-		k := fmt.Sprintf("k%08d", i)
-		if err := w.Write(p, []byte(k), []byte(val)); err != nil {
-			t.Fatal(err)
+		if err := w.Write(i%filled, fmt.Appendf(nil, "k%08d", i), val); err != nil {
+			tb.Fatal(err)
 		}
-		want[p] = append(want[p], kv{k, val})
 	}
-	if _, err := w.Commit(); err != nil {
-		t.Fatal(err)
+	sizes, err := w.Commit()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return want
+	return sizes
 }
 
-func readAll(t *testing.T, rc io.ReadCloser) []kv {
+func decode(t *testing.T, rc io.ReadCloser) []kv {
 	t.Helper()
-	r := NewSegmentReader(rc, "remote")
+	r := NewSegmentReader(rc, "segment")
 	defer r.Close()
 	var out []kv
 	for r.Next() {
@@ -77,117 +80,308 @@ func readAll(t *testing.T, rc io.ReadCloser) []kv {
 	return out
 }
 
-func TestFetchService(t *testing.T) {
-	ctx := context.Background()
-	secrets := secretMap{"app-a": []byte("secret-a"), "app-b": []byte("secret-b")}
-	addr := startService(t, secrets)
-	dirs := []string{t.TempDir(), t.TempDir()}
-	want := writeMapOutput(t, dirs, 3, 0, 4, 20000, 100)
-	// A segment of several MiB streams in 1 MiB chunks.
-	big := writeMapOutput(t, dirs, 4, 0, 1, 60000, 100)
-
-	a := NewFetcher("app-a", []byte("secret-a"))
-	defer a.Close()
-	if err := a.RegisterExecutor(ctx, addr, "exec-1", dirs); err != nil {
+// registered serves, writes shuffle 3 map 0 (5 partitions, the last empty) and
+// shuffle 4 map 0 (one segment of ~6 MiB), and registers them as app-a's exec-1.
+func registered(t *testing.T) (addr string, dirs []string, a *Fetcher) {
+	t.Helper()
+	addr = serve(t, testSecrets)
+	dirs = []string{t.TempDir(), t.TempDir()}
+	writeMapOutput(t, dirs, 3, 0, 5, 4, 20000, 100)
+	writeMapOutput(t, dirs, 4, 0, 1, 1, 60000, 100)
+	a = NewFetcher("app-a", testSecrets["app-a"])
+	t.Cleanup(func() { a.Close() })
+	if err := a.RegisterExecutor(context.Background(), addr, "exec-1", dirs); err != nil {
 		t.Fatal(err)
 	}
-	for p := range 4 {
-		rc, err := a.Open(ctx, addr, "exec-1", 3, 0, p)
+	return addr, dirs, a
+}
+
+func TestFetchEqualsLocal(t *testing.T) {
+	addr, dirs, a := registered(t)
+	for _, seg := range []struct{ shuffle, reduce int }{{3, 0}, {3, 1}, {3, 2}, {3, 3}, {3, 4}, {4, 0}} {
+		rc, _, err := OpenSegment(dirs, seg.shuffle, 0, seg.reduce)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := readAll(t, rc); !slices.Equal(got, want[p]) {
-			t.Fatalf("partition %d: %d records remotely, %d locally", p, len(got), len(want[p]))
+		want := decode(t, rc)
+		if rc, err = a.Open(context.Background(), addr, "exec-1", seg.shuffle, 0, seg.reduce); err != nil {
+			t.Fatal(err)
+		}
+		if got := decode(t, rc); !slices.Equal(got, want) {
+			t.Errorf("shuffle %d reduce %d: %d records remotely, %d locally", seg.shuffle, seg.reduce, len(got), len(want))
 		}
 	}
+}
+
+// TestFetchChunks reads the raw stream: several segments in one call, each in
+// chunks of at most 1 MiB, bytes exactly as on disk.
+func TestFetchChunks(t *testing.T) {
+	addr, dirs, a := registered(t)
+	c, err := a.client(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := authContext(context.Background(), "app-a", testSecrets["app-a"], pb.ShuffleService_Fetch_FullMethodName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Fetch(ctx, &pb.FetchRequest{AppId: "app-a", ExecutorId: "exec-1", ShuffleId: 3, ReduceIds: []int32{2, 4, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int32][]byte{}
+	var order []int32
+	for {
+		ch, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch.Data) > chunkSize {
+			t.Fatalf("chunk of %d bytes", len(ch.Data))
+		}
+		got[ch.ReduceId] = append(got[ch.ReduceId], ch.Data...)
+		if ch.Last {
+			order = append(order, ch.ReduceId)
+		}
+	}
+	if !slices.Equal(order, []int32{2, 4, 0}) {
+		t.Fatalf("segments ended in order %v", order)
+	}
+	for r, data := range got {
+		rc, _, err := OpenSegment(dirs, 3, 0, int(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, want) {
+			t.Errorf("reduce %d: %d bytes streamed, %d on disk", r, len(data), len(want))
+		}
+	}
+
+	// The large segment arrives in more than one chunk.
+	if stream, err = c.Fetch(ctx, &pb.FetchRequest{AppId: "app-a", ExecutorId: "exec-1", ShuffleId: 4, ReduceIds: []int32{0}}); err != nil {
+		t.Fatal(err)
+	}
+	chunks := 0
+	for {
+		if _, err := stream.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		chunks++
+	}
+	if chunks < 4 {
+		t.Fatalf("a ~6 MiB segment came in %d chunks", chunks)
+	}
+}
+
+func TestFetchAuth(t *testing.T) {
+	addr, dirs, _ := registered(t)
+	ctx := context.Background()
+	b := NewFetcher("app-b", testSecrets["app-b"])
+	defer b.Close()
+	open := func(f *Fetcher) error {
+		rc, err := f.Open(ctx, addr, "exec-1", 3, 0, 0)
+		if err == nil {
+			rc.Close()
+		}
+		return err
+	}
+	tests := []struct {
+		name string
+		call func() error
+		want func(error) bool
+	}{
+		{"wrong secret", func() error {
+			f := NewFetcher("app-a", []byte("guess"))
+			defer f.Close()
+			return open(f)
+		}, isCode(codes.Unauthenticated)},
+		{"unknown application", func() error {
+			f := NewFetcher("app-z", []byte("secret-a"))
+			defer f.Close()
+			return open(f)
+		}, isCode(codes.Unauthenticated)},
+		{"no credentials", func() error {
+			c, err := b.client(addr)
+			if err != nil {
+				return err
+			}
+			_, err = c.RemoveApplication(ctx, &pb.RemoveApplicationRequest{AppId: "app-a"})
+			return err
+		}, isCode(codes.Unauthenticated)},
+		{"credentials of another method", func() error {
+			c, err := b.client(addr)
+			if err != nil {
+				return err
+			}
+			actx, err := authContext(ctx, "app-b", testSecrets["app-b"], pb.ShuffleService_Fetch_FullMethodName)
+			if err != nil {
+				return err
+			}
+			_, err = c.RemoveApplication(actx, &pb.RemoveApplicationRequest{AppId: "app-b"})
+			return err
+		}, isCode(codes.Unauthenticated)},
+		{"B fetches from A's executor", func() error { return open(b) }, func(err error) bool { return errors.Is(err, ErrMissingOutput) }},
+		{"B's credentials name A", func() error {
+			c, err := b.client(addr)
+			if err != nil {
+				return err
+			}
+			actx, err := authContext(ctx, "app-b", testSecrets["app-b"], pb.ShuffleService_Fetch_FullMethodName)
+			if err != nil {
+				return err
+			}
+			stream, err := c.Fetch(actx, &pb.FetchRequest{AppId: "app-a", ExecutorId: "exec-1", ShuffleId: 3, ReduceIds: []int32{0}})
+			if err == nil {
+				_, err = stream.Recv()
+			}
+			return err
+		}, isCode(codes.PermissionDenied)},
+		{"B registers A's dir", func() error { return b.RegisterExecutor(ctx, addr, "exec-1", dirs) }, isCode(codes.PermissionDenied)},
+		{"B registers a dir inside A's", func() error {
+			return b.RegisterExecutor(ctx, addr, "exec-9", []string{filepath.Join(dirs[1], "x")})
+		}, isCode(codes.PermissionDenied)},
+		{"B registers a dir holding A's", func() error {
+			return b.RegisterExecutor(ctx, addr, "exec-9", []string{filepath.Dir(dirs[0])})
+		}, isCode(codes.PermissionDenied)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); !tt.want(err) {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+	// None of it disturbed A.
+	a := NewFetcher("app-a", testSecrets["app-a"])
+	defer a.Close()
+	if err := open(a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func isCode(c codes.Code) func(error) bool {
+	return func(err error) bool { return status.Code(err) == c } // status.Code sees through %w
+}
+
+func TestFetchFailures(t *testing.T) {
+	addr, dirs, a := registered(t)
+	ctx := context.Background()
+	if _, err := a.Open(ctx, addr, "exec-1", 3, 9, 0); !errors.Is(err, ErrMissingOutput) || !strings.Contains(err.Error(), "shuffle 3 map 9 reduce 0") {
+		t.Errorf("missing map output: %v", err)
+	}
+	if _, err := a.Open(ctx, addr, "exec-7", 3, 0, 0); !errors.Is(err, ErrMissingOutput) {
+		t.Errorf("unregistered executor: %v", err)
+	}
+	if err := os.WriteFile(IndexPath(dirs, 3, 0), []byte("SPIX garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Open(ctx, addr, "exec-1", 3, 0, 0); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("corrupt index: %v", err)
+	}
+}
+
+func TestFetchCancelMidStream(t *testing.T) {
+	addr, _, a := registered(t)
+	ctx, cancel := context.WithCancel(context.Background())
 	rc, err := a.Open(ctx, addr, "exec-1", 4, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, rc); len(got) != len(big[0]) {
-		t.Fatalf("large segment: %d records, want %d", len(got), len(big[0]))
-	}
-
-	// A missing map output is ErrMissingOutput, so the engine recomputes it.
-	if _, err := a.Open(ctx, addr, "exec-1", 3, 9, 0); !errors.Is(err, ErrMissingOutput) {
-		t.Fatalf("missing output: %v", err)
-	}
-	// Wrong secret: refused.
-	bad := NewFetcher("app-a", []byte("guess"))
-	defer bad.Close()
-	if _, err := bad.Open(ctx, addr, "exec-1", 3, 0, 0); status.Code(err) != codes.Unauthenticated {
-		t.Fatalf("wrong secret: %v", err)
-	}
-	// Application B, with its own valid secret, cannot read A's files: it sees no
-	// executor of its own, and cannot pose as A.
-	b := NewFetcher("app-b", []byte("secret-b"))
-	defer b.Close()
-	if _, err := b.Open(ctx, addr, "exec-1", 3, 0, 0); !errors.Is(err, ErrMissingOutput) {
-		t.Fatalf("app B fetching A's executor: %v", err)
-	}
-	// B's valid credentials naming A in the request: denied.
-	bc, _ := b.client(addr)
-	bctx, _ := authContext(ctx, "app-b", []byte("secret-b"), pb.ShuffleService_Fetch_FullMethodName)
-	stream, err := bc.Fetch(bctx, &pb.FetchRequest{AppId: "app-a", ExecutorId: "exec-1", ShuffleId: 3, ReduceIds: []int32{0}})
-	if err == nil {
-		_, err = stream.Recv()
-	}
-	if status.Code(err) != codes.PermissionDenied {
-		t.Fatalf("app B acting for app A: %v", err)
-	}
-
-	// Cancelling mid-stream ends the reader.
-	cctx, cancel := context.WithCancel(ctx)
-	rc, err = a.Open(cctx, addr, "exec-1", 4, 0, 0)
-	if err != nil {
+	defer rc.Close()
+	if _, err := io.ReadFull(rc, make([]byte, 1000)); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	if _, err := io.Copy(io.Discard, rc); err == nil {
-		t.Fatal("a cancelled stream read to the end")
+	if _, err := io.Copy(io.Discard, rc); !errors.Is(err, context.Canceled) {
+		t.Fatalf("reading a cancelled stream: %v", err)
 	}
-	rc.Close()
+}
 
-	// RemoveApplication deletes A's files and forgets A.
+func TestRemoveApplication(t *testing.T) {
+	addr, dirs, a := registered(t)
+	ctx := context.Background()
+	// B's own files beside A's directories are untouched.
+	bdir := t.TempDir()
+	writeMapOutput(t, []string{bdir}, 3, 0, 2, 2, 100, 10)
+	b := NewFetcher("app-b", testSecrets["app-b"])
+	defer b.Close()
+	if err := b.RegisterExecutor(ctx, addr, "exec-1", []string{bdir}); err != nil {
+		t.Fatal(err)
+	}
 	n, err := a.RemoveApplication(ctx, addr)
-	if err != nil || n == 0 {
-		t.Fatalf("RemoveApplication = %d, %v", n, err)
+	if err != nil || n != 4 {
+		t.Fatalf("RemoveApplication = %d, %v; want 4 files", n, err)
 	}
 	for _, d := range dirs {
-		if entries, _ := os.ReadDir(d); len(entries) != 0 {
-			t.Fatalf("%s still holds %d files", d, len(entries))
+		if entries, err := os.ReadDir(d); err != nil || len(entries) != 0 {
+			t.Fatalf("%s: %d entries left, %v", d, len(entries), err)
 		}
 	}
 	if _, err := a.Open(ctx, addr, "exec-1", 3, 0, 0); !errors.Is(err, ErrMissingOutput) {
 		t.Fatalf("fetch after removal: %v", err)
 	}
+	rc, err := b.Open(ctx, addr, "exec-1", 3, 0, 1)
+	if err != nil {
+		t.Fatalf("B after A's removal: %v", err)
+	}
+	if got := decode(t, rc); len(got) != 50 {
+		t.Fatalf("B's partition 1: %d records, want 50", len(got))
+	}
+}
+
+func TestServeEndsWithContext(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- NewService(testSecrets, zerolog.Nop()).Serve(ctx, lis) }()
+	a := NewFetcher("app-a", testSecrets["app-a"])
+	defer a.Close()
+	// A completed call proves the server is up before it is stopped.
+	if err := a.RegisterExecutor(context.Background(), lis.Addr().String(), "e", []string{t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if c, err := net.Dial("tcp", lis.Addr().String()); err == nil {
+		c.Close()
+		t.Fatal("the listener still accepts after Serve returned")
+	}
 }
 
 func BenchmarkFetch(b *testing.B) {
-	secrets := secretMap{"app": []byte("s")}
-	lis, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- NewService(secrets, zerolog.Nop()).Serve(ctx, lis) }()
-	defer func() { cancel(); <-done }()
+	addr := serve(b, testSecrets)
 	dirs := []string{b.TempDir()}
-	w, _ := NewWriter(WriterConfig{Dirs: dirs, ShuffleID: 1, MapID: 0, NumPartitions: 1})
-	val := strings.Repeat("x", 1000)
-	for i := range 32000 {
-		w.Write(0, []byte(fmt.Sprint(i)), []byte(val))
-	}
-	sizes, _ := w.Commit()
-	f := NewFetcher("app", []byte("s"))
+	sizes := writeMapOutput(b, dirs, 1, 0, 1, 1, 32000, 1000)
+	f := NewFetcher("app-a", testSecrets["app-a"])
 	defer f.Close()
-	f.RegisterExecutor(context.Background(), lis.Addr().String(), "e", dirs)
+	ctx := context.Background()
+	if err := f.RegisterExecutor(ctx, addr, "e", dirs); err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(sizes[0])
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		rc, err := f.Open(context.Background(), lis.Addr().String(), "e", 1, 0, 0)
+	for b.Loop() {
+		rc, err := f.Open(ctx, addr, "e", 1, 0, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		io.Copy(io.Discard, rc)
+		if n, err := io.Copy(io.Discard, rc); err != nil || n != sizes[0] {
+			b.Fatalf("read %d of %d bytes: %v", n, sizes[0], err)
+		}
 		rc.Close()
 	}
 }
