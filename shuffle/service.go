@@ -131,16 +131,15 @@ func (s *Service) Fetch(req *pb.FetchRequest, stream pb.ShuffleService_FetchServ
 	if !ok {
 		return status.Errorf(codes.NotFound, "shuffle service: executor %s of %s is not registered", req.ExecutorId, req.AppId)
 	}
-	buf := make([]byte, chunkSize)
 	for _, r := range req.ReduceIds {
-		if err := s.sendSegment(stream, dirs, req, int(r), buf); err != nil {
+		if err := s.sendSegment(stream, dirs, req, int(r)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) sendSegment(stream pb.ShuffleService_FetchServer, dirs []string, req *pb.FetchRequest, reduce int, buf []byte) error {
+func (s *Service) sendSegment(stream pb.ShuffleService_FetchServer, dirs []string, req *pb.FetchRequest, reduce int) error {
 	rc, _, err := OpenSegment(dirs, int(req.ShuffleId), int(req.MapId), reduce)
 	if errors.Is(err, ErrMissingOutput) {
 		return status.Errorf(codes.NotFound, "shuffle %d map %d reduce %d of %s: %v", req.ShuffleId, req.MapId, reduce, req.AppId, err)
@@ -153,6 +152,9 @@ func (s *Service) sendSegment(stream pb.ShuffleService_FetchServer, dirs []strin
 	}
 	defer rc.Close()
 	for {
+		// A fresh buffer per chunk: gRPC forbids changing a message after Send, as
+		// stats handlers may read it later.
+		buf := make([]byte, chunkSize)
 		n, err := io.ReadFull(rc, buf)
 		last := err == io.EOF || err == io.ErrUnexpectedEOF
 		if err != nil && !last {
