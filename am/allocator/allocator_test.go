@@ -1,191 +1,275 @@
 package allocator
 
 import (
-	"errors"
-	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func cfg() Config {
-	return Config{MaxExecutorFailures: 3, InitialInterval: 200 * time.Millisecond, HeartbeatInterval: 3 * time.Second}
-}
-
-// step records one decision as a line, so scenarios read as transcripts.
-func launches(ls []Launch) string {
-	var s []string
-	for _, l := range ls {
-		s = append(s, l.Container.ID+"@"+l.Container.Host+"→"+l.ExecutorID)
-	}
-	return strings.Join(s, " ")
-}
-
-func TestAsksLaunchesAndSurplus(t *testing.T) {
-	a := New(cfg())
-	a.SetTarget(3, map[string]int{"h1": 4, "h2": 2})
-	req := a.Heartbeat(t0)
-	if req.Any != 3 || !maps.Equal(req.ByHost, map[string]int{"h1": 2, "h2": 1}) {
-		t.Fatalf("first request = %+v; want 3 ANY with hints h1:2 h2:1", req)
-	}
-	// Four containers for three executors: the hinted hosts go first, the surplus
-	// is released at the next heartbeat.
-	got := launches(a.OnAllocated([]Container{{"c1", "h3"}, {"c2", "h1"}, {"c3", "h2"}, {"c4", "h1"}}))
-	if got != "c2@h1→1 c4@h1→2 c3@h2→3" {
-		t.Fatalf("launches = %s", got)
-	}
-	req = a.Heartbeat(t0.Add(time.Second))
-	if req.Any != 0 || !slices.Equal(req.Release, []string{"c1"}) {
-		t.Fatalf("after allocation: %+v; want nothing asked and c1 released", req)
-	}
-	for _, c := range []string{"c2", "c3", "c4"} {
-		a.OnRegistered(c)
-	}
-	if a.Running() != 3 {
-		t.Fatalf("running = %d", a.Running())
-	}
-	// Lowering the target stops asking; containers arriving late are released.
-	a.SetTarget(2, nil)
-	if l := a.OnAllocated([]Container{{"c5", "h1"}}); len(l) != 0 {
-		t.Fatalf("launched %v above the target", l)
-	}
-	if req := a.Heartbeat(t0.Add(2 * time.Second)); !slices.Equal(req.Release, []string{"c5"}) || req.Any != 0 {
-		t.Fatalf("request = %+v", req)
-	}
-}
-
-func TestExitClassification(t *testing.T) {
+func TestScenarios(t *testing.T) {
 	tests := []struct {
-		status int32
-		kind   ExitKind
-		counts bool
-	}{
-		{0, ExitSuccess, false},
-		{-102, ExitPreempted, false},
-		{-103, ExitMemoryExceeded, true},
-		{-104, ExitMemoryExceeded, true},
-		{-101, ExitDisksFailed, false},
-		{-100, ExitKilledBySystem, false},
-		{-105, ExitKilledBySystem, false},
-		{-106, ExitKilledBySystem, false},
-		{-107, ExitKilledBySystem, false},
-		{1, ExitAppError, true},
-		{137, ExitAppError, true},
-	}
+		name string
+		cfg  func(*Config)
+		run  func(h *harness)
+		want []string
+	}{{
+		name: "target 3 with hints on 2 hosts, containers on preferred, other and surplus",
+		run: func(h *harness) {
+			h.target(3, map[string]int{"h1": 4, "h2": 2})
+			h.beat()
+			h.alloc("c1@h3", "c2@h1", "c3@h2", "c4@h1")
+			h.beat()
+			h.registered("c2", "c3", "c4")
+			h.beat()
+		},
+		want: []string{
+			"beat: ask h1=2 h2=1 /default-rack=3 *=3; next 200ms",
+			"alloc c1@h3 c2@h1 c3@h2 c4@h1: launch c2=1, launch c3=2, launch c4=3, release c1 (surplus)",
+			// The RM took each allocation off its rows, so nothing is left to cancel.
+			"beat: next 3s",
+			"beat: next 3s",
+		},
+	}, {
+		name: "off-host container fills the target when preferred hosts give none",
+		run: func(h *harness) {
+			h.target(2, map[string]int{"h1": 1})
+			h.beat()
+			h.alloc("c1@h9")
+			h.beat()
+			h.alloc("c2@h1")
+			h.beat()
+		},
+		want: []string{
+			"beat: ask h1=1 /default-rack=1 *=2; next 200ms",
+			"alloc c1@h9: launch c1=1",
+			// c1 took the rack row at the RM (h9 is in /default-rack): ask it again.
+			"beat: ask /default-rack=1; next 400ms",
+			"alloc c2@h1: launch c2=2",
+			"beat: next 3s",
+		},
+	}, {
+		name: "rack-local beats off-switch when hosts' racks are known",
+		run: func(h *harness) {
+			h.target(3, nil)
+			h.beat()
+			h.alloc("c1@h1/r1", "c2@h2/r2")
+			h.target(3, map[string]int{"h1": 5})
+			h.beat()
+			h.alloc("c3@h5/r5", "c4@h4/r1")
+			h.beat()
+		},
+		want: []string{
+			"beat: ask *=3; next 200ms",
+			"alloc c1@h1/r1 c2@h2/r2: launch c1=1, launch c2=2",
+			"beat: ask h1=1 /r1=1; next 400ms",
+			"alloc c3@h5/r5 c4@h4/r1: launch c4=3, release c3 (surplus)",
+			"beat: cancel h1=0; next 3s",
+		},
+	}, {
+		name: "lower target cancels pending asks and releases late surplus",
+		run: func(h *harness) {
+			h.target(4, map[string]int{"h1": 4})
+			h.beat()
+			h.alloc("c1@h1")
+			h.target(2, map[string]int{"h1": 3})
+			h.beat()
+			h.alloc("c2@h1", "c3@h2")
+			h.target(1, nil)
+			h.beat()
+			h.registered("c1", "c2")
+			h.idle("c9", "c2", "c1")
+			h.done("c2:-105")
+			h.beat()
+		},
+		want: []string{
+			"beat: ask h1=4 /default-rack=4 *=4; next 200ms",
+			"alloc c1@h1: launch c1=1",
+			"beat: cancel h1=1 /default-rack=1 *=1; cancelled=2; next 400ms",
+			"alloc c2@h1 c3@h2: launch c2=2, release c3 (surplus)",
+			"beat: next 3s",
+			"idle c9 c2 c1: release c2 (idle above target)",
+			"done c2:-105: ",
+			"beat: next 3s",
+		},
+	}, {
+		name: "exits of each kind; preemption and AM kills do not count",
+		run: func(h *harness) {
+			h.target(7, nil)
+			h.beat()
+			h.alloc("c1@h", "c2@h", "c3@h", "c4@h", "c5@h", "c6@h", "c7@h")
+			h.registered("c1", "c2", "c3", "c4", "c5", "c6")
+			h.done("c1:0", "c2:-102", "c3:-105", "c4:-106", "c5:-100", "c6:-101", "c7:-107")
+		},
+		cfg: func(c *Config) { c.MaxExecutorFailures = 10 },
+		want: []string{
+			"beat: ask *=7; next 200ms",
+			"alloc c1@h c2@h c3@h c4@h c5@h c6@h c7@h: launch c1=1, launch c2=2, launch c3=3, launch c4=4, launch c5=5, launch c6=6, launch c7=7",
+			"done c1:0 c2:-102 c3:-105 c4:-106 c5:-100 c6:-101 c7:-107: exit 1 Success counts=false, exit 2 Preempted counts=false, " +
+				"exit 3 KilledByAM counts=false, exit 4 KilledByYARN counts=false, exit 5 KilledByYARN counts=false, " +
+				"exit 6 DiskFailed counts=false, exit 7 KilledByYARN counts=false",
+		},
+	}, {
+		name: "4th failure with max 3 fails the app once; no launches after",
+		run: func(h *harness) {
+			h.target(2, nil)
+			h.beat()
+			h.alloc("c1@h", "c2@h")
+			h.done("c1:-104", "c2:1")
+			h.beat()
+			h.alloc("c3@h", "c4@h")
+			h.launchFailed("c3")
+			h.done("c4:-103", "c1:1")
+			h.beat()
+			h.alloc("c5@h")
+		},
+		want: []string{
+			"beat: ask *=2; next 200ms",
+			"alloc c1@h c2@h: launch c1=1, launch c2=2",
+			"done c1:-104 c2:1: exit 1 MemoryExceeded counts=true, exit 2 AppError counts=true",
+			"beat: ask *=2; next 400ms",
+			"alloc c3@h c4@h: launch c3=3, launch c4=4",
+			"launch failed c3: release c3 (launch failed), exit 3 AppError counts=true",
+			"done c4:-103 c1:1: exit 4 MemoryExceeded counts=true, FAILED",
+			"beat: next 3s",
+			"alloc c5@h: release c5 (application failed)",
+		},
+	}, {
+		name: "lost executor is replaced under a new ID",
+		run: func(h *harness) {
+			h.target(2, nil)
+			h.beat()
+			h.alloc("c1@h", "c2@h")
+			h.registered("c1", "c2")
+			h.beat()
+			h.done("c1:-102")
+			h.beat()
+			h.alloc("c3@h")
+			h.beat()
+		},
+		want: []string{
+			"beat: ask *=2; next 200ms",
+			"alloc c1@h c2@h: launch c1=1, launch c2=2",
+			"beat: next 3s",
+			"done c1:-102: exit 1 Preempted counts=false",
+			"beat: ask *=1; next 200ms",
+			"alloc c3@h: launch c3=3",
+			"beat: next 3s",
+		},
+	}, {
+		name: "failed disks exclude the node until the timeout",
+		cfg:  func(c *Config) { c.ExclusionTimeout = 5 * time.Second },
+		run: func(h *harness) {
+			h.target(1, map[string]int{"bad": 1})
+			h.beat()
+			h.alloc("c1@bad")
+			h.registered("c1")
+			h.done("c1:-101")
+			h.alloc("c2@bad")
+			h.beat()
+			h.alloc("c3@ok")
+			h.beat()
+			h.beat()
+			h.beat()
+		},
+		want: []string{
+			"beat: ask bad=1 /default-rack=1 *=1; next 200ms",
+			"alloc c1@bad: launch c1=1",
+			"done c1:-101: exit 1 DiskFailed counts=false",
+			"alloc c2@bad: release c2 (node excluded)",
+			"beat: ask *=1; exclude bad; next 400ms",
+			"alloc c3@ok: launch c3=2",
+			"beat: next 3s",
+			"beat: next 3s",
+			"beat: include bad; next 3s",
+		},
+	}}
 	for _, tt := range tests {
-		kind, counts, msg := Classify(Completed{ExitStatus: tt.status, Diagnostics: "d"})
-		if kind != tt.kind || counts != tt.counts || msg == "" {
-			t.Errorf("status %d: %v %v %q; want %v %v", tt.status, kind, counts, msg, tt.kind, tt.counts)
-		}
-	}
-	if _, _, msg := Classify(Completed{ExitStatus: -104}); !strings.Contains(msg, "spindle.executor.memoryOverhead") {
-		t.Errorf("memory kill message %q does not say what to raise", msg)
-	}
-}
-
-func TestFailuresFailTheApp(t *testing.T) {
-	a := New(cfg())
-	a.SetTarget(1, nil)
-	for i := 1; i <= 5; i++ {
-		a.Heartbeat(t0)
-		ls := a.OnAllocated([]Container{{fmt.Sprint("c", i), "h"}})
-		if a.Failed() != "" {
-			if len(ls) != 0 {
-				t.Fatal("launched after the app failed")
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
 			}
-			break
-		}
-		a.OnRegistered(ls[0].Container.ID)
-		// Preemption does not count; an app error does.
-		a.OnCompleted([]Completed{{ContainerID: ls[0].Container.ID, ExitStatus: -102}})
-		a.Heartbeat(t0)
-		ls = a.OnAllocated([]Container{{fmt.Sprint("d", i), "h"}})
-		exits := a.OnCompleted([]Completed{{ContainerID: ls[0].Container.ID, ExitStatus: 1, Diagnostics: "boom"}})
-		if len(exits) != 1 || !exits[0].CountsAsFailure {
-			t.Fatalf("exits = %+v", exits)
-		}
-		if i <= 3 && a.Failed() != "" {
-			t.Fatalf("failed after %d failures with max 3", i)
-		}
-	}
-	if !strings.Contains(a.Failed(), "4 executor failures") || !strings.Contains(a.Failed(), "boom") {
-		t.Fatalf("Failed() = %q", a.Failed())
-	}
-	if e := a.OnLaunchFailed("x", errors.New("no")); !e.CountsAsFailure {
-		t.Fatal("a failed launch does not count")
-	}
-}
-
-func TestLostExecutorIsReplacedWithNewID(t *testing.T) {
-	a := New(cfg())
-	a.SetTarget(2, nil)
-	a.Heartbeat(t0)
-	ls := a.OnAllocated([]Container{{"c1", "h"}, {"c2", "h"}})
-	a.OnRegistered("c1")
-	a.OnRegistered("c2")
-	a.OnCompleted([]Completed{{ContainerID: "c1", ExitStatus: -100}})
-	if req := a.Heartbeat(t0); req.Any != 1 {
-		t.Fatalf("after losing an executor the allocator asks for %d", req.Any)
-	}
-	ls = append(ls, a.OnAllocated([]Container{{"c3", "h"}})...)
-	var ids []string
-	for _, l := range ls {
-		ids = append(ids, l.ExecutorID)
-	}
-	if !slices.Equal(ids, []string{"1", "2", "3"}) {
-		t.Fatalf("executor ids = %v; ids are never reused", ids)
-	}
-	// A released or unknown container's completion is ignored.
-	if exits := a.OnCompleted([]Completed{{ContainerID: "zzz", ExitStatus: 1}}); len(exits) != 0 {
-		t.Fatalf("exits for an unknown container: %v", exits)
+			h := newHarness(cfg)
+			tt.run(h)
+			h.check(t, tt.want)
+		})
 	}
 }
 
 func TestHeartbeatBackoff(t *testing.T) {
-	a := New(cfg())
+	a := New(testConfig())
 	a.SetTarget(2, nil)
 	now := t0
 	var got []time.Duration
 	for range 6 {
 		a.Heartbeat(now)
-		next := a.NextHeartbeat()
+		next := a.NextHeartbeat(now)
 		got = append(got, next.Sub(now))
 		now = next
 	}
-	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3 * time.Second, 3 * time.Second}
+	a.OnAllocated(now, []Container{{ID: "c1", NodeHost: "h", MemoryMB: 2048, Vcores: 2}, {ID: "c2", NodeHost: "h", MemoryMB: 2048, Vcores: 2}})
+	a.Heartbeat(now)
+	got = append(got, a.NextHeartbeat(now).Sub(now))
+	// A higher target restarts the backoff before the next heartbeat.
+	a.SetTarget(3, nil)
+	got = append(got, a.NextHeartbeat(now).Sub(now))
+	want := []time.Duration{200, 400, 800, 1600, 3000, 3000, 3000, 200}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
 	if !slices.Equal(got, want) {
-		t.Fatalf("intervals while asks are pending = %v, want %v", got, want)
-	}
-	// Nothing pending: every 3 s.
-	a.OnAllocated([]Container{{"c1", "h"}, {"c2", "h"}})
-	a.Heartbeat(now)
-	if d := a.NextHeartbeat().Sub(now); d != 3*time.Second {
-		t.Fatalf("idle interval = %v", d)
-	}
-	// New asks start the backoff again.
-	a.SetTarget(4, nil)
-	a.Heartbeat(now)
-	if d := a.NextHeartbeat().Sub(now); d != 200*time.Millisecond {
-		t.Fatalf("interval after new asks = %v", d)
+		t.Fatalf("intervals = %v, want %v", got, want)
 	}
 }
 
-func TestDiskFailureExcludesNode(t *testing.T) {
-	a := New(cfg())
-	a.SetTarget(1, nil)
-	a.Heartbeat(t0)
-	a.OnAllocated([]Container{{"c1", "bad-node"}})
-	a.OnRegistered("c1")
-	exits := a.OnCompleted([]Completed{{ContainerID: "c1", ExitStatus: -101, Diagnostics: "disks failed"}})
-	if len(exits) != 1 || exits[0].Kind != ExitDisksFailed || exits[0].CountsAsFailure {
-		t.Fatalf("exits = %+v", exits)
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		status int32
+		kind   ExitKind
+		counts bool
+		says   string
+	}{
+		{0, ExitSuccess, false, "normally"},
+		{-100, ExitKilledByYARN, false, "-100"},
+		{-101, ExitDiskFailed, false, "disks"},
+		{-102, ExitPreempted, false, "preempted"},
+		{-103, ExitMemoryExceeded, true, "spindle.executor.memoryOverhead"},
+		{-104, ExitMemoryExceeded, true, "spindle.executor.memoryOverhead"},
+		{-105, ExitKilledByAM, false, "ApplicationMaster"},
+		{-106, ExitKilledByYARN, false, "-106"},
+		{-107, ExitKilledByYARN, false, "-107"},
+		{-108, ExitPreempted, false, "preempted"},
+		{-109, ExitAppError, true, "log data"},
+		{-1000, ExitAppError, true, "-1000"},
+		{1, ExitAppError, true, "code 1"},
+		{143, ExitAppError, true, "code 143"},
 	}
+	for _, tt := range tests {
+		kind, counts, msg := Classify(tt.status, "diag")
+		if kind != tt.kind || counts != tt.counts || !strings.Contains(msg, tt.says) {
+			t.Errorf("Classify(%d) = %v, %v, %q; want %v, %v, containing %q", tt.status, kind, counts, msg, tt.kind, tt.counts, tt.says)
+		}
+	}
+}
+
+func TestRequestCarriesSizeAndLabel(t *testing.T) {
+	cfg := testConfig()
+	cfg.NodeLabel = "gpu"
+	a := New(cfg)
+	a.SetTarget(1, map[string]int{"h1": 1})
 	req := a.Heartbeat(t0)
-	if !slices.Equal(req.BlacklistAdds, []string{"bad-node"}) || req.Any != 1 {
-		t.Fatalf("request after a disk failure = %+v", req)
+	for _, r := range req.Asks {
+		if r.Priority != 1 || r.Capability.MemoryMB != 2048 || r.Capability.VCores != 2 || !r.RelaxLocality {
+			t.Errorf("row %+v: want priority 1, 2048 MB, 2 vcores, relaxLocality", r)
+		}
+		if wantLabel := map[bool]string{true: "gpu"}[r.ResourceName == "*"]; r.NodeLabel != wantLabel {
+			t.Errorf("row %s has label %q, want %q", r.ResourceName, r.NodeLabel, wantLabel)
+		}
+	}
+	if acts := a.OnAllocated(t0, []Container{{ID: "c1", NodeHost: "h1", MemoryMB: 1024, Vcores: 2}}); len(acts) != 1 {
+		t.Fatalf("actions = %v", acts)
+	} else if r, ok := acts[0].(Release); !ok || !strings.Contains(r.Reason, "too small") {
+		t.Fatalf("undersized container: %+v, want released as too small", acts[0])
 	}
 }

@@ -1,0 +1,112 @@
+package allocator
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// Locality levels a container can satisfy, best first.
+const (
+	nodeLocal = iota
+	rackLocal
+	offSwitch
+)
+
+// OnAllocated takes the containers an allocate response brought. Those the
+// target still needs are launched, preferred hosts first, then their racks, then
+// any host; the rest (surplus, too small, or on an excluded node) are released.
+func (a *Allocator) OnAllocated(now time.Time, cs []Container) []Action {
+	type cand struct {
+		c     Container
+		level int
+	}
+	cands := make([]cand, 0, len(cs))
+	for _, c := range cs {
+		if c.NodeRack != "" {
+			a.racks[c.NodeHost] = c.NodeRack
+		}
+		cands = append(cands, cand{c, a.level(c)})
+		a.consumeAsk(c)
+	}
+	slices.SortStableFunc(cands, func(x, y cand) int { return cmp.Compare(x.level, y.level) })
+
+	var out []Action
+	for _, k := range cands {
+		c := k.c
+		if reason := a.unusable(now, c); reason != "" {
+			out = append(out, Release{ContainerID: c.ID, Reason: reason})
+			continue
+		}
+		if k.level == nodeLocal {
+			a.hints[c.NodeHost]--
+		}
+		out = append(out, a.launch(c))
+	}
+	return out
+}
+
+// unusable says why a container must be released, or "" to launch in it.
+func (a *Allocator) unusable(now time.Time, c Container) string {
+	switch {
+	case a.failed != "":
+		return "application failed"
+	case a.missing() == 0:
+		return "surplus"
+	case c.MemoryMB < a.cfg.ExecutorMemoryMB || c.Vcores < a.cfg.ExecutorVcores:
+		return fmt.Sprintf("too small (%d MB, %d vcores)", c.MemoryMB, c.Vcores)
+	case a.isExcluded(c.NodeHost) && now.Before(a.excludedUntil(c.NodeHost)):
+		return "node excluded"
+	}
+	return ""
+}
+
+// excludedUntil is when host's exclusion ends; for a node excluded since the
+// last heartbeat that time is not yet set, so it is open-ended.
+func (a *Allocator) excludedUntil(host string) time.Time {
+	if t, ok := a.excluded[host]; ok {
+		return t
+	}
+	return time.Unix(1<<62, 0)
+}
+
+// level is the best locality c offers the pending tasks.
+func (a *Allocator) level(c Container) int {
+	if a.hints[c.NodeHost] > 0 {
+		return nodeLocal
+	}
+	rack := a.rackOf(c)
+	for h, n := range a.hints {
+		if n > 0 && a.racks[h] != "" && a.racks[h] == rack {
+			return rackLocal
+		}
+	}
+	return offSwitch
+}
+
+func (a *Allocator) rackOf(c Container) string {
+	return cmp.Or(c.NodeRack, a.racks[c.NodeHost], yarn.DefaultRack)
+}
+
+// consumeAsk lowers the rows last sent as the RM does when it allocates c
+// (node-local: node, rack and ANY; rack-local: rack and ANY; else ANY), so the
+// next heartbeat's changes are measured against the RM's table.
+func (a *Allocator) consumeAsk(c Container) {
+	dec := func(name string) {
+		if a.sent[name] > 0 {
+			a.sent[name]--
+		}
+	}
+	rack := a.rackOf(c)
+	switch {
+	case a.sent[c.NodeHost] > 0:
+		dec(c.NodeHost)
+		dec(rack)
+	case a.sent[rack] > 0:
+		dec(rack)
+	}
+	dec(yarn.AnyHost)
+}
