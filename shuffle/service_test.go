@@ -269,6 +269,26 @@ func TestFetchAuth(t *testing.T) {
 	}
 }
 
+func TestNested(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"/data/a", "/data/a", true},
+		{"/data/a", "/data/a/blockmgr", true},
+		{"/data/a/blockmgr", "/data", true},
+		{"/", "/data", true},
+		{"/data/a", "/data/ab", false},
+		{"/data/ab", "/data/a", false},
+		{"/data/a", "/data/b", false},
+	}
+	for _, tt := range tests {
+		if got := nested(tt.a, tt.b); got != tt.want {
+			t.Errorf("nested(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
 func isCode(c codes.Code) func(error) bool {
 	return func(err error) bool { return status.Code(err) == c } // status.Code sees through %w
 }
