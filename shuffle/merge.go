@@ -37,12 +37,22 @@ func (h *mergeHeap) Swap(i, j int) {
 	h.rs[i], h.rs[j] = h.rs[j], h.rs[i]
 	h.idx[i], h.idx[j] = h.idx[j], h.idx[i]
 }
-func (h *mergeHeap) Push(x any) { panic("unused") }
+
+// heapItem is what Push and Pop exchange: a reader and its input index, which breaks ties.
+type heapItem struct {
+	r RecordReader
+	i int
+}
+
+func (h *mergeHeap) Push(x any) {
+	it := x.(heapItem)
+	h.rs, h.idx = append(h.rs, it.r), append(h.idx, it.i)
+}
 func (h *mergeHeap) Pop() any {
 	n := len(h.rs) - 1
-	r := h.rs[n]
+	it := heapItem{h.rs[n], h.idx[n]}
 	h.rs, h.idx = h.rs[:n], h.idx[:n]
-	return r
+	return it
 }
 
 func (m *merger) Next() bool {
