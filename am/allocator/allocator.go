@@ -47,15 +47,14 @@ type executor struct {
 type Allocator struct {
 	cfg           Config
 	target        int
-	hints         map[string]int      // host → pending tasks preferring it
-	racks         map[string]string   // host → rack, learned from allocated containers
-	starting      map[string]executor // container → executor launched, not registered
-	running       map[string]executor // container → registered executor
-	sent          map[string]int      // ask rows last sent: resource name → count
-	lastAsk       int                 // outstanding containers after the last heartbeat
-	excluded      map[string]time.Time
-	unexclude     []string // excluded nodes whose time ran out, to remove at the RM
-	newlyExcluded []string
+	hints         map[string]int       // host → pending tasks preferring it
+	racks         map[string]string    // host → rack, learned from allocated containers
+	starting      map[string]executor  // container → executor launched, not registered
+	running       map[string]executor  // container → registered executor
+	sent          map[string]int       // ask rows last sent: resource name → count
+	excluded      map[string]time.Time // node → end of its exclusion
+	newlyExcluded []string             // excluded since the last heartbeat
+	resync        bool                 // the RM lost its table: send everything again
 	nextExec      int
 	failures      int
 	failed        string
@@ -162,4 +161,12 @@ func (a *Allocator) ReleaseIdle(idle []string) []Action {
 		out = append(out, Release{ContainerID: id, Reason: "idle above target"})
 	}
 	return out
+}
+
+// OnResync is called when the RM lost this AM's state (an allocate response with
+// Resynced): its ask table and exclusions are empty, so the next Heartbeat sends
+// every row and every excluded node again.
+func (a *Allocator) OnResync() {
+	a.sent = map[string]int{}
+	a.resync = true
 }

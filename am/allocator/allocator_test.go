@@ -183,6 +183,24 @@ func TestScenarios(t *testing.T) {
 			"beat: next 3s",
 			"beat: include bad; next 3s",
 		},
+	}, {
+		name: "after an RM resync every row and exclusion is sent again",
+		run: func(h *harness) {
+			h.target(2, map[string]int{"h1": 1})
+			h.beat()
+			h.alloc("c1@bad")
+			h.done("c1:-101")
+			h.beat()
+			h.a.OnResync()
+			h.beat()
+		},
+		want: []string{
+			"beat: ask h1=1 /default-rack=1 *=2; next 200ms",
+			"alloc c1@bad: launch c1=1",
+			"done c1:-101: exit 1 DiskFailed counts=false",
+			"beat: ask /default-rack=1 *=2; exclude bad; next 400ms",
+			"beat: ask h1=1 /default-rack=1 *=2; exclude bad; next 800ms",
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

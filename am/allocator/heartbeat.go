@@ -39,6 +39,15 @@ func (a *Allocator) Heartbeat(now time.Time) Request {
 		req.BlacklistAdd = append(req.BlacklistAdd, h)
 	}
 	a.newlyExcluded = nil
+	if a.resync {
+		for h := range a.excluded {
+			if !slices.Contains(req.BlacklistAdd, h) {
+				req.BlacklistAdd = append(req.BlacklistAdd, h)
+			}
+		}
+		slices.Sort(req.BlacklistAdd)
+		a.resync = false
+	}
 	for h, until := range a.excluded {
 		if !now.Before(until) {
 			delete(a.excluded, h)
