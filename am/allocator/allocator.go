@@ -75,6 +75,7 @@ func New(cfg Config) *Allocator {
 	}
 	return &Allocator{
 		cfg:      cfg,
+		hints:    map[string]int{},
 		racks:    map[string]string{},
 		starting: map[string]executor{},
 		running:  map[string]executor{},
