@@ -39,15 +39,16 @@ func appCommand(name string, args []string, stderr io.Writer) (yarn.AppID, bool)
 	return id, true
 }
 
-// status prints the RM's report of an application.
-func status(args []string, stdout, stderr io.Writer) int {
-	id, ok := appCommand("status", args, stderr)
+// withReport runs the common part of status and kill: parse the id, connect to the
+// RM, read the application's report, and hand all three to f.
+func withReport(name string, args []string, stderr io.Writer, f func(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport) int) int {
+	id, ok := appCommand(name, args, stderr)
 	if !ok {
 		return 2
 	}
 	rm, err := resourceManager()
 	if err != nil {
-		fmt.Fprintf(stderr, "spindle status: %v\n", err)
+		fmt.Fprintf(stderr, "spindle %s: %v\n", name, err)
 		return 2
 	}
 	defer rm.Close()
@@ -55,11 +56,18 @@ func status(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	r, err := rm.Report(ctx, id)
 	if err != nil {
-		fmt.Fprintf(stderr, "spindle status %s: %v\n", id, err)
+		fmt.Fprintf(stderr, "spindle %s %s: %v\n", name, id, err)
 		return 1
 	}
-	printReport(stdout, r)
-	return 0
+	return f(ctx, rm, r)
+}
+
+// status prints the RM's report of an application.
+func status(args []string, stdout, stderr io.Writer) int {
+	return withReport("status", args, stderr, func(_ context.Context, _ *yarn.ResourceManager, r *yarn.AppReport) int {
+		printReport(stdout, r)
+		return 0
+	})
 }
 
 func printReport(w io.Writer, r *yarn.AppReport) {
@@ -84,23 +92,13 @@ func printReport(w io.Writer, r *yarn.AppReport) {
 
 // kill asks the RM to kill an application and waits until it has ended.
 func kill(args []string, stdout, stderr io.Writer) int {
-	id, ok := appCommand("kill", args, stderr)
-	if !ok {
-		return 2
-	}
-	rm, err := resourceManager()
-	if err != nil {
-		fmt.Fprintf(stderr, "spindle kill: %v\n", err)
-		return 2
-	}
-	defer rm.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), appTimeout)
-	defer cancel()
-	r, err := rm.Report(ctx, id)
-	if err != nil {
-		fmt.Fprintf(stderr, "spindle kill %s: %v\n", id, err)
-		return 1
-	}
+	return withReport("kill", args, stderr, func(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport) int {
+		return killApp(ctx, rm, r, stdout, stderr)
+	})
+}
+
+func killApp(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport, stdout, stderr io.Writer) int {
+	id := r.ID
 	if r.State.Terminal() {
 		fmt.Fprintf(stdout, "%s already ended: %s/%s\n", id, r.State, r.FinalStatus)
 		return 0
@@ -114,6 +112,7 @@ func kill(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	// The RM kills asynchronously: poll its report until the application has ended.
+	var err error
 	for tick := time.NewTicker(200 * time.Millisecond); ; {
 		r, err = rm.Report(ctx, id)
 		if err == nil && r.State.Terminal() {
