@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
@@ -155,8 +154,8 @@ func (f *fetchReader) Err() error {
 	if !errors.Is(err, shuffle.ErrCorrupt) {
 		return err
 	}
-	for _, p := range []string{shuffle.IndexPath(f.env.dirs, f.shuffleID, f.mapID), shuffle.DataPath(f.env.dirs, f.shuffleID, f.mapID)} {
-		_ = os.Remove(p)
+	if rerr := shuffle.RemoveMapOutput(f.env.dirs, f.shuffleID, f.mapID); rerr != nil {
+		err = errors.Join(err, rerr)
 	}
 	return &scheduler.FetchFailedError{ShuffleID: f.shuffleID, MapPartition: f.mapID, Executor: f.executor, Err: err}
 }

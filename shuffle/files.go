@@ -103,6 +103,19 @@ func OpenSegment(dirs []string, shuffleID, mapID, reduceID int) (io.ReadCloser, 
 	return sectionCloser{io.NewSectionReader(f, lo, hi-lo), f}, hi - lo, nil
 }
 
+// RemoveMapOutput deletes one map output, index first so that no reader finds an
+// index without its data. It makes room for a recomputed output, which the
+// first-attempt-wins rule of Commit would otherwise discard; a missing output is fine.
+func RemoveMapOutput(dirs []string, shuffleID, mapID int) error {
+	var errs []error
+	for _, p := range []string{IndexPath(dirs, shuffleID, mapID), DataPath(dirs, shuffleID, mapID)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // RemoveShuffle deletes every map output of a shuffle.
 func RemoveShuffle(dirs []string, shuffleID int) error {
 	prefix := fmt.Sprintf("shuffle_%d_", shuffleID)

@@ -318,3 +318,30 @@ func BenchmarkMerge(b *testing.B) {
 		}
 	}
 }
+
+func TestRemoveMapOutput(t *testing.T) {
+	dirs := []string{t.TempDir()}
+	w, _ := NewWriter(WriterConfig{Dirs: dirs, ShuffleID: 5, MapID: 2, NumPartitions: 1})
+	w.Write(0, []byte("k"), []byte("first"))
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveMapOutput(dirs, 5, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenSegment(dirs, 5, 2, 0); !errors.Is(err, ErrMissingOutput) {
+		t.Fatalf("after removal: %v", err)
+	}
+	// A recomputed attempt now wins instead of being discarded.
+	w, _ = NewWriter(WriterConfig{Dirs: dirs, ShuffleID: 5, MapID: 2, Attempt: 1, NumPartitions: 1})
+	w.Write(0, []byte("k"), []byte("second"))
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readPartition(t, dirs, 5, 2, 0); got[0].v != "second" {
+		t.Fatalf("recomputed output = %v", got)
+	}
+	if err := RemoveMapOutput(dirs, 5, 9); err != nil {
+		t.Fatalf("removing a missing output: %v", err)
+	}
+}
