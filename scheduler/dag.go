@@ -252,6 +252,7 @@ func (d *DAGScheduler) submitMissingTasks(s *stage, acts *[]Action) {
 		t := &Task{
 			JobID: s.job.id, StageID: s.spec.ID, StageAttempt: s.attempt, Partition: p,
 			ShuffleID: s.spec.ShuffleID, NumTasks: s.spec.NumTasks, Inputs: inputs,
+			Payload: s.spec.Payload,
 		}
 		if s.spec.Preferred != nil {
 			t.Preferred = s.spec.Preferred(p)

@@ -16,6 +16,9 @@ type StageSpec struct {
 	// Preferred returns a partition's preferred locations, may be nil. A location is
 	// a host name, or ExecutorLocation(host, executor) for data held by one executor.
 	Preferred func(partition int) []string
+	// Payload is what a remote executor needs to rebuild the stage's code (the
+	// engine's plan reference); it is copied into every task, read-only.
+	Payload []byte
 }
 
 // JobSpec is what the plan compiler hands the scheduler: every stage of one job.
@@ -52,6 +55,7 @@ type Task struct {
 	NumTasks     int            // tasks in the stage
 	Inputs       []ShuffleInput // map outputs of every parent shuffle (complete when the task launches)
 	Preferred    []string
+	Payload      []byte // the stage's Payload: opaque to the scheduler
 }
 
 // TaskMetrics are the counters a task reports with its result.
