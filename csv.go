@@ -129,28 +129,30 @@ func splitCSV(dst []string, line []byte) ([]string, error) {
 // SaveAsCSV writes d as CSV files with a header line into the directory path, one
 // part file per partition, through the output committer (see [SaveAsText]).
 func SaveAsCSV[T any](ctx context.Context, d Dataset[T], path string) error {
-	enc, err := csvrow.NewEncoder[T]()
-	if err != nil {
+	if _, err := csvrow.NewEncoder[T](); err != nil {
 		return fmt.Errorf("SaveAsCSV %s: %w", path, err)
 	}
-	return saveFiles(ctx, d, path, "SaveAsCSV", ".csv", func(w io.Writer, in seq[T]) error {
-		cw := csv.NewWriter(w)
-		if err := cw.Write(enc.Header()); err != nil {
-			return err
-		}
-		var rec []string
-		var werr error
-		if err := in(func(t T) bool {
-			rec = enc.Encode(rec[:0], &t)
-			werr = cw.Write(rec)
-			return werr == nil
-		}); err != nil {
-			return err
-		}
-		if werr != nil {
-			return werr
-		}
-		cw.Flush()
-		return cw.Error()
-	})
+	return saveFiles(ctx, d, path, "SaveAsCSV", formatCSV)
+}
+
+// writeCSV writes a header line and one record per element.
+func writeCSV[T any](w io.Writer, enc *csvrow.Encoder[T], in seq[T]) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(enc.Header()); err != nil {
+		return err
+	}
+	var rec []string
+	var werr error
+	if err := in(func(t T) bool {
+		rec = enc.Encode(rec[:0], &t)
+		werr = cw.Write(rec)
+		return werr == nil
+	}); err != nil {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -72,20 +72,31 @@ type node struct {
 	// err is a planning error found while building the node (a missing input path); an
 	// action on a plan containing it fails before any task runs.
 	err error
+	// build is the registered job's build that created the node; nil for nodes built
+	// outside one, which only the driver's own process can compute.
+	build *build
+	// ds is the typed dataset over the node, which turns an action's spec into its
+	// task side on an executor.
+	ds resultMaker
 }
 
 // newNode registers a node with the session, naming it after the user's call site.
 func (s *Session) newNode(op string, nparts int, parents []*node, compute func(tc *taskContext, part int) (any, error)) *node {
 	s.mu.Lock()
 	s.nextNode++
-	id := s.nextNode
+	n := &node{id: s.nextNode, op: op + callSite(), nparts: nparts, parents: parents, compute: compute, build: s.building}
+	if n.build != nil {
+		n.build.nodes[n.id] = n
+	}
 	s.mu.Unlock()
-	return &node{id: id, op: op + callSite(), nparts: nparts, parents: parents, compute: compute}
+	return n
 }
 
 // newDataset wraps a node whose compute returns seq[T].
 func newDataset[T any](s *Session, n *node) Dataset[T] {
-	return Dataset[T]{s: s, n: n, codec: mustCodec[T]()}
+	d := Dataset[T]{s: s, n: n, codec: mustCodec[T]()}
+	n.ds = d
+	return d
 }
 
 // mustCodec resolves T's codec. An unencodable element type is a programming error in

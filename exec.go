@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"time"
 
@@ -19,6 +20,8 @@ type taskContext struct {
 	env     *execEnv
 	mem     *memory.TaskMemory
 	metrics scheduler.TaskMetrics
+	// shuffleState is the prepared state of the shuffle a map task writes.
+	shuffleState []byte
 }
 
 // TaskPanicError is a panic in user code, with the stack of the goroutine that
@@ -33,6 +36,9 @@ func (e *TaskPanicError) Error() string { return "panic: " + e.Value + "\n" + e.
 // RunTask runs one task attempt; the scheduler's backends call it. It implements
 // scheduler.Runner.
 func (s *Session) RunTask(ctx context.Context, t *scheduler.Task) (res *scheduler.TaskResult, err error) {
+	if s.remote {
+		return s.runShipped(ctx, t)
+	}
 	plan := s.stagePlan(t.StageID)
 	if plan == nil {
 		return nil, fmt.Errorf("task %d: unknown stage %d", t.ID, t.StageID)
@@ -42,7 +48,7 @@ func (s *Session) RunTask(ctx context.Context, t *scheduler.Task) (res *schedule
 
 func runTask(ctx context.Context, env *execEnv, plan *stagePlan, t *scheduler.Task) (res *scheduler.TaskResult, err error) {
 	start := time.Now()
-	tc := &taskContext{ctx: ctx, task: t, env: env, mem: env.mem.Task(t.ID)}
+	tc := &taskContext{ctx: ctx, task: t, env: env, mem: env.mem.Task(t.ID), shuffleState: plan.outState}
 	defer tc.mem.Close()
 	defer func() {
 		if r := recover(); r != nil {
@@ -121,10 +127,10 @@ func (tc *taskContext) readShuffle(sd *shuffleDep, part int) (shuffle.RecordRead
 		if part < len(st.Sizes) && st.Sizes[part] == 0 {
 			continue
 		}
-		rc, size, err := shuffle.OpenSegment(tc.env.dirs, sd.id, m, part)
+		rc, size, err := tc.openSegment(st, sd.id, m, part)
 		if err != nil {
 			closeAll()
-			if errors.Is(err, shuffle.ErrMissingOutput) {
+			if errors.Is(err, shuffle.ErrMissingOutput) || tc.env.remoteOutput(st) {
 				return nil, &scheduler.FetchFailedError{ShuffleID: sd.id, MapPartition: m, Executor: st.Executor, Err: err}
 			}
 			return nil, err
@@ -137,6 +143,28 @@ func (tc *taskContext) readShuffle(sd *shuffleDep, part int) (shuffle.RecordRead
 		return shuffle.Merge(rs), nil
 	}
 	return shuffle.Concat(rs), nil
+}
+
+// openSegment opens one map output's segment: from this executor's directories when
+// it wrote it, else from the shuffle service of the executor that did.
+func (tc *taskContext) openSegment(st scheduler.MapStatus, shuffleID, mapID, part int) (io.ReadCloser, int64, error) {
+	if !tc.env.remoteOutput(st) {
+		return shuffle.OpenSegment(tc.env.dirs, shuffleID, mapID, part)
+	}
+	rc, err := tc.env.fetcher.Open(tc.ctx, st.Addr, st.Executor, shuffleID, mapID, part)
+	if err != nil {
+		return nil, 0, err
+	}
+	var size int64
+	if part < len(st.Sizes) {
+		size = st.Sizes[part]
+	}
+	return rc, size, nil
+}
+
+// remoteOutput reports whether a map output is another executor's.
+func (env *execEnv) remoteOutput(st scheduler.MapStatus) bool {
+	return env.fetcher != nil && st.Executor != env.executor
 }
 
 // fetchReader turns corrupt shuffle data into a fetch failure: retrying the reduce
@@ -154,8 +182,12 @@ func (f *fetchReader) Err() error {
 	if !errors.Is(err, shuffle.ErrCorrupt) {
 		return err
 	}
-	if rerr := shuffle.RemoveMapOutput(f.env.dirs, f.shuffleID, f.mapID); rerr != nil {
-		err = errors.Join(err, rerr)
+	// Another executor's corrupt output is that executor's to drop: the map task's
+	// new attempt writes under a new attempt number there or elsewhere.
+	if f.env.fetcher == nil || f.executor == f.env.executor {
+		if rerr := shuffle.RemoveMapOutput(f.env.dirs, f.shuffleID, f.mapID); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 	}
 	return &scheduler.FetchFailedError{ShuffleID: f.shuffleID, MapPartition: f.mapID, Executor: f.executor, Err: err}
 }

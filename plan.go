@@ -19,6 +19,10 @@ type stagePlan struct {
 	root   *node
 	out    *shuffleDep
 	result resultFunc
+	// action is the result stage's task side as data, for remote executors.
+	action *actionSpec
+	// outState is the out shuffle's prepared state, as its map tasks see it.
+	outState []byte
 }
 
 // compiler cuts a plan into stages at shuffle boundaries. A shuffle's map stage is
@@ -31,10 +35,25 @@ type compiler struct {
 }
 
 // compile turns the plan ending at final into a job whose last stage computes result.
-func (s *Session) compile(ctx context.Context, final *node, name string, result resultFunc) (*scheduler.JobSpec, error) {
+func (s *Session) compile(ctx context.Context, final *node, name string, action *actionSpec, result resultFunc) (*scheduler.JobSpec, error) {
 	c := &compiler{s: s, ctx: ctx, byShuffle: map[int]int{}}
 	if _, err := c.stage(final, nil, result); err != nil {
 		return nil, err
+	}
+	last := c.plans[len(c.plans)-1]
+	last.action = action
+	for _, p := range c.plans {
+		if p.out != nil {
+			p.outState = p.out.state
+		}
+		if !s.ship {
+			continue
+		}
+		payload, err := stagePayload(p)
+		if err != nil {
+			return nil, err
+		}
+		p.spec.Payload = payload
 	}
 	job := &scheduler.JobSpec{Name: name}
 	s.mu.Lock()
@@ -107,8 +126,8 @@ func (c *compiler) mapStage(sd *shuffleDep) (int, error) {
 
 // runJob compiles the plan ending at final and runs it, handing each result
 // partition's bytes to onResult.
-func (s *Session) runJob(ctx context.Context, final *node, name string, result resultFunc, onResult func(part int, data []byte) error) error {
-	job, err := s.compile(ctx, final, name, result)
+func (s *Session) runJob(ctx context.Context, final *node, name string, action *actionSpec, result resultFunc, onResult func(part int, data []byte) error) error {
+	job, err := s.compile(ctx, final, name, action, result)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // describePlan prints a compiled job's stages with ids relative to its first stage
 // and call sites removed, so the golden file survives unrelated edits.
 func describePlan(s *Session, final *node) (string, error) {
-	job, err := s.compile(context.Background(), final, "golden", func(*taskContext, int) ([]byte, error) { return nil, nil })
+	job, err := s.compile(context.Background(), final, "golden", &actionSpec{Kind: actionCount}, func(*taskContext, int) ([]byte, error) { return nil, nil })
 	if err != nil {
 		return "", err
 	}

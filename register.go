@@ -20,7 +20,7 @@ type Job[A, R any] struct {
 
 var (
 	registryMu sync.Mutex
-	registry   = map[string]any{}
+	registry   = map[string]rebuilder{}
 )
 
 // Register names a job. Call it from a package-level variable initializer; a name used
@@ -47,10 +47,41 @@ func Register[A, R any](name string, build func(s *Session, arg A) Dataset[R]) *
 // Name returns the name the job was registered with.
 func (j *Job[A, R]) Name() string { return j.name }
 
-// Build builds the job's plan for arg without running it.
-func (j *Job[A, R]) Build(s *Session, arg A) Dataset[R] { return j.build(s, arg) }
+// Build builds the job's plan for arg without running it. The build is recorded, so
+// that executors can rebuild the same plan from the job's name and the encoded arg.
+func (j *Job[A, R]) Build(s *Session, arg A) Dataset[R] {
+	b := s.beginBuild(j.name, j.arg.Append(nil, arg))
+	defer s.endBuild(b)
+	return j.build(s, arg)
+}
+
+// rebuild runs the builder on an executor with the driver's encoded argument.
+func (j *Job[A, R]) rebuild(s *Session, arg []byte) error {
+	a, err := decodeWhole(j.arg, arg)
+	if err != nil {
+		return fmt.Errorf("decode argument of job %q: %w", j.name, err)
+	}
+	j.build(s, a)
+	return nil
+}
+
+// rebuilder is a registered job as the executor sees it: a builder taking its
+// argument encoded.
+type rebuilder interface {
+	rebuild(s *Session, arg []byte) error
+}
+
+func lookupJob(name string) (rebuilder, bool) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	j, ok := registry[name]
+	if !ok {
+		return nil, false
+	}
+	return j, ok
+}
 
 // Run builds the job's plan for arg and collects its result on the driver.
 func (j *Job[A, R]) Run(ctx context.Context, s *Session, arg A) ([]R, error) {
-	return Collect(ctx, j.build(s, arg))
+	return Collect(ctx, j.Build(s, arg))
 }

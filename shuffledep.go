@@ -28,6 +28,11 @@ type shuffleDep struct {
 	prepare     func(ctx context.Context) error
 	prepareOnce sync.Once
 	prepareErr  error
+	// state is what prepare found (a range partitioner's bounds); map tasks get it
+	// in taskContext.shuffleState, so that it reaches remote executors as data.
+	state []byte
+	// sample, set by SortBy, computes one partition's key sample for prepare.
+	sample func(tc *taskContext, part, limit int) ([]byte, error)
 }
 
 // ensurePrepared runs the dependency's preparation once per session.
@@ -71,10 +76,13 @@ func (s *Session) reducePartitions(opts []ShuffleOption, parents ...*node) int {
 
 func (s *Session) newShuffle(parent *node, nparts int, sorted bool, write func(tc *taskContext, part int, w recordWriter) error) *shuffleDep {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.nextShuffle++
-	id := s.nextShuffle
-	s.mu.Unlock()
-	return &shuffleDep{id: id, parent: parent, nparts: nparts, sorted: sorted, write: write}
+	sd := &shuffleDep{id: s.nextShuffle, parent: parent, nparts: nparts, sorted: sorted, write: write}
+	if s.building != nil {
+		s.building.shuffles[sd.id] = sd
+	}
+	return sd
 }
 
 // kvEncoder encodes keyed records into reusable buffers and hash-partitions them by

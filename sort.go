@@ -30,8 +30,11 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 		scratch = kc.Append(scratch[:0], key(t))
 		return descendingKey(dst[:0], scratch), scratch
 	}
-	var bounds [][]byte
 	sd := s.newShuffle(d.n, nparts, true, func(tc *taskContext, part int, w recordWriter) error {
+		bounds, err := decodeBounds(tc.shuffleState)
+		if err != nil {
+			return fmt.Errorf("SortBy range bounds: %w", err)
+		}
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return err
@@ -52,12 +55,15 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 		if nparts == 1 {
 			return nil
 		}
-		b, err := sampleBounds(ctx, d, nparts, func(dst, scratch []byte, t T) ([]byte, []byte) { return sortKey(dst, scratch, t) })
+		b, err := sampleBounds(ctx, d, sd, nparts)
 		if err != nil {
 			return fmt.Errorf("sample keys for SortBy: %w", err)
 		}
-		bounds = b
+		sd.state = encodeBounds(b)
 		return nil
+	}
+	sd.sample = func(tc *taskContext, part, limit int) ([]byte, error) {
+		return sampleKeys(tc, d, part, limit, sortKey)
 	}
 	return newDataset[T](s, shuffledNode(d, sd, "SortBy"))
 }
@@ -92,7 +98,7 @@ func descendingKey(dst, key []byte) []byte {
 
 // sampleBounds runs a job that reservoir-samples the sort keys of every partition of d
 // and picks nparts-1 bounds that split the weighted sample evenly.
-func sampleBounds[T any](ctx context.Context, d Dataset[T], nparts int, sortKey func(dst, scratch []byte, t T) ([]byte, []byte)) ([][]byte, error) {
+func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *shuffleDep, nparts int) ([][]byte, error) {
 	total := min(float64(d.s.conf.Int("spindle.sort.samplesPerPartition"))*float64(nparts), 1e6)
 	perPart := int(math.Ceil(3 * total / float64(max(1, d.n.nparts))))
 	type sample struct {
@@ -100,34 +106,6 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], nparts int, sortKey 
 		weight float64
 	}
 	var samples []sample
-	result := func(tc *taskContext, part int) ([]byte, error) {
-		in, err := d.iter(tc, part)
-		if err != nil {
-			return nil, err
-		}
-		rng := rand.New(rand.NewPCG(uint64(part), 0x5eed))
-		var keys [][]byte
-		var count int64
-		var kb, scratch []byte
-		if err := in(func(t T) bool {
-			count++
-			kb, scratch = sortKey(kb, scratch, t)
-			if len(keys) < perPart {
-				keys = append(keys, append([]byte(nil), kb...))
-			} else if j := rng.Int64N(count); j < int64(perPart) {
-				keys[j] = append(keys[j][:0], kb...)
-			}
-			return true
-		}); err != nil {
-			return nil, err
-		}
-		out := binary.AppendUvarint(nil, uint64(count))
-		for _, k := range keys {
-			out = binary.AppendUvarint(out, uint64(len(k)))
-			out = append(out, k...)
-		}
-		return out, nil
-	}
 	onResult := func(_ int, data []byte) error {
 		count, n := binary.Uvarint(data)
 		if n <= 0 {
@@ -148,7 +126,9 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], nparts int, sortKey 
 		}
 		return nil
 	}
-	if err := d.s.runJob(ctx, d.n, "sample "+d.n.op, result, onResult); err != nil {
+	a := &actionSpec{Kind: actionSample, Shuffle: sd.id, Limit: perPart}
+	result := func(tc *taskContext, part int) ([]byte, error) { return sd.sample(tc, part, perPart) }
+	if err := d.s.runJob(ctx, d.n, "sample "+d.n.op, a, result, onResult); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(samples, func(a, b sample) int { return bytes.Compare(a.key, b.key) })
@@ -172,6 +152,68 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], nparts int, sortKey 
 			}
 		}
 		target += step
+	}
+	return bounds, nil
+}
+
+// sampleKeys reservoir-samples up to limit sort keys of partition part of d and
+// encodes the partition's element count and the keys.
+func sampleKeys[T any](tc *taskContext, d Dataset[T], part, limit int, sortKey func(dst, scratch []byte, t T) ([]byte, []byte)) ([]byte, error) {
+	in, err := d.iter(tc, part)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(part), 0x5eed))
+	var keys [][]byte
+	var count int64
+	var kb, scratch []byte
+	if err := in(func(t T) bool {
+		count++
+		kb, scratch = sortKey(kb, scratch, t)
+		if len(keys) < limit {
+			keys = append(keys, append([]byte(nil), kb...))
+		} else if j := rng.Int64N(count); j < int64(limit) {
+			keys[j] = append(keys[j][:0], kb...)
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	out := binary.AppendUvarint(nil, uint64(count))
+	for _, k := range keys {
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+	}
+	return out, nil
+}
+
+// encodeBounds encodes range bounds as length-prefixed keys.
+func encodeBounds(bounds [][]byte) []byte {
+	out := binary.AppendUvarint(nil, uint64(len(bounds)))
+	for _, b := range bounds {
+		out = binary.AppendUvarint(out, uint64(len(b)))
+		out = append(out, b...)
+	}
+	return out
+}
+
+func decodeBounds(data []byte) ([][]byte, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	n, k := binary.Uvarint(data)
+	if k <= 0 {
+		return nil, fmt.Errorf("corrupt bounds")
+	}
+	data = data[k:]
+	bounds := make([][]byte, 0, n)
+	for range n {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < l {
+			return nil, fmt.Errorf("corrupt bounds")
+		}
+		bounds = append(bounds, data[k:k+int(l)])
+		data = data[k+int(l):]
 	}
 	return bounds, nil
 }

@@ -3,6 +3,7 @@ package spindle
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -36,6 +37,8 @@ func Parallelize[T any](s *Session, data []T, numSlices int) Dataset[T] {
 type inputSplit struct {
 	hdfs.Split
 	fs hdfs.FS
+	// input is the path the user gave, which names the filesystem.
+	input string
 }
 
 // ReadText reads the lines of text files: each path is a file, a directory (its files
@@ -68,8 +71,44 @@ func splitHosts(splits []inputSplit) func(int) []string {
 }
 
 // planInput expands the input paths and cuts them into splits sized as Spark sizes
-// file partitions, so that small inputs still use every slot.
+// file partitions, so that small inputs still use every slot. In a build, the splits
+// are a fact: executors get the driver's instead of listing the files again.
 func (s *Session) planInput(paths []string) ([]inputSplit, error) {
+	type shipped struct {
+		Input string
+		hdfs.Split
+	}
+	var splits []inputSplit
+	data, err := s.fact(func() ([]byte, error) {
+		var err error
+		if splits, err = s.listInput(paths); err != nil {
+			return nil, err
+		}
+		out := make([]shipped, len(splits))
+		for i, sp := range splits {
+			out[i] = shipped{sp.input, sp.Split}
+		}
+		return json.Marshal(out)
+	})
+	if err != nil || splits != nil {
+		return splits, err
+	}
+	var in []shipped
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, fmt.Errorf("input splits from the driver: %w", err)
+	}
+	for _, sp := range in {
+		fsys, _, err := hdfs.Resolve(sp.Input, s.fsOptions())
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", sp.Input, err)
+		}
+		splits = append(splits, inputSplit{Split: sp.Split, fs: fsys, input: sp.Input})
+	}
+	return splits, nil
+}
+
+// listInput lists and splits the input paths.
+func (s *Session) listInput(paths []string) ([]inputSplit, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no input path given")
 	}
@@ -77,6 +116,7 @@ func (s *Session) planInput(paths []string) ([]inputSplit, error) {
 	type fileIn struct {
 		fs    hdfs.FS
 		files []hdfs.FileInfo
+		input string
 	}
 	var inputs []fileIn
 	var total int64
@@ -92,7 +132,7 @@ func (s *Session) planInput(paths []string) ([]inputSplit, error) {
 		for _, f := range files {
 			total += f.Size
 		}
-		inputs = append(inputs, fileIn{fsys, files})
+		inputs = append(inputs, fileIn{fsys, files, p})
 	}
 	maxSplit := hdfs.MaxSplitBytes(total, s.slots(), s.conf.Size("spindle.files.maxPartitionBytes"), s.conf.Size("spindle.files.openCostInBytes"))
 	var out []inputSplit
@@ -102,7 +142,7 @@ func (s *Session) planInput(paths []string) ([]inputSplit, error) {
 			return nil, fmt.Errorf("split input: %w", err)
 		}
 		for _, sp := range splits {
-			out = append(out, inputSplit{sp, in.fs})
+			out = append(out, inputSplit{sp, in.fs, in.input})
 		}
 	}
 	return out, nil
