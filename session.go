@@ -49,7 +49,7 @@ type Session struct {
 	env     *execEnv
 	metrics *jobMetrics
 	started time.Time
-	hadoop  *conf.Hadoop // nil when no HADOOP_CONF_DIR is set
+	hadoop  *conf.Hadoop  // nil when no HADOOP_CONF_DIR is set
 	cluster *clusterState // set on YARN
 }
 
