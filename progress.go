@@ -13,7 +13,10 @@ import (
 
 // Summary is what a session's jobs did, printed at the end of a run.
 type Summary struct {
-	Jobs, Stages, Tasks, FailedTasks                int
+	Jobs, Stages, Tasks, FailedTasks int
+	// Tasks by locality: on an executor holding the data, on its host, anywhere
+	// (tasks without a preference are not counted).
+	ProcessLocal, NodeLocal, NotLocal               int
 	RecordsRead, RecordsWritten                     int64
 	ShuffleWriteBytes, ShuffleReadBytes, SpillBytes int64
 	DroppedMalformed                                int64
@@ -25,6 +28,9 @@ func (s Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "jobs %d, stages %d, tasks %d (%d failed attempts), wall time %s\n",
 		s.Jobs, s.Stages, s.Tasks, s.FailedTasks, s.Wall.Round(time.Millisecond))
+	if s.ProcessLocal+s.NodeLocal+s.NotLocal > 0 {
+		fmt.Fprintf(&b, "tasks with preferred locations: %d process-local, %d node-local, %d elsewhere\n", s.ProcessLocal, s.NodeLocal, s.NotLocal)
+	}
 	fmt.Fprintf(&b, "records read %d; shuffle write %s, shuffle read %s, spill %s",
 		s.RecordsRead, byteSize(s.ShuffleWriteBytes), byteSize(s.ShuffleReadBytes), byteSize(s.SpillBytes))
 	if s.DroppedMalformed > 0 {
@@ -112,6 +118,16 @@ func (m *jobMetrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskR
 		m.sum.FailedTasks++
 	} else {
 		m.sum.Tasks++
+		if len(t.Preferred) > 0 {
+			switch t.Locality {
+			case scheduler.ProcessLocal:
+				m.sum.ProcessLocal++
+			case scheduler.NodeLocal:
+				m.sum.NodeLocal++
+			default:
+				m.sum.NotLocal++
+			}
+		}
 	}
 	if res != nil {
 		r := res.Metrics

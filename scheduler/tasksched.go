@@ -184,6 +184,7 @@ func (s *TaskScheduler) launch(m *taskSetManager, idx int, loc Locality, exec st
 		s.launches[m.stageID] = counts
 	}
 	t.Attempt = counts[t.Partition]
+	t.Locality = loc
 	counts[t.Partition]++
 	m.running[idx]++
 	m.numRunning++

@@ -70,6 +70,9 @@ func TestDelayScheduling(t *testing.T) {
 				got := ""
 				if ls := h.offer(s.offers...); len(ls) > 0 {
 					got = ls[0].Executor + " " + ls[0].Locality.String()
+					if ls[0].Task.Locality != ls[0].Locality {
+						t.Fatalf("step %d: the task says %s, its launch %s", i, ls[0].Task.Locality, ls[0].Locality)
+					}
 				}
 				if got != s.want {
 					t.Fatalf("step %d at %v offering %v: launched %q, want %q", i, s.at, s.offers, got, s.want)

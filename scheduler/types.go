@@ -55,7 +55,8 @@ type Task struct {
 	NumTasks     int            // tasks in the stage
 	Inputs       []ShuffleInput // map outputs of every parent shuffle (complete when the task launches)
 	Preferred    []string
-	Payload      []byte // the stage's Payload: opaque to the scheduler
+	Payload      []byte   // the stage's Payload: opaque to the scheduler
+	Locality     Locality // how close to its preferred data it was placed
 }
 
 // TaskMetrics are the counters a task reports with its result.
