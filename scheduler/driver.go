@@ -184,6 +184,7 @@ func (d *Driver) backendEvent(ev BackendEvent) {
 	switch ev := ev.(type) {
 	case ExecutorAdded:
 		e := ev.Executor
+		e.Host = CanonicalHost(e.Host)
 		if _, ok := d.executors[e.ID]; ok {
 			return
 		}

@@ -1,6 +1,9 @@
 package scheduler
 
-import "strings"
+import (
+	"net"
+	"strings"
+)
 
 // Locality is how close a task runs to its preferred data, best first.
 type Locality int
@@ -41,11 +44,27 @@ func ExecutorLocation(host, executor string) string {
 func parseLocation(loc string) (executor, host string) {
 	rest, ok := strings.CutPrefix(loc, executorLocPrefix)
 	if !ok {
-		return "", loc
+		return "", CanonicalHost(loc)
 	}
 	i := strings.LastIndexByte(rest, '@')
 	if i < 0 {
-		return "", loc
+		return "", CanonicalHost(loc)
 	}
-	return rest[:i], rest[i+1:]
+	return rest[:i], CanonicalHost(rest[i+1:])
+}
+
+// CanonicalHost names a host the same way whoever reported it: HDFS names a
+// DataNode by the address it registered with, YARN a NodeManager by its host name,
+// so that a test cluster's DataNode "127.0.0.1" and NodeManager "localhost" are one
+// host. Host names are case-insensitive and may end in a dot; every loopback
+// address is "localhost".
+func CanonicalHost(h string) string {
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if h == "localhost" {
+		return h
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return "localhost"
+	}
+	return h
 }

@@ -152,3 +152,18 @@ func TestLateStatusOfLostTaskIsIgnored(t *testing.T) {
 		t.Fatalf("status of a task on a lost executor gave %v", evs)
 	}
 }
+
+func TestCanonicalHost(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"127.0.0.1", "localhost"},
+		{"::1", "localhost"},
+		{"LocalHost", "localhost"},
+		{"nm1.example.com.", "nm1.example.com"},
+		{"Node7", "node7"},
+		{"10.0.0.7", "10.0.0.7"},
+	} {
+		if got := CanonicalHost(tt.in); got != tt.want {
+			t.Errorf("CanonicalHost(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
