@@ -89,6 +89,7 @@ func (s *TaskScheduler) AddExecutor(e ExecutorInfo) {
 	if _, ok := s.executors[e.ID]; ok {
 		return
 	}
+	e.Host = CanonicalHost(e.Host)
 	s.executors[e.ID] = e
 	s.hosts[e.Host]++
 	s.recomputeLevels()
@@ -159,7 +160,7 @@ func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
 					if free[i] <= 0 {
 						continue
 					}
-					idx, loc, ok := m.offer(now, o.Executor, o.Host, level)
+					idx, loc, ok := m.offer(now, o.Executor, CanonicalHost(o.Host), level)
 					if !ok {
 						continue
 					}
