@@ -1,0 +1,325 @@
+package executor
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/spindle-engine/spindle/executor/pb"
+	"github.com/spindle-engine/spindle/scheduler"
+)
+
+// BackendConfig configures the driver's side of the protocol.
+type BackendConfig struct {
+	AppID string
+	// Secret is the application's secret: executors prove they hold it.
+	Secret []byte
+	// Listen is the address to listen at, e.g. ":0".
+	Listen string
+	// AdvertiseHost is the host executors dial; the listener's port is added.
+	AdvertiseHost string
+	// ExecutorTimeout is how long an executor may stay silent before it is taken for
+	// lost; 0 means 120 s (Spark's spark.network.timeout).
+	ExecutorTimeout time.Duration
+	Log             zerolog.Logger
+}
+
+// Backend is the scheduler's backend for executors in other processes: it serves the
+// protocol, turns registrations and task ends into scheduler events, and sends
+// launches and kills down each executor's stream.
+type Backend struct {
+	cfg  BackendConfig
+	lis  net.Listener
+	addr string
+	srv  *grpc.Server
+
+	mu        sync.Mutex
+	ctx       context.Context
+	events    chan<- scheduler.BackendEvent
+	executors map[string]*conn
+	served    chan struct{}
+	stopped   bool
+}
+
+// conn is one registered executor's stream.
+type conn struct {
+	id       string
+	out      chan *pb.DriverMessage
+	done     chan struct{} // closed when the executor is removed
+	once     sync.Once
+	reason   error
+	lastSeen time.Time
+}
+
+func (c *conn) remove(reason error) bool {
+	removed := false
+	c.once.Do(func() {
+		c.reason = reason
+		close(c.done)
+		removed = true
+	})
+	return removed
+}
+
+// NewBackend listens at once, so that Addr is known before the driver starts it.
+func NewBackend(cfg BackendConfig) (*Backend, error) {
+	if cfg.ExecutorTimeout <= 0 {
+		cfg.ExecutorTimeout = 120 * time.Second
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("executor endpoint: listen %s: %w", cfg.Listen, err)
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	host := cfg.AdvertiseHost
+	if host == "" {
+		host = "localhost"
+	}
+	b := &Backend{cfg: cfg, lis: lis, addr: net.JoinHostPort(host, strconv.Itoa(port)), executors: map[string]*conn{}}
+	b.srv = grpc.NewServer(grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))
+	pb.RegisterDriverServer(b.srv, &driverService{b: b})
+	return b, nil
+}
+
+// Addr is the host:port executors dial.
+func (b *Backend) Addr() string { return b.addr }
+
+// Start implements scheduler.Backend: it serves executors until Stop.
+func (b *Backend) Start(ctx context.Context, events chan<- scheduler.BackendEvent) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx != nil {
+		return errors.New("executor backend: already started")
+	}
+	b.ctx, b.events = ctx, events
+	b.served = make(chan struct{})
+	go func() {
+		defer close(b.served)
+		if err := b.srv.Serve(b.lis); err != nil {
+			b.cfg.Log.Error().Err(err).Msg("executor endpoint stopped")
+		}
+	}()
+	go b.watchTimeouts(ctx)
+	return nil
+}
+
+// watchTimeouts removes executors that went silent: a host that vanished does not
+// always close its connections.
+func (b *Backend) watchTimeouts(ctx context.Context) {
+	tick := time.NewTicker(min(b.cfg.ExecutorTimeout/4, 10*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			b.mu.Lock()
+			var silent []string
+			for id, c := range b.executors {
+				if now.Sub(c.lastSeen) > b.cfg.ExecutorTimeout {
+					silent = append(silent, id)
+				}
+			}
+			b.mu.Unlock()
+			for _, id := range silent {
+				b.RemoveExecutor(id, fmt.Errorf("no heartbeat for %s", b.cfg.ExecutorTimeout))
+			}
+		}
+	}
+}
+
+func (b *Backend) send(ev scheduler.BackendEvent) {
+	select {
+	case b.events <- ev:
+	case <-b.ctx.Done():
+	}
+}
+
+func (b *Backend) conn(id string) (*conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.executors[id]
+	if c == nil {
+		return nil, fmt.Errorf("executor %s is not connected", id)
+	}
+	return c, nil
+}
+
+func (b *Backend) enqueue(id string, m *pb.DriverMessage) error {
+	c, err := b.conn(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case c.out <- m:
+		return nil
+	case <-c.done:
+		return fmt.Errorf("executor %s is gone: %v", id, c.reason)
+	}
+}
+
+// Launch implements scheduler.Backend.
+func (b *Backend) Launch(executor string, t *scheduler.Task) error {
+	return b.enqueue(executor, &pb.DriverMessage{Msg: &pb.DriverMessage_Launch{Launch: &pb.LaunchTask{Task: taskToProto(t)}}})
+}
+
+// Kill implements scheduler.Backend.
+func (b *Backend) Kill(executor string, taskID int64) error {
+	return b.enqueue(executor, &pb.DriverMessage{Msg: &pb.DriverMessage_Kill{Kill: &pb.KillTask{TaskId: taskID}}})
+}
+
+// RemoveExecutor drops an executor the driver learned is gone (its container
+// ended): its stream is closed and the scheduler hears of its loss once.
+func (b *Backend) RemoveExecutor(id string, reason error) {
+	b.mu.Lock()
+	c := b.executors[id]
+	b.mu.Unlock()
+	if c != nil {
+		c.remove(reason)
+	}
+}
+
+// NumExecutors reports how many executors are registered.
+func (b *Backend) NumExecutors() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.executors)
+}
+
+// Stop implements scheduler.Backend: executors are told to shut down, then the
+// endpoint closes.
+func (b *Backend) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	b.stopped = true
+	conns := make([]*conn, 0, len(b.executors))
+	for _, c := range b.executors {
+		conns = append(conns, c)
+	}
+	served := b.served
+	b.mu.Unlock()
+	for _, c := range conns {
+		select {
+		case c.out <- &pb.DriverMessage{Msg: &pb.DriverMessage_Shutdown{Shutdown: &pb.Shutdown{Reason: "application ended"}}}:
+		case <-c.done:
+		case <-ctx.Done():
+		}
+	}
+	stopped := make(chan struct{})
+	go func() {
+		b.srv.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		b.srv.Stop()
+		<-stopped
+	}
+	if served != nil {
+		<-served
+	}
+	return nil
+}
+
+// driverService serves the protocol's one method.
+type driverService struct {
+	pb.UnimplementedDriverServer
+	b *Backend
+}
+
+func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
+	b := s.b
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	reg := first.GetRegister()
+	if reg == nil {
+		return status.Error(codes.InvalidArgument, "the first message must register the executor")
+	}
+	if reg.AppId != b.cfg.AppID || !hmac.Equal(reg.Proof, proof(b.cfg.Secret, b.cfg.AppID, reg.ExecutorId)) {
+		b.cfg.Log.Warn().Str("executor", reg.ExecutorId).Str("app", reg.AppId).Msg("executor refused: bad application credentials")
+		return status.Errorf(codes.Unauthenticated, "executor %s: bad credentials for application %s", reg.ExecutorId, reg.AppId)
+	}
+	c := &conn{id: reg.ExecutorId, out: make(chan *pb.DriverMessage, 256), done: make(chan struct{}), lastSeen: time.Now()}
+	b.mu.Lock()
+	switch {
+	case b.ctx == nil || b.stopped:
+		b.mu.Unlock()
+		return status.Error(codes.Unavailable, "the driver is not running")
+	case b.executors[c.id] != nil:
+		b.mu.Unlock()
+		return status.Errorf(codes.AlreadyExists, "executor %s is registered already", c.id)
+	}
+	b.executors[c.id] = c
+	b.mu.Unlock()
+	if err := stream.Send(&pb.DriverMessage{Msg: &pb.DriverMessage_Registered{Registered: &pb.Registered{}}}); err != nil {
+		b.drop(c, err)
+		return err
+	}
+	b.cfg.Log.Info().Str("executor", c.id).Str("host", reg.Host).Int32("cores", reg.Cores).Msg("executor registered")
+	b.send(scheduler.ExecutorAdded{Executor: scheduler.ExecutorInfo{ID: c.id, Host: reg.Host, Addr: reg.ShuffleAddr, Slots: int(reg.Cores)}})
+
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			b.mu.Lock()
+			c.lastSeen = time.Now()
+			b.mu.Unlock()
+			if st := m.GetStatus(); st != nil {
+				ev := scheduler.TaskStatus{TaskID: st.TaskId, Executor: c.id}
+				if st.Failure != nil {
+					ev.Err = failureFromProto(st.Failure)
+				} else {
+					ev.Result = resultFromProto(st.Result)
+				}
+				b.send(ev)
+			}
+		}
+	}()
+	for {
+		select {
+		case m := <-c.out:
+			if err := stream.Send(m); err != nil {
+				b.drop(c, err)
+				return err
+			}
+		case err := <-recvErr:
+			b.drop(c, fmt.Errorf("connection closed: %w", err))
+			return nil
+		case <-c.done:
+			b.drop(c, c.reason)
+			return nil
+		case <-stream.Context().Done():
+			b.drop(c, stream.Context().Err())
+			return nil
+		}
+	}
+}
+
+// drop forgets an executor and tells the scheduler once.
+func (b *Backend) drop(c *conn, reason error) {
+	c.remove(reason)
+	b.mu.Lock()
+	if b.executors[c.id] == c {
+		delete(b.executors, c.id)
+	}
+	b.mu.Unlock()
+	b.cfg.Log.Info().Str("executor", c.id).AnErr("reason", c.reason).Msg("executor removed")
+	b.send(scheduler.ExecutorRemoved{ID: c.id, Reason: c.reason})
+}

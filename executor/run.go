@@ -1,0 +1,180 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/spindle-engine/spindle/executor/pb"
+	"github.com/spindle-engine/spindle/scheduler"
+)
+
+// ErrDriverGone ends an executor whose driver went away without shutting it down.
+var ErrDriverGone = errors.New("driver gone")
+
+// Config describes the executor to the driver.
+type Config struct {
+	DriverAddr, AppID, ExecutorID string
+	// Host is the executor's host as the cluster names it (YARN's NM_HOST);
+	// ShuffleAddr is where it serves its map outputs.
+	Host, ShuffleAddr string
+	Secret            []byte
+	Cores             int
+	Memory            int64
+	// HeartbeatInterval paces heartbeats; 0 means 10 s.
+	HeartbeatInterval time.Duration
+	Log               zerolog.Logger
+}
+
+// Run registers with the driver and runs the tasks it launches with r, until the
+// driver shuts the executor down (nil) or is gone (an error wrapping ErrDriverGone).
+// When ctx ends, running tasks are cancelled and Run returns ctx.Err().
+func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	cc, err := grpc.NewClient(cfg.DriverAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
+	if err != nil {
+		return fmt.Errorf("driver %s: %w", cfg.DriverAddr, err)
+	}
+	defer cc.Close()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := pb.NewDriverClient(cc).Connect(sctx)
+	if err != nil {
+		return fmt.Errorf("%w: connect %s: %v", ErrDriverGone, cfg.DriverAddr, err)
+	}
+	e := &runner{cfg: cfg, r: r, stream: stream, running: map[int64]context.CancelFunc{}}
+	if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
+		AppId: cfg.AppID, ExecutorId: cfg.ExecutorID, Host: cfg.Host, Cores: int32(cfg.Cores),
+		Memory: cfg.Memory, ShuffleAddr: cfg.ShuffleAddr, Proof: proof(cfg.Secret, cfg.AppID, cfg.ExecutorID),
+	}}}); err != nil {
+		return fmt.Errorf("%w: register with %s: %v", ErrDriverGone, cfg.DriverAddr, err)
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return fmt.Errorf("register with driver %s: %w", cfg.DriverAddr, err)
+	}
+	if first.GetRegistered() == nil {
+		return fmt.Errorf("register with driver %s: unexpected first message %T", cfg.DriverAddr, first.Msg)
+	}
+	cfg.Log.Info().Str("driver", cfg.DriverAddr).Msg("registered with the driver")
+
+	taskCtx, stopTasks := context.WithCancel(ctx)
+	defer func() {
+		stopTasks()
+		e.wg.Wait()
+	}()
+	go e.heartbeat(sctx)
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: %v", ErrDriverGone, err)
+		}
+		switch m := m.Msg.(type) {
+		case *pb.DriverMessage_Launch:
+			e.launch(taskCtx, taskFromProto(m.Launch.Task))
+		case *pb.DriverMessage_Kill:
+			e.kill(m.Kill.TaskId)
+		case *pb.DriverMessage_Shutdown:
+			cfg.Log.Info().Str("reason", m.Shutdown.Reason).Msg("driver shut the executor down")
+			return nil
+		}
+	}
+}
+
+// runner runs the tasks of one connection.
+type runner struct {
+	cfg    Config
+	r      scheduler.Runner
+	stream pb.Driver_ConnectClient
+	sendMu sync.Mutex // a gRPC stream takes one sender at a time
+
+	mu      sync.Mutex
+	running map[int64]context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func (e *runner) sendMsg(m *pb.ExecutorMessage) error {
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	return e.stream.Send(m)
+}
+
+func (e *runner) launch(ctx context.Context, t *scheduler.Task) {
+	ctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.running[t.ID] = cancel
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		res, err := e.run(ctx, t)
+		e.mu.Lock()
+		delete(e.running, t.ID)
+		e.mu.Unlock()
+		cancel()
+		st := &pb.TaskStatus{TaskId: t.ID}
+		if err != nil {
+			st.Failure = failureToProto(err)
+		} else {
+			st.Result = resultToProto(res)
+		}
+		if serr := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Status{Status: st}}); serr != nil {
+			e.cfg.Log.Warn().Err(serr).Int64("task", t.ID).Msg("task status not delivered")
+		}
+	}()
+}
+
+// run calls the Runner, turning a panic into the task's error: one bad task must not
+// take the executor, and the other tasks on it, down.
+func (e *runner) run(ctx context.Context, t *scheduler.Task) (res *scheduler.TaskResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, &scheduler.PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return e.r.RunTask(ctx, t)
+}
+
+func (e *runner) kill(id int64) {
+	e.mu.Lock()
+	cancel := e.running[id]
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (e *runner) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	var ms runtime.MemStats
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			e.mu.Lock()
+			n := len(e.running)
+			e.mu.Unlock()
+			runtime.ReadMemStats(&ms)
+			if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: &pb.Heartbeat{
+				RunningTasks: int32(n), HeapBytes: int64(ms.HeapAlloc)}}}); err != nil {
+				return
+			}
+		}
+	}
+}
