@@ -1,0 +1,321 @@
+// Package am is the ApplicationMaster: it registers with the ResourceManager, runs
+// the allocator's heartbeat loop, starts executors in the containers it gets and
+// unregisters with the application's final status. In cluster mode it runs in the
+// driver's process; in client mode it is a process of its own that a remote driver
+// steers over a link (link.go).
+package am
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/spindle-engine/spindle/am/allocator"
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// Config configures an ApplicationMaster.
+type Config struct {
+	Hadoop    yarn.HadoopConfig
+	Env       *yarn.AMEnv
+	Allocator allocator.Config
+	// ExecutorLaunch builds the launch context of executor executorID in c.
+	ExecutorLaunch func(c yarn.Container, executorID string) (*yarn.LaunchContext, error)
+	RPCPort        int32 // reported at registration: the driver's port, or 0
+	// Status is the text of the tracking page (job progress); may be nil.
+	Status func() string
+	// MaxAttempts is the application's AM attempts (spindle.yarn.maxAppAttempts, else
+	// YARN's yarn.resourcemanager.am.max-attempts); 0 reads it from Hadoop.
+	MaxAttempts int
+	Log         zerolog.Logger
+}
+
+// ExecutorExit is an executor's container that ended, classified.
+type ExecutorExit struct {
+	ExecutorID, ContainerID string
+	Kind                    allocator.ExitKind
+	CountsAsFailure         bool
+	Message                 string
+}
+
+// Master is a registered ApplicationMaster and its allocation loop.
+type Master struct {
+	cfg      Config
+	amrm     *yarn.AMRMClient
+	nm       *yarn.NMClient
+	alloc    *allocator.Allocator
+	tracking string
+	web      *http.Server
+	log      zerolog.Logger
+
+	cmds   chan func()
+	exits  chan ExecutorExit
+	failed chan string
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	// Owned by the loop goroutine.
+	containers map[string]yarn.Container
+	launched   map[string]string // executor → container
+	releases   []yarn.ContainerID
+	launches   sync.WaitGroup
+}
+
+// Start registers with the RM and starts the allocation loop; Finish or Close ends it.
+func Start(ctx context.Context, cfg Config) (*Master, error) {
+	if cfg.Env == nil || cfg.Env.AMRMToken == nil {
+		return nil, errors.New("ApplicationMaster: no AMRMToken in the container's credentials")
+	}
+	amrm, err := yarn.NewAMRMClient(cfg.Hadoop, cfg.Env.AMRMToken)
+	if err != nil {
+		return nil, err
+	}
+	m := &Master{
+		cfg: cfg, amrm: amrm, nm: yarn.NewNMClient(amrm), alloc: allocator.New(cfg.Allocator), log: cfg.Log,
+		cmds: make(chan func(), 64), exits: make(chan ExecutorExit, 256), failed: make(chan string, 1),
+		done: make(chan struct{}), containers: map[string]yarn.Container{}, launched: map[string]string{},
+	}
+	if err := m.serveTracking(); err != nil {
+		amrm.Close()
+		return nil, err
+	}
+	if _, err := amrm.Register(ctx, cfg.Env.NMHost, cfg.RPCPort, m.tracking); err != nil {
+		m.closeClients()
+		return nil, err
+	}
+	m.log.Info().Str("attempt", cfg.Env.Attempt.String()).Str("tracking", m.tracking).Msg("ApplicationMaster registered")
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	go m.loop(lctx)
+	return m, nil
+}
+
+// serveTracking serves the tracking page the RM links to.
+func (m *Master) serveTracking() error {
+	lis, err := net.Listen("tcp", ":0")
+	if err != nil {
+		return fmt.Errorf("tracking page: %w", err)
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	m.tracking = "http://" + net.JoinHostPort(m.cfg.Env.NMHost, strconv.Itoa(port)) + "/"
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Spindle application %s\n\n", m.cfg.Env.Attempt.App)
+		if m.cfg.Status != nil {
+			fmt.Fprintln(w, m.cfg.Status())
+		}
+	})
+	m.web = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go m.web.Serve(lis)
+	return nil
+}
+
+// TrackingURL is the AM's tracking page.
+func (m *Master) TrackingURL() string { return m.tracking }
+
+// do runs f on the loop goroutine.
+func (m *Master) do(f func()) {
+	select {
+	case m.cmds <- f:
+	case <-m.done:
+	}
+}
+
+// SetTarget sets how many executors the application wants, with pending tasks'
+// preferred hosts.
+func (m *Master) SetTarget(n int, hints map[string]int) {
+	m.do(func() { m.alloc.SetTarget(n, hints) })
+}
+
+// ExecutorRegistered tells the allocator an executor it launched reached the driver.
+func (m *Master) ExecutorRegistered(executorID string) {
+	m.do(func() {
+		if c, ok := m.launched[executorID]; ok {
+			m.alloc.OnExecutorRegistered(c)
+		}
+	})
+}
+
+// Exits reports executors' containers as they end.
+func (m *Master) Exits() <-chan ExecutorExit { return m.exits }
+
+// Failed reports, once, that the application must fail: too many executors failed,
+// or the RM ordered the AM to shut down.
+func (m *Master) Failed() <-chan string { return m.failed }
+
+// LastAttempt reports whether YARN will not start another attempt after this one.
+func (m *Master) LastAttempt() bool {
+	maxAttempts := m.cfg.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 2
+		if v, ok := m.cfg.Hadoop.Get("yarn.resourcemanager.am.max-attempts"); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				maxAttempts = n
+			}
+		}
+	}
+	return int(m.cfg.Env.Attempt.Attempt) >= maxAttempts
+}
+
+// Finish ends the loop and unregisters with the final status: YARN stops the
+// application's containers.
+func (m *Master) Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error {
+	m.stopLoop()
+	err := m.amrm.Finish(ctx, status, diagnostics, m.tracking)
+	if err == nil {
+		m.log.Info().Str("status", status.String()).Msg("ApplicationMaster unregistered")
+	}
+	return errors.Join(err, m.closeClients())
+}
+
+// Close ends the loop without unregistering, so that YARN starts another attempt
+// (or, after a kill, has the final state already).
+func (m *Master) Close() error {
+	m.stopLoop()
+	return m.closeClients()
+}
+
+func (m *Master) stopLoop() {
+	m.once.Do(func() {
+		m.cancel()
+		<-m.done
+		m.launches.Wait()
+	})
+}
+
+func (m *Master) closeClients() error {
+	if m.web != nil {
+		m.web.Close()
+	}
+	return errors.Join(m.nm.Close(), m.amrm.Close())
+}
+
+// loop is the heartbeat: it sends the allocator's asks, feeds it the RM's answers and
+// carries out its actions.
+func (m *Master) loop(ctx context.Context) {
+	defer close(m.done)
+	failures := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-m.cmds:
+			f()
+			continue
+		case <-timer.C:
+		}
+		now := time.Now()
+		req := m.alloc.Heartbeat(now)
+		ar := &yarn.AllocateRequest{
+			Asks:     append(append([]yarn.ResourceRequest(nil), req.Asks...), req.Cancels...),
+			Releases: m.releases, BlacklistAdd: req.BlacklistAdd, BlacklistRemove: req.BlacklistRemove,
+		}
+		resp, err := m.amrm.Allocate(ctx, ar)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, yarn.ErrShutdown):
+			m.fail("the ResourceManager ordered the ApplicationMaster to shut down")
+			return
+		case err != nil:
+			failures++
+			m.log.Warn().Err(err).Int("failures", failures).Msg("allocate")
+			if failures >= 5 {
+				m.fail(fmt.Sprintf("allocate failed %d times in a row: %v", failures, err))
+				return
+			}
+			timer.Reset(time.Second)
+			continue
+		}
+		failures = 0
+		m.releases = nil
+		if resp.Resynced {
+			m.alloc.OnResync()
+		}
+		if len(resp.Allocated) > 0 {
+			cs := make([]allocator.Container, len(resp.Allocated))
+			for i, c := range resp.Allocated {
+				m.containers[c.ID.String()] = c
+				cs[i] = allocator.Container{ID: c.ID.String(), NodeHost: c.Node.Host, MemoryMB: c.Resource.MemoryMB, Vcores: c.Resource.VCores}
+			}
+			m.apply(ctx, m.alloc.OnAllocated(now, cs))
+		}
+		if len(resp.Completed) > 0 {
+			cs := make([]allocator.Completed, len(resp.Completed))
+			for i, c := range resp.Completed {
+				cs[i] = allocator.Completed{ContainerID: c.ID.String(), ExitStatus: c.ExitStatus, Diagnostics: c.Diagnostics}
+			}
+			m.apply(ctx, m.alloc.OnCompleted(cs))
+		}
+		timer.Reset(max(0, time.Until(m.alloc.NextHeartbeat(time.Now()))))
+	}
+}
+
+func (m *Master) fail(reason string) {
+	m.log.Error().Str("reason", reason).Msg("application failing")
+	select {
+	case m.failed <- reason:
+	default:
+	}
+}
+
+// apply carries out allocator actions on the loop goroutine.
+func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case allocator.Launch:
+			c := m.containers[a.Container.ID]
+			m.launched[a.ExecutorID] = a.Container.ID
+			m.launches.Add(1)
+			go func() {
+				defer m.launches.Done()
+				if err := m.launch(ctx, c, a.ExecutorID); err != nil {
+					m.log.Warn().Err(err).Str("container", c.ID.String()).Msg("executor launch failed")
+					m.do(func() { m.apply(ctx, m.alloc.OnLaunchFailed(c.ID.String(), err)) })
+				}
+			}()
+		case allocator.Release:
+			if c, ok := m.containers[a.ContainerID]; ok {
+				m.releases = append(m.releases, c.ID)
+				delete(m.containers, a.ContainerID)
+			}
+		case allocator.Exit:
+			delete(m.containers, a.ContainerID)
+			delete(m.launched, a.ExecutorID)
+			ev := m.log.Info()
+			if a.CountsAsFailure {
+				ev = m.log.Warn()
+			}
+			ev.Str("executor", a.ExecutorID).Str("container", a.ContainerID).Str("kind", a.Kind.String()).Str("message", a.Message).Msg("executor container ended")
+			select {
+			case m.exits <- ExecutorExit{ExecutorID: a.ExecutorID, ContainerID: a.ContainerID, Kind: a.Kind, CountsAsFailure: a.CountsAsFailure, Message: a.Message}:
+			case <-ctx.Done():
+			}
+		case allocator.Failed:
+			m.fail(a.Reason)
+		}
+	}
+}
+
+func (m *Master) launch(ctx context.Context, c yarn.Container, executorID string) error {
+	lc, err := m.cfg.ExecutorLaunch(c, executorID)
+	if err != nil {
+		return err
+	}
+	if err := m.nm.Start(ctx, c, lc); err != nil {
+		return err
+	}
+	m.log.Info().Str("executor", executorID).Str("container", c.ID.String()).Str("node", c.Node.String()).Msg("executor launched")
+	return nil
+}
