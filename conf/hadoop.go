@@ -17,6 +17,7 @@ import (
 type Hadoop struct {
 	props map[string]string
 	final map[string]bool
+	dir   string // where it was loaded from; "" when built in memory
 }
 
 // hadoopFiles are read in this order, as Hadoop's Configuration adds its resources.
@@ -37,6 +38,7 @@ func NewHadoop() *Hadoop { return &Hadoop{props: map[string]string{}, final: map
 // error naming the file.
 func LoadHadoop(dir string) (*Hadoop, error) {
 	h := NewHadoop()
+	h.dir = dir
 	for _, name := range hadoopFiles {
 		path := filepath.Join(dir, name)
 		b, err := os.ReadFile(path)
@@ -136,3 +138,7 @@ func (h *Hadoop) Strings(key string) []string {
 
 // Set overrides a property.
 func (h *Hadoop) Set(key, value string) { h.props[key] = value }
+
+// Dir is the directory the configuration was loaded from ("" if built in memory),
+// whose files a submission ships to containers.
+func (h *Hadoop) Dir() string { return h.dir }
