@@ -1,0 +1,78 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// App is a submitted application.
+type App struct {
+	ID      yarn.AppID
+	Staging string // the staging directory's URL, e.g. hdfs://nn:8020/user/u/.spindleStaging/<id>
+	Secret  []byte // the application secret in the AM's credentials
+
+	rm       *yarn.ResourceManager
+	user     string
+	preserve bool
+}
+
+// Report returns the RM's current report of the application.
+func (a *App) Report(ctx context.Context) (*yarn.AppReport, error) {
+	return a.rm.Report(ctx, a.ID)
+}
+
+// Wait polls the RM every interval until the application has ended, calling
+// onReport (if not nil) with the first report and each one whose state differs from
+// the one before. It returns the terminal report.
+func (a *App) Wait(ctx context.Context, every time.Duration, onReport func(*yarn.AppReport)) (*yarn.AppReport, error) {
+	return a.WaitFor(ctx, every, onReport, yarn.AppState.Terminal)
+}
+
+// WaitFor is Wait until a state that until accepts, or the end of the application.
+func (a *App) WaitFor(ctx context.Context, every time.Duration, onReport func(*yarn.AppReport), until func(yarn.AppState) bool) (*yarn.AppReport, error) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var last yarn.AppState
+	for {
+		r, err := a.rm.Report(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if r.State != last && onReport != nil {
+			onReport(r)
+		}
+		last = r.State
+		if until(r.State) || r.State.Terminal() {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return r, fmt.Errorf("wait for %s: %w", a.ID, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Kill asks the RM to kill the application; Wait sees it end.
+func (a *App) Kill(ctx context.Context) error {
+	return a.rm.KillWithReason(ctx, a.ID, "killed by its Spindle submitter")
+}
+
+// Cleanup removes the staging directory unless spindle.yarn.preserveStagingFiles is
+// set. The AM removes it too at its end; either may come first.
+func (a *App) Cleanup(ctx context.Context) error {
+	if a.preserve {
+		return nil
+	}
+	return a.removeStaging(ctx)
+}
+
+func (a *App) removeStaging(ctx context.Context) error {
+	return RemoveStagingURL(ctx, a.Staging, a.user)
+}
+
+// Close releases the RM connection.
+func (a *App) Close() error { return a.rm.Close() }
