@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -79,37 +78,6 @@ func TestCheckResources(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestShellQuote runs the quoted arguments through bash, as the NodeManager does.
-func TestShellQuote(t *testing.T) {
-	args := []string{"plain", "two words", "it's", `"double"`, "$HOME", "`id`", "a;b|c&d", "new\nline", "", `back\slash`, "'''"}
-	var cmd strings.Builder
-	cmd.WriteString("printf '%s\\0'")
-	for _, a := range args {
-		cmd.WriteString(" " + ShellQuote(a))
-	}
-	out, err := exec.Command("bash", "-c", cmd.String()).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	if len(got) != len(args) {
-		t.Fatalf("bash saw %q, want %q", got, args)
-	}
-	for i := range args {
-		if got[i] != args[i] {
-			t.Errorf("argument %d: bash saw %q, want %q", i, got[i], args[i])
-		}
-	}
-}
-
-func TestAMCommand(t *testing.T) {
-	got := amCommand([]string{"in put", "it's"})
-	want := `{{PWD}}/job 'in put' 'it'\''s' 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr`
-	if got != want {
-		t.Fatalf("amCommand = %s\nwant        %s", got, want)
 	}
 }
 

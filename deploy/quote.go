@@ -2,10 +2,49 @@ package deploy
 
 import "strings"
 
-// ShellQuote quotes s for bash, which runs container commands unescaped: inside
-// single quotes nothing is special, and a single quote is closed, escaped, reopened.
+// The NodeManager writes a container's launch script with the environment as
+// `export KEY="value"` and the command as `exec /bin/bash -c "command"`, copying
+// both verbatim (Hadoop's ContainerLaunch.UnixShellScriptBuilder). So every value
+// passes through one double-quoted layer of bash, and command arguments through a
+// second, unquoted one. Before that it expands its own markers in both: {{ and }}
+// (parameter expansion), <LOG_DIR>, <CPS> and the like; values break them up with ""
+// (an empty double-quoted string) so that bash joins what the NodeManager left alone.
+
+// ShellQuote quotes s for bash in single quotes, inside which nothing is special; a
+// single quote is closed, escaped, reopened.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// doubleQuoted escapes what bash expands inside double quotes.
+var doubleQuoted = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
+
+// EnvValue is v as a LaunchContext environment value, escaped so that the process
+// sees exactly v (JSON values such as SPINDLE_CONF need it for their quotes and
+// braces).
+func EnvValue(v string) string { return breakMarkers(doubleQuoted.Replace(v)) }
+
+// CommandArg is an argument for a LaunchContext command: single-quoted for the inner
+// shell, escaped for the NodeManager's double quotes around the whole command.
+func CommandArg(s string) string { return breakMarkers(doubleQuoted.Replace(ShellQuote(s))) }
+
+// breakMarkers puts "" between two equal braces and after every <, where the
+// NodeManager would otherwise see {{, }} or <NAME>. s is already escaped for double
+// quotes, so its quotes are escaped ones and "" is a real empty string.
+func breakMarkers(s string) string {
+	var b strings.Builder
+	var prev rune
+	for _, r := range s {
+		if (r == '{' || r == '}') && r == prev {
+			b.WriteString(`""`)
+		}
+		b.WriteRune(r)
+		if r == '<' {
+			b.WriteString(`""`)
+		}
+		prev = r
+	}
+	return b.String()
 }
 
 // amCommand is the AM container's command line.
@@ -13,7 +52,7 @@ func amCommand(args []string) string {
 	var b strings.Builder
 	b.WriteString("{{PWD}}/" + JobResource)
 	for _, a := range args {
-		b.WriteString(" " + ShellQuote(a))
+		b.WriteString(" " + CommandArg(a))
 	}
 	b.WriteString(" 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr")
 	return b.String()

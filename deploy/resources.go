@@ -32,12 +32,18 @@ type ResourceError struct {
 	Need, Max yarn.Resource // the request and the cluster's maximum
 	Detail    string        // how Need was computed
 	Fix       string        // the flags and keys that change it
+	// Configured is yarn.scheduler.maximum-allocation-mb where the submitter's
+	// configuration sets it: the RM's maximum can be lower, bounded by its largest node.
+	Configured string
 }
 
 func (e *ResourceError) Error() string {
-	return fmt.Sprintf("%s container needs %d MB and %d vcores (%s), above the cluster's maximum of %d MB and %d vcores "+
-		"(yarn.scheduler.maximum-allocation-mb, yarn.scheduler.maximum-allocation-vcores): lower %s",
-		e.Container, e.Need.MemoryMB, e.Need.VCores, e.Detail, e.Max.MemoryMB, e.Max.VCores, e.Fix)
+	limit := "yarn.scheduler.maximum-allocation-mb and -vcores"
+	if e.Configured != "" && e.Configured != fmt.Sprint(e.Max.MemoryMB) {
+		limit = fmt.Sprintf("yarn.scheduler.maximum-allocation-mb is %s MB, bounded by the largest NodeManager", e.Configured)
+	}
+	return fmt.Sprintf("%s container needs %d MB and %d vcores (%s), above the cluster's maximum of %d MB and %d vcores (%s): lower %s",
+		e.Container, e.Need.MemoryMB, e.Need.VCores, e.Detail, e.Max.MemoryMB, e.Max.VCores, limit, e.Fix)
 }
 
 // containerSizes are the AM's and an executor's container requests.

@@ -66,6 +66,10 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 	}
 	// Nothing exists yet but a reserved id: an impossible size leaves no trace.
 	if err := CheckResources(spec, max); err != nil {
+		var re *ResourceError
+		if errors.As(err, &re) {
+			re.Configured, _ = spec.Hadoop.Get("yarn.scheduler.maximum-allocation-mb")
+		}
 		return nil, err
 	}
 	staging, err := stagingURL(spec.Conf, spec.Hadoop, user, id.String())
@@ -200,6 +204,9 @@ func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.
 	}
 	if v := os.Getenv(EnvLogLevel); v != "" {
 		env[EnvLogLevel] = v
+	}
+	for k, v := range env {
+		env[k] = EnvValue(v)
 	}
 	creds := yarn.NewCredentials()
 	creds.Secrets[SecretAlias] = app.Secret
