@@ -39,11 +39,17 @@ Options:
   --num-executors NUM         Number of executors to launch. Default: 2.
   --queue QUEUE_NAME          The YARN queue to submit to. Default: "default".
   --files FILES               Comma-separated files placed in the working directory
-                              of each executor.
-  --archives ARCHIVES         Comma-separated archives extracted into the working
-                              directory of each executor.
+                              of each executor (and of the driver in cluster mode);
+                              path#name renames one, hdfs:// paths are not copied.
+  --archives ARCHIVES         Comma-separated archives (.zip, .tar.gz, .tgz, .tar)
+                              extracted into the working directory of each executor.
   --verbose, -v               Print debug logs.
   --help, -h                  Show this help message and exit.
+
+On YARN, HADOOP_CONF_DIR (or YARN_CONF_DIR) names the cluster. In cluster mode submit
+prints the application's state changes and exits 0 only if it SUCCEEDED; with
+--conf spindle.yarn.submit.waitAppCompletion=false it returns once the application
+runs. Ctrl-C stops waiting but leaves the application running (spindle kill ends it).
 `
 
 // flagKeys maps spark-submit style flags to the configuration keys they set.
@@ -142,31 +148,49 @@ func submit(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	master := sa.conf.String("spindle.master")
+	if master == "yarn" {
+		return submitYARN(sa, stdout, stderr)
+	}
 	if !strings.HasPrefix(master, "local") {
-		fmt.Fprintf(stderr, "spindle submit: --master %s: this build runs local masters only (local, local[N], local[*])\n", master)
+		fmt.Fprintf(stderr, "spindle submit: --master %s: want yarn, local, local[N] or local[*]\n", master)
 		return 2
 	}
 	if _, err := scheduler.ParseLocalMaster(master); err != nil {
 		fmt.Fprintf(stderr, "spindle submit: --master %s: %v\n", master, err)
 		return 2
 	}
+	if deployMode(sa.conf) == "cluster" {
+		fmt.Fprintf(stderr, "spindle submit: --deploy-mode cluster needs --master yarn (a local master runs the driver here)\n")
+		return 2
+	}
 	return runLocal(sa, stderr)
 }
 
-// runLocal runs the job binary as the driver, with the configuration in its
-// environment, and passes its exit code on.
-func runLocal(sa *submitArgs, stderr io.Writer) int {
-	bin := sa.binary
+// jobBinary checks that the job binary is an executable file and returns a path
+// exec can run (./job for a bare name).
+func jobBinary(name string, stderr io.Writer) (string, bool) {
+	bin := name
 	if !strings.ContainsRune(bin, filepath.Separator) {
 		bin = "." + string(filepath.Separator) + bin
 	}
 	st, err := os.Stat(bin)
 	if err != nil {
-		fmt.Fprintf(stderr, "spindle submit: job binary %s: %v\n", sa.binary, err)
-		return 2
+		fmt.Fprintf(stderr, "spindle submit: job binary %s: %v\n", name, err)
+		return "", false
 	}
 	if st.IsDir() || st.Mode()&0o111 == 0 {
-		fmt.Fprintf(stderr, "spindle submit: job binary %s is not an executable file (build it with 'go build')\n", sa.binary)
+		fmt.Fprintf(stderr, "spindle submit: job binary %s is not an executable file (build it with 'go build')\n", name)
+		return "", false
+	}
+	return bin, true
+}
+
+// runLocal runs the job binary as the driver, with the configuration in its
+// environment, and passes its exit code on: local mode, and YARN client mode, where
+// the driver submits its own ApplicationMaster.
+func runLocal(sa *submitArgs, stderr io.Writer) int {
+	bin, ok := jobBinary(sa.binary, stderr)
+	if !ok {
 		return 2
 	}
 	explicit, err := json.Marshal(sa.conf.Explicit())

@@ -5,7 +5,8 @@
 // "file=<path>" arguments), logs what it saw to stderr (the secret as a digest), registers with the RM and unregisters with SUCCEEDED and its
 // arguments in the diagnostics, or FAILED with what was wrong.
 //
-// Usage: testjob [hang] args...   ("hang" heartbeats until the application is killed)
+// Usage: testjob [hang|fail] args...   ("hang" heartbeats until the application is
+// killed, "fail" unregisters with FAILED)
 package main
 
 import (
@@ -99,6 +100,9 @@ func run(ctx context.Context, args []string) error {
 	if bad := checks(env, args); len(bad) > 0 {
 		fmt.Fprintln(os.Stderr, "testjob: FAILED:", strings.Join(bad, "; "))
 		return errors.Join(errors.New(strings.Join(bad, "; ")), amrm.Finish(ctx, yarn.Failed, "testjob: "+strings.Join(bad, "; "), ""))
+	}
+	if len(args) > 0 && args[0] == "fail" {
+		return amrm.Finish(ctx, yarn.Failed, "testjob: failing on purpose", "")
 	}
 	if len(args) > 0 && args[0] == "hang" {
 		for {
