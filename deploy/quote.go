@@ -24,6 +24,16 @@ var doubleQuoted = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\
 // braces).
 func EnvValue(v string) string { return breakMarkers(doubleQuoted.Replace(v)) }
 
+// EscapeEnv returns env with every value passed through EnvValue: use it on any
+// LaunchContext.Env (an executor's too) whose values are not plain words.
+func EscapeEnv(env map[string]string) map[string]string {
+	out := make(map[string]string, len(env))
+	for k, v := range env {
+		out[k] = EnvValue(v)
+	}
+	return out
+}
+
 // CommandArg is an argument for a LaunchContext command: single-quoted for the inner
 // shell, escaped for the NodeManager's double quotes around the whole command.
 func CommandArg(s string) string { return breakMarkers(doubleQuoted.Replace(ShellQuote(s))) }

@@ -58,6 +58,15 @@ func TestEnvValue(t *testing.T) {
 	}
 }
 
+func TestEscapeEnv(t *testing.T) {
+	conf := `{"spindle.master":"yarn"}`
+	env := EscapeEnv(map[string]string{"SPINDLE_CONF": conf, "A": "plain"})
+	got := launchScript(t, env, doubleQuoted.Replace(`printf '%s|%s' "$SPINDLE_CONF" "$A"`))
+	if got != conf+"|plain" {
+		t.Fatalf("the container saw %q", got)
+	}
+}
+
 // TestShellQuote is the single-quoting alone, through one shell.
 func TestShellQuote(t *testing.T) {
 	for _, v := range awkward {

@@ -205,14 +205,11 @@ func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.
 	if v := os.Getenv(EnvLogLevel); v != "" {
 		env[EnvLogLevel] = v
 	}
-	for k, v := range env {
-		env[k] = EnvValue(v)
-	}
 	creds := yarn.NewCredentials()
 	creds.Secrets[SecretAlias] = app.Secret
 	return &yarn.LaunchContext{
 		LocalResources: resources,
-		Env:            env,
+		Env:            EscapeEnv(env),
 		Commands:       []string{amCommand(spec.Args)},
 		Tokens:         creds.Bytes(),
 	}, nil
