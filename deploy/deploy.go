@@ -82,6 +82,12 @@ func (s *Spec) user() string {
 	if s.User != "" {
 		return s.User
 	}
+	return HadoopUser()
+}
+
+// HadoopUser is the Hadoop user of SIMPLE authentication: HADOOP_USER_NAME, else
+// the OS user.
+func HadoopUser() string {
 	if v := os.Getenv("HADOOP_USER_NAME"); v != "" {
 		return v
 	}

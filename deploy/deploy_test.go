@@ -100,9 +100,9 @@ func TestStagingURL(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got, err := stagingURL(c, h, "ann", "application_1_0001")
+		got, err := StagingURL(c, h, "ann", "application_1_0001")
 		if err != nil || got != tt.want {
-			t.Errorf("stagingURL(%q, %q) = %q, %v; want %q", tt.defaultFS, tt.stagingDir, got, err, tt.want)
+			t.Errorf("StagingURL(%q, %q) = %q, %v; want %q", tt.defaultFS, tt.stagingDir, got, err, tt.want)
 		}
 	}
 }

@@ -126,6 +126,7 @@ func TestSubmitOnMinicluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Close()
+	t.Cleanup(func() { app.Cleanup(context.Background()) })
 	staging := stagingPath(t, app.Staging)
 	if !strings.HasSuffix(staging, "/.spindleStaging/"+app.ID.String()) {
 		t.Errorf("staging dir %s", staging)

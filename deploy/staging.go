@@ -16,10 +16,10 @@ import (
 	"github.com/spindle-engine/spindle/yarn"
 )
 
-// stagingURL is the application's staging directory as a URL:
+// StagingURL is the application's staging directory as a URL:
 // <spindle.yarn.stagingDir or /user/<user>>/.spindleStaging/<app> on fs.defaultFS
 // unless the configured directory names its own filesystem.
-func stagingURL(c *conf.Conf, h *conf.Hadoop, user, app string) (string, error) {
+func StagingURL(c *conf.Conf, h *conf.Hadoop, user, app string) (string, error) {
 	root := c.Get("spindle.yarn.stagingDir")
 	if root == "" {
 		root = "/user/" + user

@@ -72,7 +72,7 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 		}
 		return nil, err
 	}
-	staging, err := stagingURL(spec.Conf, spec.Hadoop, user, id.String())
+	staging, err := StagingURL(spec.Conf, spec.Hadoop, user, id.String())
 	if err != nil {
 		return nil, err
 	}

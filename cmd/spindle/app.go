@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -90,11 +91,32 @@ func printReport(w io.Writer, r *yarn.AppReport) {
 	}
 }
 
-// kill asks the RM to kill an application and waits until it has ended.
+// kill asks the RM to kill an application and waits until it has ended, then
+// removes its staging directory, which a killed ApplicationMaster may leave.
 func kill(args []string, stdout, stderr io.Writer) int {
 	return withReport("kill", args, stderr, func(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport) int {
-		return killApp(ctx, rm, r, stdout, stderr)
+		code := killApp(ctx, rm, r, stdout, stderr)
+		if code == 0 {
+			removeStaging(ctx, r, stderr)
+		}
+		return code
 	})
+}
+
+// removeStaging removes an ended application's staging directory where submit puts
+// it by default (/user/<user>/.spindleStaging/<id>); a missing one is fine. Failing
+// to is a warning: the application has ended either way.
+func removeStaging(ctx context.Context, r *yarn.AppReport, stderr io.Writer) {
+	h, err := conf.HadoopFromEnv()
+	if err == nil {
+		var dir string
+		if dir, err = deploy.StagingURL(conf.New(), h, r.User, r.ID.String()); err == nil {
+			err = deploy.RemoveStagingURL(ctx, dir, deploy.HadoopUser())
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle kill: warning: %v\n", err)
+	}
 }
 
 func killApp(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport, stdout, stderr io.Writer) int {

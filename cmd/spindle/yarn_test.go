@@ -186,8 +186,15 @@ func TestYarnClusterSubmit(t *testing.T) {
 			t.Fatalf("exit %d; want 0 once RUNNING\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 		}
 		var kout, kerr bytes.Buffer
+		staging := "/user/" + y.user + "/.spindleStaging/" + id
+		if _, err := y.fs.Stat(staging); err != nil {
+			t.Fatalf("staging dir of the running %s: %v", id, err)
+		}
 		if code := run([]string{"kill", id}, &kout, &kerr); code != 0 || !strings.Contains(kout.String(), "KILLED/KILLED") {
 			t.Fatalf("spindle kill %s: exit %d\n%s%s", id, code, kout.String(), kerr.String())
+		}
+		if _, err := y.fs.Stat(staging); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("staging dir of %s after spindle kill: %v", id, err)
 		}
 	})
 }
