@@ -35,13 +35,27 @@ func Main(run func(ctx context.Context, s *Session) error) {
 }
 
 func runMain(run func(ctx context.Context, s *Session) error) int {
+	switch os.Getenv(EnvRole) {
+	case roleExecutor, roleClientAM:
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if os.Getenv(EnvRole) == roleExecutor {
+			return runExecutor(ctx)
+		}
+		return runClientAM(ctx)
+	}
 	log := newLogger("")
 	c, err := confFromEnv(log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
 		return 2
 	}
-	log = newLogger(c.String("spindle.log.level"))
+	inAM := os.Getenv(EnvRole) == roleAM
+	if inAM {
+		log = containerLogger(c, map[string]string{"role": "driver", "app": os.Getenv(envAppID)})
+	} else {
+		log = newLogger(c.String("spindle.log.level"))
+	}
 	// The garbage collector works with the memory accounting: it collects harder as
 	// the process nears the memory it was given, unless the user set GOMEMLIMIT.
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -60,6 +74,7 @@ func runMain(run func(ctx context.Context, s *Session) error) int {
 	}
 	start := time.Now()
 	err = run(ctx, s)
+	s.setOutcome(err)
 	sum := s.Summary()
 	if cerr := s.Close(); cerr != nil {
 		log.Warn().Err(cerr).Msg("close session")

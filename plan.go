@@ -2,6 +2,7 @@ package spindle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -135,7 +136,18 @@ func (s *Session) runJob(ctx context.Context, final *node, name string, action *
 	defer s.jobMu.Unlock()
 	start := time.Now()
 	s.log.Info().Str("job", name).Int("stages", len(job.Stages)).Msg("job started")
+	if s.cluster != nil {
+		if err := s.cluster.awaitExecutors(ctx, s.conf); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = s.cluster.jobContext(ctx)
+		defer cancel()
+	}
 	err = s.driver.RunJob(ctx, job, onResult)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
 	ev := s.log.Info()
 	if err != nil {
 		ev = s.log.Error().Err(err)

@@ -37,7 +37,14 @@ func (s *Session) runShipped(ctx context.Context, t *scheduler.Task) (*scheduler
 	default:
 		return nil, notRetriable(fmt.Errorf("task %d: stage %d has neither an output shuffle nor an action", t.ID, t.StageID))
 	}
-	return runTask(ctx, s.env, plan, t)
+	res, err := runTask(ctx, s.env, plan, t)
+	ev := s.log.Info()
+	if err != nil {
+		ev = s.log.Warn().Err(err)
+	}
+	ev.Int64("task", t.ID).Int("stage", t.StageID).Int("partition", t.Partition).Int("attempt", t.Attempt).
+		Str("locality", t.Locality.String()).Msg("task finished")
+	return res, err
 }
 
 // rebuilt returns the build ref describes, running its job's builder the first time.

@@ -168,6 +168,17 @@ func WithLogger(l zerolog.Logger) SessionOption {
 	return func(o *sessionOpts) { o.log = &l }
 }
 
+// setOutcome records the program's result: on YARN it decides the application's
+// final status.
+func (s *Session) setOutcome(err error) {
+	if s.cluster == nil {
+		return
+	}
+	s.cluster.mu.Lock()
+	s.cluster.outcome = err
+	s.cluster.mu.Unlock()
+}
+
 // Conf returns the session's configuration.
 func (s *Session) Conf() *conf.Conf { return s.conf }
 
@@ -178,7 +189,7 @@ func (s *Session) Summary() Summary { return s.metrics.summary(time.Since(s.star
 func (s *Session) Close() error {
 	err := s.driver.Close()
 	if s.cluster != nil {
-		err = errors.Join(err, s.cluster.close(err))
+		err = errors.Join(err, s.cluster.close(s.Summary().String()))
 	}
 	if s.env == nil {
 		return err

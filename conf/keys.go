@@ -46,6 +46,8 @@ var keys = []Key{
 	{Name: "spindle.memory.fraction", Default: "0.6", Kind: Float, Aliases: []string{"spark.memory.fraction"}, Doc: "share of (memory − 300 MB) for execution and storage"},
 	{Name: "spindle.memory.storageFraction", Default: "0.5", Kind: Float, Aliases: []string{"spark.memory.storageFraction"}, Doc: "share of the unified pool that cached data keeps from eviction"},
 	{Name: "spindle.task.maxFailures", Default: "4", Kind: Int, Aliases: []string{"spark.task.maxFailures"}, Doc: "attempts of a task before its job fails"},
+	{Name: "spindle.scheduler.minRegisteredResourcesRatio", Default: "0.8", Kind: Float, Aliases: []string{"spark.scheduler.minRegisteredResourcesRatio"}, Doc: "on YARN, the share of executors that must have registered before the first job runs"},
+	{Name: "spindle.scheduler.maxRegisteredResourcesWaitingTime", Default: "30s", Kind: Duration, Aliases: []string{"spark.scheduler.maxRegisteredResourcesWaitingTime"}, Doc: "on YARN, the longest the first job waits for spindle.scheduler.minRegisteredResourcesRatio"},
 	{Name: "spindle.locality.wait", Default: "3s", Kind: Duration, Aliases: []string{"spark.locality.wait"}, Doc: "how long a task waits for a slot on a preferred host"},
 	{Name: "spindle.default.parallelism", Kind: Int, Aliases: []string{"spark.default.parallelism"}, Doc: "partitions of a shuffle's output; unset means as many as its largest input"},
 	{Name: "spindle.shuffle.compress", Default: "true", Kind: Bool, Aliases: []string{"spark.shuffle.compress"}, Doc: "compress shuffle and spill blocks"},

@@ -1,0 +1,69 @@
+// Command testjob holds jobs that fail or run long on purpose, for the YARN
+// end-to-end tests:
+//
+//	testjob panic <n>        a job whose tasks panic on every attempt
+//	testjob slow <out> <ms>  a job whose tasks sleep ms per element, saving to out
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spindle-engine/spindle"
+)
+
+// Panics fails its tasks with a message the tests look for.
+var Panics = spindle.Register("e2e-panic", func(s *spindle.Session, n int) spindle.Dataset[int] {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return spindle.Map(spindle.Parallelize(s, xs, 2), func(x int) int {
+		if x == n-1 {
+			panic(fmt.Sprintf("e2e boom at element %d", x))
+		}
+		return x
+	})
+})
+
+// Slow runs long enough to be killed.
+var Slow = spindle.Register("e2e-slow", func(s *spindle.Session, ms int) spindle.Dataset[int] {
+	xs := make([]int, 40)
+	for i := range xs {
+		xs[i] = i
+	}
+	return spindle.Map(spindle.Parallelize(s, xs, 4), func(x int) int {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return x
+	})
+})
+
+func main() {
+	spindle.Main(func(ctx context.Context, s *spindle.Session) error {
+		if len(os.Args) < 3 {
+			return fmt.Errorf("usage: testjob panic <n> | testjob slow <out> <ms>")
+		}
+		switch os.Args[1] {
+		case "panic":
+			n, err := strconv.Atoi(os.Args[2])
+			if err != nil {
+				return fmt.Errorf("panic <n>: %w", err)
+			}
+			_, err = spindle.Count(ctx, Panics.Build(s, n))
+			return err
+		case "slow":
+			if len(os.Args) != 4 {
+				return fmt.Errorf("usage: testjob slow <out> <ms>")
+			}
+			ms, err := strconv.Atoi(os.Args[3])
+			if err != nil {
+				return fmt.Errorf("slow <ms>: %w", err)
+			}
+			return spindle.SaveAsText(ctx, Slow.Build(s, ms), os.Args[2])
+		}
+		return fmt.Errorf("unknown mode %q", os.Args[1])
+	})
+}

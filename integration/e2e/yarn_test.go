@@ -1,0 +1,252 @@
+package e2e
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spindle-engine/spindle/examples/datagen"
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// nodeLocal reads "N node-local" from the job summary a run printed.
+var nodeLocal = regexp.MustCompile(`(\d+) node-local`)
+
+// TestWordCount counts words of a multi-block HDFS file (1 MiB blocks, 2 replicas) on
+// YARN in cluster and client mode, and compares the output with a plain Go count.
+func TestWordCount(t *testing.T) {
+	e := setup(t)
+	var text bytes.Buffer
+	if err := datagen.Text(&text, 5<<20, 20000, 11); err != nil {
+		t.Fatal(err)
+	}
+	dir := e.dir(t, "wordcount")
+	in := dir + "/in.txt"
+	e.writeHDFS(t, in, text.Bytes(), 1<<20)
+	want := map[string]int{}
+	for _, w := range strings.Fields(text.String()) {
+		want[w]++
+	}
+	for _, mode := range []string{"cluster", "client"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			out := dir + "/out-" + mode
+			r := e.submit(t, ctx, append(e.yarnArgs(mode, "--name", "e2e-wordcount-"+mode, "--conf", "spindle.files.maxPartitionBytes=1m"),
+				e.bin+"/wordcount", "hdfs://"+in, "hdfs://"+out)...)
+			if r.code != 0 {
+				t.Fatalf("submit exited %d:\n%s", r.code, r.out)
+			}
+			rep := e.report(t, r.app)
+			if rep.State != yarn.StateFinished || rep.FinalStatus != yarn.Succeeded {
+				t.Fatalf("RM reports %s/%s: %s", rep.State, rep.FinalStatus, rep.Diagnostics)
+			}
+			got := map[string]int{}
+			for _, line := range strings.Split(strings.TrimSpace(e.readParts(t, out)), "\n") {
+				w, n, ok := strings.Cut(line, "\t")
+				c, err := strconv.Atoi(n)
+				if !ok || err != nil {
+					t.Fatalf("output line %q is not word<TAB>count", line)
+				}
+				got[w] += c
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d distinct words in the output, want %d", len(got), len(want))
+			}
+			for w, n := range want {
+				if got[w] != n {
+					t.Fatalf("count of %q = %d, want %d", w, got[w], n)
+				}
+			}
+			if !e.exists(out + "/_SUCCESS") {
+				t.Fatalf("no _SUCCESS in %s", out)
+			}
+			// The summary (the driver's stderr in client mode, the final diagnostics in
+			// cluster mode) counts node-local tasks: the splits' DataNodes are the
+			// NodeManagers' host.
+			m := nodeLocal.FindStringSubmatch(r.out + rep.Diagnostics)
+			if m == nil || m[1] == "0" {
+				t.Errorf("no node-local tasks in the summary:\n%s\n%s", r.out, rep.Diagnostics)
+			}
+			// Executors ran tasks on both NodeManagers, and logged as JSON lines.
+			logs, nodes := e.containerLogs(t, r.app)
+			ran := map[string]bool{}
+			for id, l := range logs {
+				if strings.Contains(l, `"role":"executor"`) && strings.Contains(l, `"task finished"`) {
+					ran[nodes[id]] = true
+				}
+			}
+			if len(ran) != 2 {
+				t.Errorf("executors ran tasks on %d NodeManagers (%v), want 2; containers: %v", len(ran), ran, nodes)
+			}
+		})
+	}
+}
+
+// TestRevenue runs the seed's revenue-by-region job in cluster mode and compares the
+// table the driver printed (the AM container's stdout) with a plain Go computation.
+func TestRevenue(t *testing.T) {
+	e := setup(t)
+	var sales bytes.Buffer
+	if err := datagen.Sales(&sales, 4<<20, 5); err != nil {
+		t.Fatal(err)
+	}
+	in := e.dir(t, "revenue") + "/sales.csv"
+	e.writeHDFS(t, in, sales.Bytes(), 1<<20)
+	want := revenueReference(t, sales.Bytes())
+	if len(want) < 5 {
+		t.Fatalf("the generated sales have %d regions; the check needs several", len(want))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--name", "e2e-revenue"), e.bin+"/revenue", "hdfs://"+in)...)
+	if r.code != 0 {
+		t.Fatalf("submit exited %d:\n%s", r.code, r.out)
+	}
+	stdout := e.amStdout(t, r.app)
+	if got := strings.Count(stdout, "\n"); got != len(want)+1 {
+		t.Fatalf("the driver printed %d lines, want a header and %d rows:\n%s", got, len(want), stdout)
+	}
+	for _, line := range want {
+		if !strings.Contains(stdout, line) {
+			t.Fatalf("the driver's output lacks %q:\n%s", line, stdout)
+		}
+	}
+}
+
+// amStdout is the stdout of the application's first container, the AM.
+func (e *env) amStdout(t *testing.T, app string) string {
+	t.Helper()
+	logs, _ := e.containerLogs(t, app)
+	for id := range logs {
+		if strings.HasSuffix(id, "_000001") {
+			files, err := e.c.ContainerLogs(app, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return files["stdout"]
+		}
+	}
+	t.Fatalf("no AM container logs for %s", app)
+	return ""
+}
+
+func revenueReference(t *testing.T, data []byte) []string {
+	t.Helper()
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]int64{}
+	for _, r := range rows[1:] {
+		v, err := strconv.ParseFloat(r[6], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[r[2]] += int64(math.Round(v * 100))
+	}
+	type kv struct {
+		k string
+		v int64
+	}
+	var all []kv
+	for k, v := range sums {
+		all = append(all, kv{k, v})
+	}
+	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(cmp.Compare(b.v, a.v), cmp.Compare(a.k, b.k)) })
+	var out []string
+	for i, x := range all[:min(20, len(all))] {
+		out = append(out, fmt.Sprintf("%-4d %-20s %18s", i+1, x.k, fmt.Sprintf("%d.%02d", x.v/100, x.v%100)))
+	}
+	return out
+}
+
+// TestFailures checks that failed, killed and impossible applications end as users
+// expect, with the reason where they look for it.
+func TestFailures(t *testing.T) {
+	e := setup(t)
+	t.Run("bad arguments", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		r := e.submit(t, ctx, append(e.yarnArgs("cluster"), e.bin+"/wordcount", "only-one-arg")...)
+		if r.code == 0 || !strings.Contains(r.out, "usage: wordcount") {
+			t.Fatalf("submit exited %d; want non-zero with the job's usage error:\n%s", r.code, r.out)
+		}
+		rep := e.report(t, r.app)
+		if rep.FinalStatus != yarn.Failed || !strings.Contains(rep.Diagnostics, "usage: wordcount") {
+			t.Fatalf("RM reports %s/%s %q; want FAILED with the usage error", rep.State, rep.FinalStatus, rep.Diagnostics)
+		}
+	})
+	t.Run("panic in user code", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--conf", "spindle.task.maxFailures=2"), e.bin+"/testjob", "panic", "10")...)
+		if r.code == 0 || !strings.Contains(r.out, "e2e boom at element 9") {
+			t.Fatalf("submit exited %d; want non-zero with the panic message:\n%s", r.code, r.out)
+		}
+		rep := e.report(t, r.app)
+		if rep.FinalStatus != yarn.Failed || !strings.Contains(rep.Diagnostics, "e2e boom at element 9") {
+			t.Fatalf("RM reports %s/%s %q; want FAILED with the panic", rep.State, rep.FinalStatus, rep.Diagnostics)
+		}
+	})
+	t.Run("kill", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		out := e.dir(t, "slow") + "/out"
+		r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--conf", "spindle.yarn.submit.waitAppCompletion=false"),
+			e.bin+"/testjob", "slow", "hdfs://"+out, "2000")...)
+		if r.code != 0 || r.app == "" {
+			t.Fatalf("submit exited %d:\n%s", r.code, r.out)
+		}
+		// Kill once a task has started writing, so that there is output to hide.
+		for deadline := time.Now().Add(2 * time.Minute); !e.exists(out + "/_temporary"); {
+			if time.Now().After(deadline) {
+				t.Fatalf("the job never started writing %s", out)
+			}
+			time.Sleep(200 * time.Millisecond) // polling HDFS
+		}
+		k := e.run(t, ctx, "kill", r.app)
+		if k.code != 0 {
+			t.Fatalf("spindle kill exited %d:\n%s", k.code, k.out)
+		}
+		rep := e.report(t, r.app)
+		if rep.State != yarn.StateKilled {
+			t.Fatalf("RM reports %s/%s, want KILLED", rep.State, rep.FinalStatus)
+		}
+		if e.exists(out + "/_SUCCESS") {
+			t.Fatal("a killed job left _SUCCESS")
+		}
+		if infos, err := e.fs.ReadDir(out); err == nil {
+			for _, fi := range infos {
+				if strings.HasPrefix(fi.Name(), "part-") {
+					t.Fatalf("a killed job left visible output %s", fi.Name())
+				}
+			}
+		}
+	})
+	t.Run("executor larger than the cluster allows", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args := e.yarnArgs("cluster")
+		args = append(args, "--executor-memory", "64g", e.bin+"/wordcount", "a", "b")
+		r := e.submit(t, ctx, args...)
+		if r.code == 0 || r.app != "" || !strings.Contains(r.out, "8192") {
+			t.Fatalf("submit exited %d; want an error before submit naming the cluster maximum (8192 MB):\n%s", r.code, r.out)
+		}
+	})
+}
+
+// run runs another spindle subcommand.
+func (e *env) run(t *testing.T, ctx context.Context, args ...string) result {
+	t.Helper()
+	return e.command(t, ctx, args...)
+}
