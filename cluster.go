@@ -137,7 +137,7 @@ func (s *Session) startInAM(ctx context.Context, cs *clusterState) error {
 	m, err := am.Start(ctx, am.Config{
 		Hadoop: s.hadoop, Env: env, Allocator: allocatorConfig(s.conf),
 		ExecutorLaunch: launch, RPCPort: int32(rpcPort),
-		Status: func() string { return s.Summary().String() }, Log: s.log,
+		Status: func() string { return s.Summary().String() }, Progress: s.metrics.progress, Log: s.log,
 		MaxAttempts: maxAttempts(s.conf),
 	})
 	if err != nil {

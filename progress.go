@@ -60,6 +60,8 @@ type jobMetrics struct {
 	sum    Summary
 	bar    *progressBar
 	active map[int]*stageProgress
+	// The running job's tasks in all its stages, and those done: its progress.
+	jobTasks, jobDone int
 }
 
 type stageProgress struct {
@@ -79,10 +81,24 @@ func (m *jobMetrics) summary(wall time.Duration) Summary {
 }
 
 // JobStarted implements scheduler.Listener.
-func (m *jobMetrics) JobStarted(*scheduler.JobSpec) {
+func (m *jobMetrics) JobStarted(job *scheduler.JobSpec) {
 	m.mu.Lock()
 	m.sum.Jobs++
+	m.jobTasks, m.jobDone = 0, 0
+	for _, st := range job.Stages {
+		m.jobTasks += st.NumTasks
+	}
 	m.mu.Unlock()
+}
+
+// progress is the running job's share of tasks done, 0 to 1, as YARN shows it.
+func (m *jobMetrics) progress() float32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.jobTasks == 0 {
+		return 0
+	}
+	return min(1, float32(m.jobDone)/float32(m.jobTasks))
 }
 
 // StageSubmitted implements scheduler.Listener.
@@ -118,6 +134,7 @@ func (m *jobMetrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskR
 		m.sum.FailedTasks++
 	} else {
 		m.sum.Tasks++
+		m.jobDone++
 		if len(t.Preferred) > 0 {
 			switch t.Locality {
 			case scheduler.ProcessLocal:

@@ -31,6 +31,9 @@ type Config struct {
 	RPCPort        int32 // reported at registration: the driver's port, or 0
 	// Status is the text of the tracking page (job progress); may be nil.
 	Status func() string
+	// Progress is the application's progress, 0 to 1, reported to the RM with every
+	// heartbeat; may be nil.
+	Progress func() float32
 	// MaxAttempts is the application's AM attempts (spindle.yarn.maxAppAttempts, else
 	// YARN's yarn.resourcemanager.am.max-attempts); 0 reads it from Hadoop.
 	MaxAttempts int
@@ -220,6 +223,9 @@ func (m *Master) loop(ctx context.Context) {
 		ar := &yarn.AllocateRequest{
 			Asks:     append(append([]yarn.ResourceRequest(nil), req.Asks...), req.Cancels...),
 			Releases: m.releases, BlacklistAdd: req.BlacklistAdd, BlacklistRemove: req.BlacklistRemove,
+		}
+		if m.cfg.Progress != nil {
+			ar.Progress = m.cfg.Progress()
 		}
 		resp, err := m.amrm.Allocate(ctx, ar)
 		switch {

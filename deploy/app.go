@@ -32,19 +32,21 @@ func (a *App) Wait(ctx context.Context, every time.Duration, onReport func(*yarn
 }
 
 // WaitFor is Wait until a state that until accepts, or the end of the application.
+// onReport sees every change of state or of progress.
 func (a *App) WaitFor(ctx context.Context, every time.Duration, onReport func(*yarn.AppReport), until func(yarn.AppState) bool) (*yarn.AppReport, error) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var last yarn.AppState
+	var lastProgress float32
 	for {
 		r, err := a.rm.Report(ctx, a.ID)
 		if err != nil {
 			return nil, err
 		}
-		if r.State != last && onReport != nil {
+		if (r.State != last || r.Progress != lastProgress) && onReport != nil {
 			onReport(r)
 		}
-		last = r.State
+		last, lastProgress = r.State, r.Progress
 		if until(r.State) || r.State.Terminal() {
 			return r, nil
 		}

@@ -86,7 +86,14 @@ func submitYARN(sa *submitArgs, stdout, stderr io.Writer) int {
 func follow(ctx context.Context, app *deploy.App, waitAll bool, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "spindle: submitted %s\n", app.ID)
 	tracking := false
+	var state yarn.AppState
 	onReport := func(r *yarn.AppReport) {
+		if r.State == state {
+			// The driver reports its job's progress through the AM's heartbeats.
+			fmt.Fprintf(stdout, "spindle: %s is %s, %.0f%% of the job's tasks done\n", app.ID, r.State, 100*r.Progress)
+			return
+		}
+		state = r.State
 		fmt.Fprintf(stdout, "spindle: %s is %s\n", app.ID, r.State)
 		if !tracking && r.TrackingURL != "" && r.State == yarn.StateRunning {
 			fmt.Fprintf(stdout, "spindle: tracking URL: %s\n", r.TrackingURL)

@@ -214,6 +214,21 @@ func TestFailures(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond) // polling HDFS
 		}
+		// The driver's progress reaches the RM through the AM's heartbeats.
+		id, _ := yarn.ParseAppID(r.app)
+		for deadline := time.Now().Add(2 * time.Minute); ; {
+			rep, err := e.rm.Report(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Progress > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the RM never saw progress of %s", r.app)
+			}
+			time.Sleep(200 * time.Millisecond) // polling the RM
+		}
 		k := e.run(t, ctx, "kill", r.app)
 		if k.code != 0 {
 			t.Fatalf("spindle kill exited %d:\n%s", k.code, k.out)
