@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spindle-engine/spindle/scheduler"
@@ -137,6 +138,8 @@ func (s *Session) runJob(ctx context.Context, final *node, name string, action *
 	start := time.Now()
 	s.log.Info().Str("job", name).Int("stages", len(job.Stages)).Msg("job started")
 	if s.cluster != nil {
+		// Executors still to come are asked for where the job's input is.
+		s.cluster.master.SetTarget(s.conf.Int("spindle.executor.instances"), jobHints(job))
 		if err := s.cluster.awaitExecutors(ctx, s.conf); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -161,4 +164,23 @@ func (s *Session) stagePlan(id int) *stagePlan {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stages[id]
+}
+
+// jobHints counts, per host, the job's tasks that prefer it: the allocator asks for
+// containers there.
+func jobHints(job *scheduler.JobSpec) map[string]int {
+	hints := map[string]int{}
+	for _, st := range job.Stages {
+		if st.Preferred == nil {
+			continue
+		}
+		for p := range st.NumTasks {
+			for _, h := range st.Preferred(p) {
+				if !strings.HasPrefix(h, "executor:") {
+					hints[scheduler.CanonicalHost(h)]++
+				}
+			}
+		}
+	}
+	return hints
 }

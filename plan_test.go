@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spindle-engine/spindle/scheduler"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -70,5 +72,16 @@ func TestPlanCut(t *testing.T) {
 	// And it runs.
 	if _, err := Collect(context.Background(), final); err != nil {
 		t.Fatalf("running the plan: %v", err)
+	}
+}
+
+func TestJobHintsCountPreferredHosts(t *testing.T) {
+	job := &scheduler.JobSpec{Stages: []scheduler.StageSpec{
+		{NumTasks: 3, Preferred: func(p int) []string { return [][]string{{"127.0.0.1", "dn2"}, {"DN2."}, nil}[p] }},
+		{NumTasks: 2},
+	}}
+	got := jobHints(job)
+	if len(got) != 2 || got["localhost"] != 1 || got["dn2"] != 2 {
+		t.Fatalf("hints %v, want localhost:1 dn2:2", got)
 	}
 }

@@ -41,7 +41,11 @@ func TestWordCount(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			out := dir + "/out-" + mode
-			r := e.submit(t, ctx, append(e.yarnArgs(mode, "--name", "e2e-wordcount-"+mode, "--conf", "spindle.files.maxPartitionBytes=1m"),
+			// Executors of 2g (3 GB containers) fit one per NodeManager beside the AM,
+			// and the job waits for both, so tasks run on both NodeManagers: they share
+			// one host name, so locality alone does not spread them.
+			r := e.submit(t, ctx, append(e.yarnArgs(mode, "--name", "e2e-wordcount-"+mode, "--conf", "spindle.files.maxPartitionBytes=1m",
+				"--executor-memory", "2g", "--conf", "spindle.scheduler.minRegisteredResourcesRatio=1", "--conf", "spindle.scheduler.maxRegisteredResourcesWaitingTime=3m"),
 				e.bin+"/wordcount", "hdfs://"+in, "hdfs://"+out)...)
 			if r.code != 0 {
 				t.Fatalf("submit exited %d:\n%s", r.code, r.out)
