@@ -202,6 +202,16 @@ func TestFailures(t *testing.T) {
 			t.Fatalf("RM reports %s/%s %q; want FAILED with the panic", rep.State, rep.FinalStatus, rep.Diagnostics)
 		}
 	})
+	t.Run("executors keep dying", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--conf", "spindle.executor.maxNumFailures=2",
+			"--conf", "spindle.scheduler.maxRegisteredResourcesWaitingTime=1s"), e.bin+"/testjob", "crash", "3")...)
+		rep := e.report(t, r.app)
+		if r.code == 0 || rep.FinalStatus != yarn.Failed || !strings.Contains(rep.Diagnostics, "executor failures") {
+			t.Fatalf("submit exited %d, RM reports %s/%s %q; want FAILED for executor failures:\n%s", r.code, rep.State, rep.FinalStatus, rep.Diagnostics, r.out)
+		}
+	})
 	t.Run("kill", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()

@@ -3,6 +3,7 @@
 //
 //	testjob panic <n>        a job whose tasks panic on every attempt
 //	testjob slow <out> <ms>  a job whose tasks sleep ms per element, saving to out
+//	testjob crash <code>     a job whose tasks end their executor's process
 package main
 
 import (
@@ -41,6 +42,14 @@ var Slow = spindle.Register("e2e-slow", func(s *spindle.Session, ms int) spindle
 	})
 })
 
+// Crash ends the process running its tasks, as a segfaulting library would.
+var Crash = spindle.Register("e2e-crash", func(s *spindle.Session, code int) spindle.Dataset[int] {
+	return spindle.Map(spindle.Parallelize(s, []int{1, 2, 3, 4}, 2), func(x int) int {
+		os.Exit(code)
+		return x
+	})
+})
+
 func main() {
 	spindle.Main(func(ctx context.Context, s *spindle.Session) error {
 		if len(os.Args) < 3 {
@@ -53,6 +62,13 @@ func main() {
 				return fmt.Errorf("panic <n>: %w", err)
 			}
 			_, err = spindle.Count(ctx, Panics.Build(s, n))
+			return err
+		case "crash":
+			code, err := strconv.Atoi(os.Args[2])
+			if err != nil {
+				return fmt.Errorf("crash <code>: %w", err)
+			}
+			_, err = spindle.Count(ctx, Crash.Build(s, code))
 			return err
 		case "slow":
 			if len(os.Args) != 4 {
