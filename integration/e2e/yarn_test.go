@@ -181,13 +181,25 @@ func TestFailures(t *testing.T) {
 	t.Run("bad arguments", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		r := e.submit(t, ctx, append(e.yarnArgs("cluster"), e.bin+"/wordcount", "only-one-arg")...)
+		// Two attempts: the first fails without unregistering, so YARN retries; the
+		// last unregisters FAILED with the job's error.
+		r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--conf", "spindle.yarn.maxAppAttempts=2"), e.bin+"/wordcount", "only-one-arg")...)
 		if r.code == 0 || !strings.Contains(r.out, "usage: wordcount") {
 			t.Fatalf("submit exited %d; want non-zero with the job's usage error:\n%s", r.code, r.out)
 		}
 		rep := e.report(t, r.app)
 		if rep.FinalStatus != yarn.Failed || !strings.Contains(rep.Diagnostics, "usage: wordcount") {
 			t.Fatalf("RM reports %s/%s %q; want FAILED with the usage error", rep.State, rep.FinalStatus, rep.Diagnostics)
+		}
+		logs, _ := e.containerLogs(t, r.app)
+		attempts := 0
+		for id := range logs {
+			if strings.HasSuffix(id, "_000001") {
+				attempts++
+			}
+		}
+		if attempts != 2 {
+			t.Fatalf("%d AM attempts ran, want 2 (containers %v)", attempts, logs)
 		}
 	})
 	t.Run("panic in user code", func(t *testing.T) {
