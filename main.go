@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,9 @@ const (
 	EnvConf = "SPINDLE_CONF"
 	// EnvLogLevel sets the log level: debug, info, warn (the default) or error.
 	EnvLogLevel = "SPINDLE_LOG_LEVEL"
+	// EnvCPUProfile names a file for a CPU profile of the driver process (in local
+	// mode, the whole job), for `go tool pprof`.
+	EnvCPUProfile = "SPINDLE_CPUPROFILE"
 )
 
 // Main runs a Spindle program: it reads the configuration that `spindle submit` passed
@@ -71,6 +75,14 @@ func runMain(run func(ctx context.Context, s *Session) error) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
 		return 2
+	}
+	if p := os.Getenv(EnvCPUProfile); p != "" {
+		stopProfile, perr := startCPUProfile(p)
+		if perr != nil {
+			fmt.Fprintf(os.Stderr, "spindle: %s: %v\n", EnvCPUProfile, perr)
+			return 2
+		}
+		defer stopProfile()
 	}
 	start := time.Now()
 	err = run(ctx, s)
@@ -126,4 +138,19 @@ func confFromEnv(log zerolog.Logger) (*conf.Conf, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
