@@ -129,10 +129,16 @@ func (c *compiler) mapStage(sd *shuffleDep) (int, error) {
 // runJob compiles the plan ending at final and runs it, handing each result
 // partition's bytes to onResult.
 func (s *Session) runJob(ctx context.Context, final *node, name string, action *actionSpec, result resultFunc, onResult func(part int, data []byte) error) error {
+	return s.runJobOn(ctx, final, nil, name, action, result, onResult)
+}
+
+// runJobOn is runJob over some result partitions only (all when parts is nil).
+func (s *Session) runJobOn(ctx context.Context, final *node, parts []int, name string, action *actionSpec, result resultFunc, onResult func(part int, data []byte) error) error {
 	job, err := s.compile(ctx, final, name, action, result)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	job.Partitions = parts
 	s.jobMu.Lock()
 	defer s.jobMu.Unlock()
 	start := time.Now()

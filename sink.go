@@ -120,14 +120,44 @@ func Count[T any](ctx context.Context, d Dataset[T]) (int64, error) {
 	return total, err
 }
 
-// Take returns the first n elements of d, in partition order. Each task stops after
-// n elements of its partition.
+// Take returns the first n elements of d, in partition order. Like Spark's take, it
+// computes the first partition alone, then up to four times as many partitions at a
+// time, guided by how many elements the partitions so far held, until it has n.
 func Take[T any](ctx context.Context, d Dataset[T], n int) ([]T, error) {
-	out, err := collectFirst(ctx, d, max(0, n), "Take"+callSite())
-	if err != nil {
-		return nil, err
+	if n <= 0 {
+		return nil, nil
 	}
-	return out[:min(len(out), max(0, n))], nil
+	name := "Take" + callSite()
+	total := d.n.nparts
+	var out []T
+	scanned := 0
+	for len(out) < n && scanned < total {
+		try := 1
+		if scanned > 0 {
+			try = scanned * 4
+			if len(out) > 0 {
+				try = min(max(int(1.5*float64(n)*float64(scanned)/float64(len(out)))-scanned, 1), scanned*4)
+			}
+		}
+		parts := make([]int, 0, try)
+		for p := scanned; p < min(scanned+try, total); p++ {
+			parts = append(parts, p)
+		}
+		got := make([][]T, total)
+		onResult := func(part int, data []byte) error {
+			return decodeSeq(d.codec, data)(func(t T) bool { got[part] = append(got[part], t); return true })
+		}
+		limit := n - len(out)
+		a := &actionSpec{Kind: actionCollect, Limit: limit}
+		if err := d.s.runJobOn(ctx, d.n, parts, name, a, d.collectResult(limit), onResult); err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			out = append(out, got[p]...)
+		}
+		scanned += len(parts)
+	}
+	return out[:min(len(out), n)], nil
 }
 
 // SaveAsText writes d as text files into the directory path, one line per element

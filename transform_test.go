@@ -183,3 +183,39 @@ func TestMapValuesReduceCountByKey(t *testing.T) {
 		t.Fatalf("CountByKey: %d keys, want %d", len(counts), len(wantCounts))
 	}
 }
+
+// TestTakeScansFewPartitions checks that Take computes the first partition alone when
+// it holds enough, and grows the scan over empty partitions until it has n.
+func TestTakeScansFewPartitions(t *testing.T) {
+	s := newTestSession(t)
+	ctx := context.Background()
+	xs := make([]int, 100)
+	for i := range xs {
+		xs[i] = i
+	}
+	var c countingFn
+	d := Map(Parallelize(s, xs, 10), c.double)
+	got, err := Take(ctx, d, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []int{0, 2, 4}) {
+		t.Fatalf("Take(3) = %v", got)
+	}
+	if n := c.n.Load(); n > 10 {
+		t.Fatalf("Take(3) computed %d elements, want at most the first partition's 10", n)
+	}
+	// Only the last two partitions hold elements: the scan grows 1, 4, then the rest.
+	late := Filter(Parallelize(s, xs, 10), func(x int) bool { return x >= 80 })
+	got, err = Take(ctx, late, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := xs[80:95]
+	if !slices.Equal(got, want) {
+		t.Fatalf("Take(15) = %v, want %v", got, want)
+	}
+	if got, _ := Take(ctx, late, 1000); len(got) != 20 {
+		t.Fatalf("Take(1000) of 20 elements gave %d", len(got))
+	}
+}

@@ -112,6 +112,18 @@ func (d *DAGScheduler) newJob(id int, spec *JobSpec) (*job, error) {
 		shuffles[ss.ShuffleID] = true
 	}
 	j := &job{id: id, spec: spec, done: make([]bool, spec.Stages[n-1].NumTasks)}
+	if spec.Partitions != nil {
+		// Partitions left out count as done: they are never submitted.
+		for p := range j.done {
+			j.done[p] = true
+		}
+		for _, p := range spec.Partitions {
+			if p < 0 || p >= len(j.done) {
+				return nil, fmt.Errorf("%w: result partition %d of %d", ErrInvalidJob, p, len(j.done))
+			}
+			j.done[p] = false
+		}
+	}
 	made := map[int]*stage{}
 	visiting := map[int]bool{}
 	var link func(ss *StageSpec) (*stage, error)

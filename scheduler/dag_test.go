@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -281,6 +282,7 @@ func TestDAGRejectsMalformedJobs(t *testing.T) {
 		{"cycle", JobSpec{Stages: stages("1:10:1:2", "2:11:1:1", "3:-1:1:2")}},
 		{"duplicate stage ID", JobSpec{Stages: stages("1:10:1", "1:-1:1:1")}},
 		{"two stages write one shuffle", JobSpec{Stages: stages("1:10:1", "2:10:1", "3:-1:1:1,2")}},
+		{"result partition out of range", JobSpec{Stages: stages("1:-1:2"), Partitions: []int{2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,6 +293,26 @@ func TestDAGRejectsMalformedJobs(t *testing.T) {
 				t.Fatalf("error %v is not ErrInvalidJob", err)
 			}
 		})
+	}
+}
+
+// TestDAGRunsOnlyTheAskedPartitions is Take's scan: a job over some result
+// partitions launches those only, after every map task its shuffle needs.
+func TestDAGRunsOnlyTheAskedPartitions(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.addExecutor("a", "ha")
+	h.submit(&JobSpec{Name: "take", Stages: stages("1:10:2", "2:-1:4:1"), Partitions: []int{1, 3}})
+	h.runAll("a")
+	log := h.take()
+	var results []string
+	for _, l := range log {
+		if strings.HasPrefix(l, "submit stage 2") || strings.HasPrefix(l, "result") {
+			results = append(results, l)
+		}
+	}
+	wantLog(t, results, []string{"submit stage 2.0 [1 3]", "result 0.1", "result 0.3"})
+	if log[len(log)-1] != "job 0 succeeded" {
+		t.Fatalf("log ends %q", log[len(log)-1])
 	}
 }
 

@@ -27,6 +27,9 @@ type JobSpec struct {
 	// Stages holds every stage of the job; the LAST one is the result stage. Parents
 	// need not be listed before their children.
 	Stages []StageSpec
+	// Partitions, when set, are the only result partitions to compute (Take scans a
+	// few first); nil means all.
+	Partitions []int
 }
 
 // MapStatus says where one map task's output lives and how big each of its reduce
