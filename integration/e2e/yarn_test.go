@@ -229,7 +229,7 @@ func TestFailures(t *testing.T) {
 		defer cancel()
 		out := e.dir(t, "slow") + "/out"
 		r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--conf", "spindle.yarn.submit.waitAppCompletion=false"),
-			e.bin+"/testjob", "slow", "hdfs://"+out, "2000")...)
+			e.bin+"/testjob", "slow", "hdfs://"+out, "1000")...)
 		if r.code != 0 || r.app == "" {
 			t.Fatalf("submit exited %d:\n%s", r.code, r.out)
 		}
