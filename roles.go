@@ -107,7 +107,8 @@ func executorMain(ctx context.Context, c *conf.Conf, id, appID string, log zerol
 	if err != nil {
 		return fmt.Errorf("shuffle listener: %w", err)
 	}
-	svc := shuffle.NewService(appSecret{appID, secret}, log)
+	// The service names the application and executor in its own lines.
+	svc := shuffle.NewService(appSecret{appID, secret}, containerLogger(c, map[string]string{"role": "executor", "component": "shuffle"}))
 	served := make(chan error, 1)
 	go func() { served <- svc.Serve(ctx, lis) }()
 	defer func() { cancel(); <-served }()
