@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/spindle-engine/spindle/am"
 	"github.com/spindle-engine/spindle/am/allocator"
 	"github.com/spindle-engine/spindle/conf"
@@ -247,7 +249,7 @@ func (cs *clusterState) watch(ctx context.Context, s *Session) {
 
 // awaitExecutors holds the first job until enough executors registered, as Spark's
 // YARN backend does: a job started on the first executor alone would run there.
-func (cs *clusterState) awaitExecutors(ctx context.Context, c *conf.Conf) error {
+func (cs *clusterState) awaitExecutors(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
 	want := int(math.Ceil(c.Float("spindle.scheduler.minRegisteredResourcesRatio") * float64(c.Int("spindle.executor.instances"))))
 	timeout := time.NewTimer(c.Duration("spindle.scheduler.maxRegisteredResourcesWaitingTime"))
 	defer timeout.Stop()
@@ -265,7 +267,11 @@ func (cs *clusterState) awaitExecutors(ctx context.Context, c *conf.Conf) error 
 		case <-timeout.C:
 			cs.mu.Lock()
 			cs.ready = true
+			n := cs.registered
 			cs.mu.Unlock()
+			// As Spark warns: with no executor the job waits for the cluster.
+			log.Warn().Int("registered", n).Int("wanted", want).
+				Msg("starting with fewer executors than spindle.scheduler.minRegisteredResourcesRatio asks; if none come, check that the cluster has room for the executors' containers")
 			return nil
 		case <-cs.failed:
 			return cs.failure

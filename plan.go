@@ -146,7 +146,7 @@ func (s *Session) runJobOn(ctx context.Context, final *node, parts []int, name s
 	if s.cluster != nil {
 		// Executors still to come are asked for where the job's input is.
 		s.cluster.master.SetTarget(s.conf.Int("spindle.executor.instances"), jobHints(job))
-		if err := s.cluster.awaitExecutors(ctx, s.conf); err != nil {
+		if err := s.cluster.awaitExecutors(ctx, s.conf, s.log); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		var cancel context.CancelFunc

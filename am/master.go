@@ -292,6 +292,7 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 				}
 			}()
 		case allocator.Release:
+			m.log.Info().Str("container", a.ContainerID).Str("reason", a.Reason).Msg("container released")
 			if c, ok := m.containers[a.ContainerID]; ok {
 				m.releases = append(m.releases, c.ID)
 				delete(m.containers, a.ContainerID)

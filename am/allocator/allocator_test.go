@@ -290,4 +290,11 @@ func TestRequestCarriesSizeAndLabel(t *testing.T) {
 	} else if r, ok := acts[0].(Release); !ok || !strings.Contains(r.Reason, "too small") {
 		t.Fatalf("undersized container: %+v, want released as too small", acts[0])
 	}
+	// A container reported with fewer vcores than asked (DefaultResourceCalculator) is
+	// used: releasing it would ask again for ever.
+	if acts := a.OnAllocated(t0, []Container{{ID: "c2", NodeHost: "h1", MemoryMB: 2048, Vcores: 1}}); len(acts) != 1 {
+		t.Fatalf("actions = %v", acts)
+	} else if _, ok := acts[0].(Launch); !ok {
+		t.Fatalf("container with one vcore: %+v, want launched", acts[0])
+	}
 }

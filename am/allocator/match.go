@@ -56,8 +56,11 @@ func (a *Allocator) unusable(now time.Time, c Container) string {
 		return "application failed"
 	case a.missing() == 0:
 		return "surplus"
-	case c.MemoryMB < a.cfg.ExecutorMemoryMB || c.Vcores < a.cfg.ExecutorVcores:
-		return fmt.Sprintf("too small (%d MB, %d vcores)", c.MemoryMB, c.Vcores)
+	case c.MemoryMB < a.cfg.ExecutorMemoryMB:
+		// Vcores are not compared: a scheduler with the DefaultResourceCalculator (the
+		// CapacityScheduler's default) reports one vcore for every container whatever
+		// was asked, and Spark matches on memory alone for that reason.
+		return fmt.Sprintf("too small (%d MB)", c.MemoryMB)
 	case a.isExcluded(c.NodeHost) && now.Before(a.excludedUntil(c.NodeHost)):
 		return "node excluded"
 	}

@@ -112,7 +112,9 @@ func TestRevenue(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--name", "e2e-revenue"), e.bin+"/revenue", "hdfs://"+in)...)
+	// Two cores per executor: the test cluster's scheduler reports one vcore for every
+	// container, which must not make the AM refuse them.
+	r := e.submit(t, ctx, append(e.yarnArgs("cluster", "--name", "e2e-revenue", "--executor-cores", "2"), e.bin+"/revenue", "hdfs://"+in)...)
 	if r.code != 0 {
 		t.Fatalf("submit exited %d:\n%s", r.code, r.out)
 	}
