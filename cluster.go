@@ -314,7 +314,10 @@ func (cs *clusterState) close(summary string) error {
 	// A successful application's diagnostics hold the job summary, where `spindle
 	// status` and `yarn application -status` show it.
 	status, diag := yarn.Succeeded, summary
-	if outcome != nil {
+	switch {
+	case errors.Is(outcome, context.Canceled):
+		status, diag = yarn.Killed, "the driver was interrupted"
+	case outcome != nil:
 		status, diag = yarn.Failed, outcome.Error()
 	}
 	var err error

@@ -7,10 +7,14 @@ import (
 	"encoding/csv"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,6 +280,39 @@ func TestFailures(t *testing.T) {
 			}
 		}
 	})
+	t.Run("interrupted client-mode driver", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		out := e.dir(t, "interrupted") + "/out"
+		cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "spindle"), append([]string{"submit"},
+			append(e.yarnArgs("client"), e.bin+"/testjob", "slow", "hdfs://"+out, "1000")...)...)
+		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+e.c.ConfDir, "HADOOP_USER_NAME="+hdfsUser())
+		var buf syncBuffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(2 * time.Minute); !e.exists(out + "/_temporary"); {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("the job never started writing:\n%s", buf.String())
+			}
+			time.Sleep(200 * time.Millisecond) // polling HDFS
+		}
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		app := appIDPattern.FindString(buf.String())
+		if err == nil || app == "" {
+			t.Fatalf("interrupted submit: %v\n%s", err, buf.String())
+		}
+		rep := e.report(t, app)
+		if rep.FinalStatus != yarn.Killed || !strings.Contains(rep.Diagnostics, "interrupted") {
+			t.Fatalf("RM reports %s/%s %q; want KILLED by the interrupted driver", rep.State, rep.FinalStatus, rep.Diagnostics)
+		}
+		if e.exists(out + "/_SUCCESS") {
+			t.Fatal("an interrupted job left _SUCCESS")
+		}
+	})
 	t.Run("executor larger than the cluster allows", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -292,4 +329,22 @@ func TestFailures(t *testing.T) {
 func (e *env) run(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
 	return e.command(t, ctx, args...)
+}
+
+// syncBuffer is a buffer a running command writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
