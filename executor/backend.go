@@ -59,6 +59,8 @@ type conn struct {
 	once     sync.Once
 	reason   error
 	lastSeen time.Time
+	encMu    sync.Mutex
+	enc      *taskEncoder
 }
 
 func (c *conn) remove(reason error) bool {
@@ -170,7 +172,21 @@ func (b *Backend) enqueue(id string, m *pb.DriverMessage) error {
 
 // Launch implements scheduler.Backend.
 func (b *Backend) Launch(executor string, t *scheduler.Task) error {
-	return b.enqueue(executor, &pb.DriverMessage{Msg: &pb.DriverMessage_Launch{Launch: &pb.LaunchTask{Task: taskToProto(t)}}})
+	c, err := b.conn(executor)
+	if err != nil {
+		return err
+	}
+	// Encoding and queueing stay in one order: the encoder's refs assume the
+	// executor sees its definitions in the order it made them.
+	c.encMu.Lock()
+	defer c.encMu.Unlock()
+	m := &pb.DriverMessage{Msg: &pb.DriverMessage_Launch{Launch: &pb.LaunchTask{Task: c.enc.encode(t)}}}
+	select {
+	case c.out <- m:
+		return nil
+	case <-c.done:
+		return fmt.Errorf("executor %s is gone: %v", executor, c.reason)
+	}
 }
 
 // Kill implements scheduler.Backend.
@@ -251,7 +267,7 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 		b.cfg.Log.Warn().Str("executor", reg.ExecutorId).Str("app", reg.AppId).Msg("executor refused: bad application credentials")
 		return status.Errorf(codes.Unauthenticated, "executor %s: bad credentials for application %s", reg.ExecutorId, reg.AppId)
 	}
-	c := &conn{id: reg.ExecutorId, out: make(chan *pb.DriverMessage, 256), done: make(chan struct{}), lastSeen: time.Now()}
+	c := &conn{id: reg.ExecutorId, out: make(chan *pb.DriverMessage, 256), done: make(chan struct{}), lastSeen: time.Now(), enc: newTaskEncoder()}
 	b.mu.Lock()
 	switch {
 	case b.ctx == nil || b.stopped:

@@ -152,8 +152,10 @@ func TestTaskRoundTrip(t *testing.T) {
 	in := &scheduler.Task{ID: 9, JobID: 1, StageID: 2, StageAttempt: 1, Partition: 3, Attempt: 2, ShuffleID: -1, NumTasks: 4,
 		Inputs:    []scheduler.ShuffleInput{{ShuffleID: 5, Maps: []scheduler.MapStatus{{Executor: "1", Host: "h", Addr: "h:1", Sizes: []int64{1, 2}}}}},
 		Preferred: []string{"h"}, Payload: []byte("plan"), Locality: scheduler.NodeLocal}
-	if got := taskFromProto(taskToProto(in)); fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", in) {
-		t.Fatalf("round trip\n%+v\nwant\n%+v", got, in)
+	enc, dec := newTaskEncoder(), newTaskDecoder()
+	got, err := dec.decode(enc.encode(in))
+	if err != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", in) {
+		t.Fatalf("round trip (%v)\n%+v\nwant\n%+v", err, got, in)
 	}
 	res := &scheduler.TaskResult{Sizes: []int64{4}, Data: []byte("x"), Metrics: scheduler.TaskMetrics{Duration: time.Second, RecordsRead: 3, SpillBytes: 7}}
 	if got := resultFromProto(resultToProto(res)); fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", res) {
@@ -246,4 +248,32 @@ func TestKillCancelsTheTask(t *testing.T) {
 		t.Fatalf("RunJob = %v, want context.Canceled", err)
 	}
 	waitFor(t, "the task to see its kill", func() bool { mu.Lock(); defer mu.Unlock(); return ran["cancelled"] == 1 })
+}
+
+// TestSharedPartsTravelOnce checks that a stage's map output list and payload go
+// with its first task only, and that both ends agree after the caches roll over.
+func TestSharedPartsTravelOnce(t *testing.T) {
+	enc, dec := newTaskEncoder(), newTaskDecoder()
+	stage := func(i int) (scheduler.ShuffleInput, []byte) {
+		return scheduler.ShuffleInput{ShuffleID: i, Maps: []scheduler.MapStatus{{Executor: "1", Sizes: []int64{int64(i), 2}}}},
+			[]byte(fmt.Sprintf("plan %d", i))
+	}
+	for i := range refCacheSize * 3 {
+		in, payload := stage(i)
+		for p := range 3 {
+			task := &scheduler.Task{ID: int64(i*10 + p), Partition: p, Inputs: []scheduler.ShuffleInput{in}, Payload: payload}
+			msg := enc.encode(task)
+			if first := p == 0; (len(msg.Inputs[0].Maps) > 0) != first || (msg.Payload != nil) != first {
+				t.Fatalf("stage %d task %d: maps sent %v, payload sent %v; want them with the first task only",
+					i, p, len(msg.Inputs[0].Maps) > 0, msg.Payload != nil)
+			}
+			got, err := dec.decode(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Inputs[0].Maps[0].Sizes[0] != int64(i) || string(got.Payload) != string(payload) {
+				t.Fatalf("stage %d task %d decoded %+v %q", i, p, got.Inputs, got.Payload)
+			}
+		}
+	}
 }

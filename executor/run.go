@@ -75,6 +75,7 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 		e.wg.Wait()
 	}()
 	go e.heartbeat(sctx)
+	dec := newTaskDecoder()
 	for {
 		m, err := stream.Recv()
 		if err != nil {
@@ -85,7 +86,13 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 		}
 		switch m := m.Msg.(type) {
 		case *pb.DriverMessage_Launch:
-			e.launch(taskCtx, taskFromProto(m.Launch.Task))
+			t, err := dec.decode(m.Launch.Task)
+			if err != nil {
+				e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Status{Status: &pb.TaskStatus{
+					TaskId: m.Launch.Task.Id, Failure: failureToProto(err)}}})
+				continue
+			}
+			e.launch(taskCtx, t)
 		case *pb.DriverMessage_Kill:
 			e.kill(m.Kill.TaskId)
 		case *pb.DriverMessage_Shutdown:

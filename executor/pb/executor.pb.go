@@ -602,19 +602,22 @@ func (x *Shutdown) GetReason() string {
 }
 
 type Task struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	JobId         int32                  `protobuf:"varint,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	StageId       int32                  `protobuf:"varint,3,opt,name=stage_id,json=stageId,proto3" json:"stage_id,omitempty"`
-	StageAttempt  int32                  `protobuf:"varint,4,opt,name=stage_attempt,json=stageAttempt,proto3" json:"stage_attempt,omitempty"`
-	Partition     int32                  `protobuf:"varint,5,opt,name=partition,proto3" json:"partition,omitempty"`
-	Attempt       int32                  `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	ShuffleId     int32                  `protobuf:"varint,7,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
-	NumTasks      int32                  `protobuf:"varint,8,opt,name=num_tasks,json=numTasks,proto3" json:"num_tasks,omitempty"`
-	Inputs        []*ShuffleInput        `protobuf:"bytes,9,rep,name=inputs,proto3" json:"inputs,omitempty"`
-	Preferred     []string               `protobuf:"bytes,10,rep,name=preferred,proto3" json:"preferred,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,11,opt,name=payload,proto3" json:"payload,omitempty"`
-	Locality      int32                  `protobuf:"varint,12,opt,name=locality,proto3" json:"locality,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	JobId        int32                  `protobuf:"varint,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	StageId      int32                  `protobuf:"varint,3,opt,name=stage_id,json=stageId,proto3" json:"stage_id,omitempty"`
+	StageAttempt int32                  `protobuf:"varint,4,opt,name=stage_attempt,json=stageAttempt,proto3" json:"stage_attempt,omitempty"`
+	Partition    int32                  `protobuf:"varint,5,opt,name=partition,proto3" json:"partition,omitempty"`
+	Attempt      int32                  `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	ShuffleId    int32                  `protobuf:"varint,7,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
+	NumTasks     int32                  `protobuf:"varint,8,opt,name=num_tasks,json=numTasks,proto3" json:"num_tasks,omitempty"`
+	Inputs       []*ShuffleInput        `protobuf:"bytes,9,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	Preferred    []string               `protobuf:"bytes,10,rep,name=preferred,proto3" json:"preferred,omitempty"`
+	Payload      []byte                 `protobuf:"bytes,11,opt,name=payload,proto3" json:"payload,omitempty"`
+	Locality     int32                  `protobuf:"varint,12,opt,name=locality,proto3" json:"locality,omitempty"`
+	// payload_ref names the payload: when payload is set this message defines it,
+	// else it is one sent before on this stream (tasks of a stage share it).
+	PayloadRef    int64 `protobuf:"varint,13,opt,name=payload_ref,json=payloadRef,proto3" json:"payload_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,10 +736,22 @@ func (x *Task) GetLocality() int32 {
 	return 0
 }
 
+func (x *Task) GetPayloadRef() int64 {
+	if x != nil {
+		return x.PayloadRef
+	}
+	return 0
+}
+
+// ShuffleInput lists a shuffle's map outputs, which every task of a stage shares:
+// the first task sent to an executor defines them under ref (maps set, define true),
+// later ones name ref alone. Both ends keep the last refCacheSize definitions.
 type ShuffleInput struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ShuffleId     int32                  `protobuf:"varint,1,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
 	Maps          []*MapStatus           `protobuf:"bytes,2,rep,name=maps,proto3" json:"maps,omitempty"`
+	Ref           int64                  `protobuf:"varint,3,opt,name=ref,proto3" json:"ref,omitempty"`
+	Define        bool                   `protobuf:"varint,4,opt,name=define,proto3" json:"define,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -783,6 +798,20 @@ func (x *ShuffleInput) GetMaps() []*MapStatus {
 		return x.Maps
 	}
 	return nil
+}
+
+func (x *ShuffleInput) GetRef() int64 {
+	if x != nil {
+		return x.Ref
+	}
+	return 0
+}
+
+func (x *ShuffleInput) GetDefine() bool {
+	if x != nil {
+		return x.Define
+	}
+	return false
 }
 
 type MapStatus struct {
@@ -1180,7 +1209,7 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\bKillTask\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\"\"\n" +
 	"\bShutdown\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\xed\x02\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x8e\x03\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x05R\x05jobId\x12\x19\n" +
@@ -1195,11 +1224,15 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\tpreferred\x18\n" +
 	" \x03(\tR\tpreferred\x12\x18\n" +
 	"\apayload\x18\v \x01(\fR\apayload\x12\x1a\n" +
-	"\blocality\x18\f \x01(\x05R\blocality\"^\n" +
+	"\blocality\x18\f \x01(\x05R\blocality\x12\x1f\n" +
+	"\vpayload_ref\x18\r \x01(\x03R\n" +
+	"payloadRef\"\x88\x01\n" +
 	"\fShuffleInput\x12\x1d\n" +
 	"\n" +
 	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12/\n" +
-	"\x04maps\x18\x02 \x03(\v2\x1b.spindle.executor.MapStatusR\x04maps\"e\n" +
+	"\x04maps\x18\x02 \x03(\v2\x1b.spindle.executor.MapStatusR\x04maps\x12\x10\n" +
+	"\x03ref\x18\x03 \x01(\x03R\x03ref\x12\x16\n" +
+	"\x06define\x18\x04 \x01(\bR\x06define\"e\n" +
 	"\tMapStatus\x12\x1a\n" +
 	"\bexecutor\x18\x01 \x01(\tR\bexecutor\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
