@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/spindle-engine/spindle/executor/pb"
 	"github.com/spindle-engine/spindle/scheduler"
 )
 
@@ -275,5 +278,55 @@ func TestSharedPartsTravelOnce(t *testing.T) {
 				t.Fatalf("stage %d task %d decoded %+v %q", i, p, got.Inputs, got.Payload)
 			}
 		}
+	}
+}
+
+// TestSilentExecutorIsRemoved registers an executor that then says nothing: after
+// ExecutorTimeout the driver takes it for lost, once.
+func TestSilentExecutorIsRemoved(t *testing.T) {
+	b, err := NewBackend(BackendConfig{AppID: "app-1", Secret: secret, Listen: "127.0.0.1:0", AdvertiseHost: "127.0.0.1",
+		ExecutorTimeout: 200 * time.Millisecond, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan scheduler.BackendEvent, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := b.Start(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop(context.Background())
+	cc, err := grpc.NewClient(b.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	stream, err := pb.NewDriverClient(cc).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
+		AppId: "app-1", ExecutorId: "9", Host: "h", Cores: 1, Proof: proof(secret, "app-1", "9")}}}); err != nil {
+		t.Fatal(err)
+	}
+	var added, removed int
+	for deadline := time.After(10 * time.Second); removed == 0; {
+		select {
+		case ev := <-events:
+			switch ev := ev.(type) {
+			case scheduler.ExecutorAdded:
+				added++
+			case scheduler.ExecutorRemoved:
+				removed++
+				if !strings.Contains(ev.Reason.Error(), "no heartbeat") {
+					t.Fatalf("removed for %v, want the heartbeat timeout", ev.Reason)
+				}
+			}
+		case <-deadline:
+			t.Fatal("a silent executor was never removed")
+		}
+	}
+	if added != 1 || b.NumExecutors() != 0 {
+		t.Fatalf("added %d, still registered %d", added, b.NumExecutors())
 	}
 }
