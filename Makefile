@@ -8,7 +8,7 @@ SALES_MB  ?= 200MB
 MASTER    ?= local[*]
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all build run test unit bench proto fmt vet clean minicluster-up minicluster-down
+.PHONY: all build run test unit bench bench-compare proto fmt vet clean minicluster-up minicluster-down
 
 all: build
 
@@ -38,6 +38,12 @@ unit:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./shuffle/ ./codec/ ./scheduler/
+
+# bench-compare: Spindle against Apache Spark (PySpark, installed under build/bench) on
+# the same machine; writes BENCHMARKS.md and docs/bench-ratios.png. BENCH_ARGS="--scale 8"
+# runs the nominal sizes.
+bench-compare:
+	python3 scripts/bench/compare.py $(BENCH_ARGS)
 
 proto:
 	$(GO) generate ./ipc/... ./yarn/...

@@ -14,19 +14,21 @@ import (
 )
 
 func main() {
-	kind := flag.String("kind", "sales", "what to generate: sales (CSV) or text (Zipf words)")
-	size := flag.String("size", "200MB", "approximate output size, e.g. 512k, 200MB, 2g")
+	kind := flag.String("kind", "sales", "what to generate: sales (CSV), text (Zipf words), records (100-byte sort records), fact or dim (join tables)")
+	size := flag.String("size", "200MB", "approximate output size, e.g. 512k, 200MB, 2g (sales, text, records)")
+	rows := flag.Int64("rows", 0, "rows for -kind fact or dim")
+	dims := flag.Int64("dims", 1000000, "dimension ids the fact rows refer to")
 	out := flag.String("out", "", "output file (required)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	vocab := flag.Int("vocab", 100000, "vocabulary size for -kind text")
 	flag.Parse()
-	if err := run(*kind, *size, *out, *seed, *vocab); err != nil {
+	if err := run(*kind, *size, *out, *seed, *vocab, *rows, *dims); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(kind, sizeFlag, out string, seed uint64, vocab int) error {
+func run(kind, sizeFlag, out string, seed uint64, vocab int, rows, dims int64) error {
 	if out == "" {
 		return fmt.Errorf("-out is required")
 	}
@@ -49,8 +51,14 @@ func run(kind, sizeFlag, out string, seed uint64, vocab int) error {
 		err = datagen.Sales(f, size, seed)
 	case "text":
 		err = datagen.Text(f, size, vocab, seed)
+	case "records":
+		err = datagen.Records(f, size/datagen.RecordSize, seed)
+	case "fact":
+		err = datagen.Fact(f, rows, dims, seed)
+	case "dim":
+		err = datagen.Dim(f, rows, seed)
 	default:
-		err = fmt.Errorf("-kind %q: want sales or text", kind)
+		err = fmt.Errorf("-kind %q: want sales, text, records, fact or dim", kind)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
