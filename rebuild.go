@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spindle-engine/spindle/scheduler"
 )
@@ -37,12 +38,13 @@ func (s *Session) runShipped(ctx context.Context, t *scheduler.Task) (*scheduler
 	default:
 		return nil, notRetriable(fmt.Errorf("task %d: stage %d has neither an output shuffle nor an action", t.ID, t.StageID))
 	}
+	start := time.Now()
 	res, err := runTask(ctx, s.env, plan, t)
 	ev := s.log.Info()
 	if err != nil {
 		ev = s.log.Warn().Err(err)
 	}
-	ev.Int64("task", t.ID).Int("stage", t.StageID).Int("partition", t.Partition).Int("attempt", t.Attempt).
+	ev.Time("started", start).Dur("took", time.Since(start)).Int64("task", t.ID).Int("stage", t.StageID).Int("partition", t.Partition).Int("attempt", t.Attempt).
 		Str("locality", t.Locality.String()).Msg("task finished")
 	return res, err
 }
