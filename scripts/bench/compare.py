@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -243,6 +244,131 @@ def gen_data(scale, bin_dir):
     return data
 
 
+# --- workload 6: on YARN ---------------------------------------------------------
+
+def yarn_compare(args, bin_dir):
+    """Submit → first task running and submit → end of a small word count on the
+    minicluster: Spindle cluster mode against spark-submit --deploy-mode cluster with
+    Spark's jars pre-staged in HDFS (spark.yarn.archive), as a well-run cluster has them."""
+    import zipfile
+
+    up = subprocess.run([os.path.join(ROOT, "scripts", "minicluster"), "up"], cwd=ROOT, check=True,
+                        capture_output=True, text=True).stdout
+    conf_dir = up.strip().split("HADOOP_CONF_DIR=")[-1]
+    with open(os.path.join(conf_dir, "cluster.json")) as f:
+        info = json.load(f)
+    env = dict(os.environ, HADOOP_CONF_DIR=conf_dir, HADOOP_USER_NAME=os.environ.get("USER", "root"),
+               PYSPARK_PYTHON=venv_python())
+    hdfscp = os.path.join(bin_dir, "hdfscp")
+    text = os.path.join(BUILD, "yarn-in.txt")
+    if not os.path.exists(text):
+        sh(os.path.join(bin_dir, "gen"), "-kind", "text", "-size", "16MB", "-seed", "17", "-out", text)
+    sh(hdfscp, "put", text, "/bench/in.txt", env=env)
+    import pyspark
+    jars = os.path.join(os.path.dirname(pyspark.__file__), "jars")
+    archive = os.path.join(BUILD, "spark-jars.zip")
+    if not os.path.exists(archive):
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+            for j in sorted(os.listdir(jars)):
+                z.write(os.path.join(jars, j), j)
+    sh(hdfscp, "put", archive, "/bench/spark-jars.zip", env=env)
+    events = os.path.join(BUILD, "spark-events")
+    os.makedirs(events, exist_ok=True)
+    spark_submit = os.path.join(os.path.dirname(pyspark.__file__), "bin", "spark-submit")
+    sizes = ["--num-executors", "2", "--executor-memory", "512m", "--driver-memory", "512m"]
+    res = {"spindle": {"first": [], "end": []}, "spark": {"first": [], "end": []}}
+    tag = int(time.time())  # outputs of earlier runs stay apart
+    for i in range(args.runs):
+        for engine in ("spindle", "spark"):
+            out = f"/bench/{tag}/out-{engine}-{i}"
+            t0 = time.time()
+            if engine == "spindle":
+                cmd = [os.path.join(bin_dir, "spindle"), "submit", "--master", "yarn", "--deploy-mode", "cluster"] + sizes + [
+                    "--conf", "spindle.yarn.maxAppAttempts=1", os.path.join(bin_dir, "wordcount"), "hdfs:///bench/in.txt", "hdfs://" + out]
+            else:
+                before = set(os.listdir(events))
+                cmd = [spark_submit, "--master", "yarn", "--deploy-mode", "cluster"] + sizes + [
+                    "--conf", "spark.yarn.archive=hdfs:///bench/spark-jars.zip",
+                    "--conf", "spark.yarn.maxAppAttempts=1",
+                    "--conf", "spark.eventLog.enabled=true", "--conf", "spark.eventLog.dir=file://" + events,
+                    "--conf", "spark.yarn.appMasterEnv.PYSPARK_PYTHON=" + venv_python(),
+                    "--conf", "spark.executorEnv.PYSPARK_PYTHON=" + venv_python(),
+                    "--conf", "spark.sql.adaptive.enabled=true",
+                    # The minicluster's configuration names Hadoop's test-only StaticMapping
+                    # for rack lookups, which Spark's shaded Hadoop client lacks.
+                    "--conf", "spark.hadoop.net.topology.node.switch.mapping.impl=org.apache.hadoop.net.ScriptBasedMapping",
+                    # Its core-site.xml and hdfs-site.xml are full dumps that hold YARN's
+                    # defaults (${yarn.resourcemanager.hostname}:8030); in Spark's AM they
+                    # load after yarn-site.xml and win, and the AM dials 0.0.0.0:8030 for
+                    # ever. spark.hadoop.* settings are applied last.
+                    "--conf", "spark.hadoop.yarn.resourcemanager.scheduler.address=" + info["scheduler"],
+                    "--conf", "spark.hadoop.yarn.resourcemanager.address=" + info["rm"],
+                    os.path.join(ROOT, "scripts", "bench", "spark_jobs.py"), "wordcount", "hdfs:///bench/in.txt", "hdfs://" + out]
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            end = time.time() - t0
+            if p.returncode != 0:
+                raise RuntimeError(f"{engine} on YARN exited {p.returncode}:\n{(p.stdout + p.stderr)[-3000:]}")
+            if engine == "spindle":
+                app = re.search(r"application_\d+_\d+", p.stdout + p.stderr).group(0)
+                first = spindle_first_task(info, app)
+            else:
+                new = [e for e in os.listdir(events) if e not in before]
+                first = spark_first_task(os.path.join(events, new[0]))
+            res[engine]["first"].append(first - t0)
+            res[engine]["end"].append(end)
+            print(f"yarn run {i + 1} {engine}: first task after {first - t0:.2f}s, end after {end:.2f}s", flush=True)
+        a, b = os.path.join(BUILD, "yarn-out-spindle"), os.path.join(BUILD, "yarn-out-spark")
+        for d, engine in ((a, "spindle"), (b, "spark")):
+            shutil.rmtree(d, ignore_errors=True)
+            sh(hdfscp, "get", f"/bench/{tag}/out-{engine}-{i}", d, env=env)
+        if multiset(part_files(a)) != multiset(part_files(b)):
+            raise AssertionError("the word counts on YARN differ")
+    return res
+
+
+def spindle_first_task(info, app):
+    """The earliest task start an executor of app logged, in seconds since the epoch."""
+    first = None
+    for node in info["nodes"]:
+        for d in node["logDirs"]:
+            base = os.path.join(d, app)
+            for c in os.listdir(base) if os.path.isdir(base) else []:
+                try:
+                    with open(os.path.join(base, c, "stderr")) as f:
+                        for line in f:
+                            if '"task finished"' in line:
+                                t = parse_time(json.loads(line)["started"])
+                                first = t if first is None else min(first, t)
+                except OSError:
+                    pass
+    if first is None:
+        raise RuntimeError(f"no task start in the executor logs of {app}")
+    return first
+
+
+def parse_time(s):
+    # RFC 3339 with nanoseconds, which Python's fromisoformat reads to microseconds.
+    if "." in s:
+        head, frac = s.split(".", 1)
+        digits = "".join(ch for ch in frac if ch.isdigit())
+        zone = frac[len(digits):]
+        s = f"{head}.{digits[:6]}{zone}"
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def spark_first_task(path):
+    first = None
+    with open(path) as f:
+        for line in f:
+            ev = json.loads(line)
+            if ev.get("Event") == "SparkListenerTaskStart":
+                t = ev["Task Info"]["Launch Time"] / 1000
+                first = t if first is None else min(first, t)
+    if first is None:
+        raise RuntimeError(f"no task start in {path}")
+    return first
+
+
 # --- report ----------------------------------------------------------------------
 
 def machine():
@@ -262,7 +388,7 @@ def machine():
             f"{platform.system()} {platform.release()}; {go}; {java}; PySpark {PYSPARK.split('==')[1]}")
 
 
-def write_report(results, limits, args, data):
+def write_report(results, limits, args, data, yarn=None, yarn_err=None):
     lines = [
         "# Benchmarks: Spindle and Apache Spark side by side",
         "",
@@ -292,6 +418,26 @@ def write_report(results, limits, args, data):
             lines.append(f"| {w.desc} | {engine} | {statistics.median(m['wall']):.2f} | {min(m['wall']):.2f} | "
                          f"{max(m['wall']):.2f} | {statistics.median(m['cpu']):.1f} | "
                          f"{max(m['rss']) / 2**20:.0f} | {f'{ratio:.2f}' if engine == 'Spindle' else ''} |")
+    lines += ["", "## On YARN (the minicluster)", ""]
+    if yarn:
+        lines += [
+            "A word count of 16 MB in HDFS, 2 executors of 512 MB, cluster mode: Spindle's `spindle submit "
+            "--master yarn --deploy-mode cluster` against PySpark's `spark-submit --master yarn --deploy-mode "
+            "cluster` with Spark's jars pre-staged in HDFS (`spark.yarn.archive`). First task: the earliest task "
+            "start in the executors' logs (Spindle) or the event log (Spark), from the moment the submit command "
+            "started. Both outputs were checked equal.",
+            "",
+            "| engine | submit → first task (s), median | min | max | submit → end (s), median | min | max |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for engine in ("spindle", "spark"):
+            f, e = yarn[engine]["first"], yarn[engine]["end"]
+            lines.append(f"| {engine.capitalize()} | {statistics.median(f):.2f} | {min(f):.2f} | {max(f):.2f} | "
+                         f"{statistics.median(e):.2f} | {min(e):.2f} | {max(e):.2f} |")
+        ratios["yarn-first-task"] = statistics.median(yarn["spindle"]["first"]) / statistics.median(yarn["spark"]["first"])
+        ratios["yarn-end"] = statistics.median(yarn["spindle"]["end"]) / statistics.median(yarn["spark"]["end"])
+    else:
+        lines.append(f"Not measured in this run: {yarn_err or 'skipped (--no-yarn)'}.")
     lines += [
         "",
         "![Spindle/Spark wall-time ratio per workload](docs/bench-ratios.png)",
@@ -354,6 +500,7 @@ def main(argv):
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated workloads to run")
+    ap.add_argument("--no-yarn", action="store_true", help="skip workload 6 (YARN)")
     ap.add_argument("--notes", default=os.path.join(ROOT, "scripts", "bench", "notes.md"),
                     help="Markdown appended to BENCHMARKS.md (profiles, what remains)")
     args = ap.parse_args(argv)
@@ -361,7 +508,8 @@ def main(argv):
 
     bin_dir = os.path.join(BUILD, "bin")
     sh("go", "build", "-o", bin_dir + "/", "./cmd/spindle", "./examples/wordcount", "./examples/revenue",
-       "./examples/sort", "./examples/gen", "./examples/benchjobs/join", "./examples/benchjobs/tasks", cwd=ROOT)
+       "./examples/sort", "./examples/gen", "./examples/bench/join", "./examples/bench/tasks",
+       "./scripts/bench/hdfscp", cwd=ROOT)
     data = gen_data(args.scale, bin_dir)
     out_dir = os.path.join(BUILD, "out")
     limits = json.loads(subprocess.run(["go", "run", "./scripts/bench/limits", "-dir", BUILD, "-size", "1GB"],
@@ -387,7 +535,16 @@ def main(argv):
                 print(f"{w.name} run {i + 1} {engine}: {wall:.2f}s wall, {cpu:.1f}s CPU, {rss / 2**20:.0f} MiB", flush=True)
             w.check(outs["spindle"], outs["spark"])
         results.append((w, r))
-    write_report(results, limits, args, data)
+    yarn, yarn_err = None, None
+    if not args.no_yarn:
+        try:
+            yarn = yarn_compare(args, bin_dir)
+        except (subprocess.CalledProcessError, RuntimeError, OSError) as e:
+            # Reported in BENCHMARKS.md as not measured, with the reason; the local
+            # workloads stand on their own.
+            yarn_err = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
+            print(f"yarn: {e}", file=sys.stderr)
+    write_report(results, limits, args, data, yarn, yarn_err)
     print("wrote BENCHMARKS.md and docs/bench-ratios.png")
 
 
