@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -49,6 +50,8 @@ func containerLogger(c *conf.Conf, fields map[string]string) zerolog.Logger {
 	if l, err := zerolog.ParseLevel(strings.ToLower(os.Getenv(EnvLogLevel))); err == nil && os.Getenv(EnvLogLevel) != "" {
 		level = l
 	}
+	// Log times to the microsecond: tools line up containers' lines by them.
+	zerolog.TimeFieldFormat = time.RFC3339Nano
 	ctx := zerolog.New(os.Stderr).Level(level).With().Timestamp()
 	for k, v := range fields {
 		ctx = ctx.Str(k, v)
