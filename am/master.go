@@ -51,8 +51,8 @@ type ExecutorExit struct {
 // Master is a registered ApplicationMaster and its allocation loop.
 type Master struct {
 	cfg      Config
-	amrm     *yarn.AMRMClient
-	nm       *yarn.NMClient
+	amrm     rmClient
+	nm       nmClient
 	alloc    *allocator.Allocator
 	tracking string
 	web      *http.Server
@@ -72,6 +72,20 @@ type Master struct {
 	launches   sync.WaitGroup
 }
 
+// rmClient is what the loop needs of the ResourceManager; *yarn.AMRMClient is one.
+type rmClient interface {
+	Register(ctx context.Context, host string, rpcPort int32, trackingURL string) (*yarn.RegisterResponse, error)
+	Allocate(ctx context.Context, r *yarn.AllocateRequest) (*yarn.AllocateResponse, error)
+	Finish(ctx context.Context, status yarn.FinalStatus, diagnostics, trackingURL string) error
+	Close() error
+}
+
+// nmClient starts containers on NodeManagers; *yarn.NMClient is one.
+type nmClient interface {
+	Start(ctx context.Context, c yarn.Container, lc *yarn.LaunchContext) error
+	Close() error
+}
+
 // Start registers with the RM and starts the allocation loop; Finish or Close ends it.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if cfg.Env == nil || cfg.Env.AMRMToken == nil {
@@ -81,13 +95,18 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
+	return start(ctx, cfg, amrm, yarn.NewNMClient(amrm))
+}
+
+func start(ctx context.Context, cfg Config, amrm rmClient, nm nmClient) (*Master, error) {
 	m := &Master{
-		cfg: cfg, amrm: amrm, nm: yarn.NewNMClient(amrm), alloc: allocator.New(cfg.Allocator), log: cfg.Log,
+		cfg: cfg, amrm: amrm, nm: nm, alloc: allocator.New(cfg.Allocator), log: cfg.Log,
 		cmds: make(chan func(), 64), exits: make(chan ExecutorExit, 256), failed: make(chan string, 1),
 		done: make(chan struct{}), containers: map[string]yarn.Container{}, launched: map[string]string{},
 	}
 	if err := m.serveTracking(); err != nil {
 		amrm.Close()
+		nm.Close()
 		return nil, err
 	}
 	if _, err := amrm.Register(ctx, cfg.Env.NMHost, cfg.RPCPort, m.tracking); err != nil {
