@@ -298,3 +298,20 @@ func TestRequestCarriesSizeAndLabel(t *testing.T) {
 		t.Fatalf("container with one vcore: %+v, want launched", acts[0])
 	}
 }
+
+// TestHintsUsedUpLeaveOnlyAny is a regression test: once every hinted task got a
+// node-local container, the next ask table must not divide by a zero hint total.
+func TestHintsUsedUpLeaveOnlyAny(t *testing.T) {
+	a := New(testConfig())
+	a.SetTarget(2, map[string]int{"h1": 1})
+	a.Heartbeat(t0)
+	a.OnAllocated(t0, []Container{{ID: "c1", NodeHost: "h1", MemoryMB: 4096, Vcores: 4}})
+	req := a.Heartbeat(t0.Add(time.Second))
+	for _, r := range append(req.Asks, req.Cancels...) {
+		if r.ResourceName == "h1" && r.NumContainers != 0 {
+			t.Errorf("still asking for h1: %+v", r)
+		}
+	}
+	a.OnCompleted([]Completed{{ContainerID: "c1", ExitStatus: 1}})
+	a.Heartbeat(t0.Add(2 * time.Second))
+}

@@ -126,12 +126,13 @@ func (a *Allocator) table(m int) map[string]int {
 	out[yarn.AnyHost] = m
 	total := 0
 	for h, c := range a.hints {
-		if !a.isExcluded(h) {
+		if c > 0 && !a.isExcluded(h) {
 			total += c
 		}
 	}
 	for h, c := range a.hints {
-		if a.isExcluded(h) {
+		// A host whose tasks all got containers has no count left to ask for.
+		if c <= 0 || a.isExcluded(h) {
 			continue
 		}
 		k := min(c, max(1, (m*c+total-1)/total))

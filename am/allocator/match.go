@@ -42,7 +42,9 @@ func (a *Allocator) OnAllocated(now time.Time, cs []Container) []Action {
 			continue
 		}
 		if k.level == nodeLocal {
-			a.hints[c.NodeHost]--
+			if a.hints[c.NodeHost]--; a.hints[c.NodeHost] <= 0 {
+				delete(a.hints, c.NodeHost)
+			}
 		}
 		out = append(out, a.launch(c))
 	}
