@@ -28,6 +28,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, "build", "bench")
 VENV = os.path.join(BUILD, "venv")
 PYSPARK = "pyspark==4.3.0"
+# The 1-minute load average before each local run: the machine may be shared, and the
+# report says how busy it was.
+LOADS = []
 
 
 def venv_python():
@@ -419,6 +422,10 @@ def write_report(results, limits, args, data, yarn=None, yarn_err=None):
         "",
         f"Machine: {machine()}.",
         "",
+        (f"Load average (1 min) before the local runs: {min(LOADS):.1f} to {max(LOADS):.1f}, median "
+         f"{statistics.median(LOADS):.1f} on {os.cpu_count()} CPUs (other work on the machine shares them; "
+         "alternating the engines spreads it over both)." if LOADS else ""),
+        "",
         "Spindle runs `spindle submit --master local[2] --driver-memory 2g <job>`; Spark runs the "
         "same workload with the DataFrame API and built-in functions only, `local[2]`, "
         "`spark.driver.memory=2g`, adaptive execution on (as shipped). Times are of the whole "
@@ -556,6 +563,7 @@ def main(argv):
             for engine, cmd in (("spindle", w.spindle), ("spark", w.spark)):
                 shutil.rmtree(os.path.join(out_dir, f"{engine}-{w.name}"), ignore_errors=True)
                 os.makedirs(out_dir, exist_ok=True)
+                LOADS.append(os.getloadavg()[0])
                 wall, cpu, rss, stdout = measure(cmd(), env=wenv)
                 outs[engine] = stdout
                 for k, v in (("wall", wall), ("cpu", cpu), ("rss", rss)):
