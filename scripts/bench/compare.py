@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build", "bench")
@@ -445,7 +446,7 @@ def write_report(results, limits, args, data, yarn=None, yarn_err=None):
         for engine, m in (("Spindle", sw), ("Spark", kw)):
             lines.append(f"| {w.desc} | {engine} | {statistics.median(m['wall']):.2f} | {min(m['wall']):.2f} | "
                          f"{max(m['wall']):.2f} | {statistics.median(m['cpu']):.1f} | "
-                         f"{max(m['rss']) / 2**20:.0f} | {f'{ratio:.2f}' if engine == 'Spindle' else ''} |")
+                         f"{max(m['rss']) / 2**20:.0f} | {fmt_ratio(ratio) if engine == 'Spindle' else ''} |")
     lines += ["", "## On YARN (the minicluster)", ""]
     if yarn:
         lines += [
@@ -507,6 +508,11 @@ def write_report(results, limits, args, data, yarn=None, yarn_err=None):
     chart(ratios)
 
 
+def fmt_ratio(r):
+    """Two significant digits: the scheduler workloads' ratios are far below 0.01."""
+    return f"{r:.2g}" if r < 0.1 else f"{r:.2f}"
+
+
 def chart(ratios):
     import matplotlib
     matplotlib.use("Agg")
@@ -514,13 +520,16 @@ def chart(ratios):
 
     names = list(ratios)
     vals = [ratios[n] for n in names]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = plt.subplots(figsize=(8, 4))
     ax.bar(names, vals, color=["#2b8a3e" if v < 1 else "#c92a2a" for v in vals])
     ax.axhline(1, color="black", linewidth=0.8)
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     ax.set_ylabel("Spindle / Spark wall time")
     ax.set_title("Below 1: Spindle faster")
     for i, v in enumerate(vals):
-        ax.text(i, v, f"{v:.2f}", ha="center", va="bottom")
+        ax.text(i, v, fmt_ratio(v), ha="center", va="bottom")
     fig.tight_layout()
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     fig.savefig(os.path.join(ROOT, "docs", "bench-ratios.png"), dpi=100)
@@ -538,8 +547,20 @@ def main(argv):
                     help="leave the benchmark's minicluster (build/bench/minicluster) running")
     ap.add_argument("--notes", default=os.path.join(ROOT, "scripts", "bench", "notes.md"),
                     help="Markdown appended to BENCHMARKS.md (profiles, what remains)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite BENCHMARKS.md and the chart from the last run's build/bench/results.json")
     args = ap.parse_args(argv)
     bootstrap(argv)
+    saved = os.path.join(BUILD, "results.json")
+    if args.report_only:
+        with open(saved) as f:
+            run = json.load(f)
+        args.scale, args.runs = run["scale"], run["runs"]
+        LOADS.extend(run["loads"])
+        results = [(types.SimpleNamespace(**w), w["r"]) for w in run["workloads"]]
+        write_report(results, run["limits"], args, None, run["yarn"], run["yarn_err"])
+        print("wrote BENCHMARKS.md and docs/bench-ratios.png")
+        return
 
     bin_dir = os.path.join(BUILD, "bin")
     sh("go", "build", "-o", bin_dir + "/", "./cmd/spindle", "./examples/wordcount", "./examples/revenue",
@@ -580,6 +601,11 @@ def main(argv):
             # workloads stand on their own.
             yarn_err = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
             print(f"yarn: {e}", file=sys.stderr)
+    with open(saved, "w") as f:
+        json.dump({"scale": args.scale, "runs": args.runs, "loads": LOADS, "limits": limits,
+                   "yarn": yarn, "yarn_err": yarn_err,
+                   "workloads": [{"name": w.name, "desc": w.desc, "size_bytes": w.size_bytes,
+                                  "disk_factor": w.disk_factor, "r": r} for w, r in results]}, f)
     write_report(results, limits, args, data, yarn, yarn_err)
     print("wrote BENCHMARKS.md and docs/bench-ratios.png")
 
