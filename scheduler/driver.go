@@ -184,7 +184,6 @@ func (d *Driver) backendEvent(ev BackendEvent) {
 	switch ev := ev.(type) {
 	case ExecutorAdded:
 		e := ev.Executor
-		e.Host = CanonicalHost(e.Host)
 		if _, ok := d.executors[e.ID]; ok {
 			return
 		}
@@ -287,7 +286,7 @@ func (d *Driver) schedule() {
 		offers := make([]Offer, 0, len(d.execIDs))
 		for _, id := range d.execIDs {
 			e := d.executors[id]
-			offers = append(offers, Offer{Executor: id, Host: e.info.Host, Free: e.info.Slots - e.busy})
+			offers = append(offers, Offer{Executor: id, Free: e.info.Slots - e.busy})
 		}
 		launches := d.ts.ResourceOffers(now, offers)
 		if len(launches) == 0 {

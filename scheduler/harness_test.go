@@ -115,7 +115,7 @@ func (h *harness) events(evs []Event) {
 func (h *harness) offer(execs ...string) []Launch {
 	offers := make([]Offer, len(execs))
 	for i, e := range execs {
-		offers[i] = Offer{Executor: e, Host: h.hosts[e], Free: 1}
+		offers[i] = Offer{Executor: e, Free: 1}
 	}
 	ls := h.ts.ResourceOffers(h.now, offers)
 	for _, l := range ls {

@@ -8,8 +8,8 @@ import (
 
 // Offer is one executor's free slots, offered to the task scheduler.
 type Offer struct {
-	Executor, Host string
-	Free           int
+	Executor string
+	Free     int
 }
 
 // Launch asks for a task to be started on an executor.
@@ -144,10 +144,11 @@ func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
 		m.allowedLevel(now) // advance delay scheduling even when no slot is free
 	}
 	free := make([]int, len(offers))
+	hosts := make([]string, len(offers)) // as AddExecutor recorded them, canonical
 	total := 0
 	for i, o := range offers {
-		if _, ok := s.executors[o.Executor]; ok {
-			free[i] = o.Free
+		if e, ok := s.executors[o.Executor]; ok {
+			free[i], hosts[i] = o.Free, e.Host
 			total += o.Free
 		}
 	}
@@ -160,7 +161,7 @@ func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
 					if free[i] <= 0 {
 						continue
 					}
-					idx, loc, ok := m.offer(now, o.Executor, CanonicalHost(o.Host), level)
+					idx, loc, ok := m.offer(now, o.Executor, hosts[i], level)
 					if !ok {
 						continue
 					}
