@@ -72,13 +72,17 @@ type MemoryModel struct {
 	Overhead       int64 // container memory beyond the executor's
 }
 
+// DefaultOverhead is a container's memory beyond its process's heap when none is
+// configured: max(384 MiB, 10%), Spark's rule, for executors and the AM alike.
+func DefaultOverhead(mem int64) int64 { return max(384<<20, mem/10) }
+
 // Memory computes the executor memory model from spindle.executor.memory.
 func (c *Conf) Memory() MemoryModel {
 	mem := c.Size("spindle.executor.memory")
 	unified := int64(float64(max(0, mem-Reserved)) * c.Float("spindle.memory.fraction"))
 	overhead := c.Size("spindle.executor.memoryOverhead")
 	if c.Get("spindle.executor.memoryOverhead") == "" {
-		overhead = max(384<<20, mem/10)
+		overhead = DefaultOverhead(mem)
 	}
 	return MemoryModel{
 		ExecutorMemory: mem,

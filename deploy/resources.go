@@ -7,15 +7,12 @@ import (
 	"github.com/spindle-engine/spindle/yarn"
 )
 
-const (
-	mib         = 1 << 20
-	minOverhead = 384 * mib
-)
+const mib = 1 << 20
 
 // ContainerMemoryMB is the container memory for a process of memBytes: the memory
 // plus overhead, which is the explicit size overhead or else max(384 MiB, 10%).
 func ContainerMemoryMB(memBytes int64, overhead string) int64 {
-	extra := max(int64(minOverhead), memBytes/10)
+	extra := conf.DefaultOverhead(memBytes)
 	if overhead != "" {
 		// The value was validated when it was set; an unparsable one keeps the default.
 		if n, err := conf.ParseSize(overhead); err == nil {
