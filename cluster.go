@@ -117,13 +117,9 @@ func (s *Session) startCluster(ctx context.Context, _ clusterOpts) (scheduler.Ba
 
 // startInAM is cluster mode: this process is the AM container.
 func (s *Session) startInAM(ctx context.Context, cs *clusterState) error {
-	env, err := yarn.AMContext()
+	env, secret, err := containerIdentity()
 	if err != nil {
-		return fmt.Errorf("ApplicationMaster environment: %w", err)
-	}
-	secret, ok := containerSecret(env)
-	if !ok {
-		return fmt.Errorf("ApplicationMaster credentials have no %s secret", deploy.SecretAlias)
+		return err
 	}
 	s.app = env.Attempt.App.String()
 	cs.backend, err = executor.NewBackend(executor.BackendConfig{AppID: s.app, Secret: secret, Listen: ":0", AdvertiseHost: env.NMHost, Log: s.log})

@@ -17,14 +17,15 @@ import (
 	"golang.org/x/term"
 
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
 )
 
 // Environment variables through which `spindle submit` configures a job process.
 const (
 	// EnvConf holds the explicitly set configuration as a JSON object of key → value.
-	EnvConf = "SPINDLE_CONF"
+	EnvConf = deploy.EnvConf
 	// EnvLogLevel sets the log level: debug, info, warn (the default) or error.
-	EnvLogLevel = "SPINDLE_LOG_LEVEL"
+	EnvLogLevel = deploy.EnvLogLevel
 	// EnvCPUProfile names a file for a CPU profile of the driver process (in local
 	// mode, the whole job), for `go tool pprof`.
 	EnvCPUProfile = "SPINDLE_CPUPROFILE"

@@ -25,14 +25,16 @@ const (
 	// EnvRole selects the process's part: unset for a driver (local mode, or YARN
 	// client mode), "am" for the ApplicationMaster that runs the driver (cluster
 	// mode), "am-client" for the thin AM of client mode, "executor" for an executor.
-	EnvRole      = "SPINDLE_ROLE"
-	roleAM       = "am"
-	roleClientAM = "am-client"
+	// deploy names the AM's roles and environment, which it sets at submit; the
+	// executor's are the AM's to set.
+	EnvRole      = deploy.EnvRole
+	roleAM       = deploy.RoleAM
+	roleClientAM = deploy.RoleClientAM
 	roleExecutor = "executor"
 
-	envAppID        = "SPINDLE_APP_ID"
+	envAppID        = deploy.EnvAppID
+	envDriverAMAddr = deploy.EnvDriverAMAddr
 	envDriverAddr   = "SPINDLE_DRIVER_ADDR"
-	envDriverAMAddr = "SPINDLE_DRIVER_AM_ADDR"
 	envExecutorID   = "SPINDLE_EXECUTOR_ID"
 )
 
@@ -78,13 +80,9 @@ func runExecutor(ctx context.Context) int {
 }
 
 func executorMain(ctx context.Context, c *conf.Conf, id, appID string, log zerolog.Logger) error {
-	env, err := yarn.AMContext()
+	env, secret, err := containerIdentity()
 	if err != nil {
-		return fmt.Errorf("container environment: %w", err)
-	}
-	secret, ok := containerSecret(env)
-	if !ok {
-		return fmt.Errorf("container credentials have no %s secret", deploy.SecretAlias)
+		return err
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(c.Size("spindle.executor.memory"))
@@ -171,13 +169,9 @@ func runClientAM(ctx context.Context) int {
 }
 
 func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
-	env, err := yarn.AMContext()
+	env, secret, err := containerIdentity()
 	if err != nil {
-		return fmt.Errorf("ApplicationMaster environment: %w", err)
-	}
-	secret, ok := containerSecret(env)
-	if !ok {
-		return fmt.Errorf("ApplicationMaster credentials have no %s secret", deploy.SecretAlias)
+		return err
 	}
 	h, err := conf.LoadHadoop(os.Getenv("HADOOP_CONF_DIR"))
 	if err != nil {
@@ -191,11 +185,17 @@ func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
 	}, os.Getenv(envDriverAMAddr), secret, launcher)
 }
 
-// containerSecret reads the application secret from the container's credentials.
-func containerSecret(env *yarn.AMEnv) ([]byte, bool) {
-	if env.Credentials == nil {
-		return nil, false
+// containerIdentity reads what YARN gave this container and the application secret
+// from its credentials.
+func containerIdentity() (*yarn.AMEnv, []byte, error) {
+	env, err := yarn.AMContext()
+	if err != nil {
+		return nil, nil, fmt.Errorf("container environment: %w", err)
 	}
-	s, ok := env.Credentials.Secrets[deploy.SecretAlias]
-	return s, ok && len(s) > 0
+	if env.Credentials != nil {
+		if s := env.Credentials.Secrets[deploy.SecretAlias]; len(s) > 0 {
+			return env, s, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("container credentials have no %s secret", deploy.SecretAlias)
 }

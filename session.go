@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/executor/memory"
 	"github.com/spindle-engine/spindle/hdfs"
 	"github.com/spindle-engine/spindle/scheduler"
@@ -212,14 +212,9 @@ func (s *Session) defaultParallelism() int {
 }
 
 func (s *Session) fsOptions() hdfs.Options {
-	o := hdfs.Options{}
+	o := hdfs.Options{User: deploy.HadoopUser()}
 	if s.hadoop != nil {
 		o.DefaultFS = s.hadoop.GetDefault("fs.defaultFS", "")
-	}
-	if u := os.Getenv("HADOOP_USER_NAME"); u != "" {
-		o.User = u
-	} else if u, err := user.Current(); err == nil {
-		o.User = u.Username
 	}
 	return o
 }

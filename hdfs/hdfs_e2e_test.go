@@ -21,7 +21,7 @@ import (
 // closeReplicated closes a raw HDFS writer, retrying while the last block replicates.
 func closeReplicated(t *testing.T, w *hdfsclient.FileWriter) {
 	t.Helper()
-	if err := (&hdfsWriter{FileWriter: w}).Close(); err != nil {
+	if err := CloseWriter(w); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -89,6 +89,11 @@ type hdfsWriter struct {
 	*hdfsclient.FileWriter
 }
 
+// CloseWriter closes a colinmarc/hdfs writer the way this package's writers close:
+// retrying while the NameNode completes the last block. For callers that write with
+// the client directly (a chosen block size or replication).
+func CloseWriter(w *hdfsclient.FileWriter) error { return (&hdfsWriter{FileWriter: w}).Close() }
+
 // closeTimeout bounds how long Close waits for the last block's replication.
 const closeTimeout = 60 * time.Second
 

@@ -19,6 +19,8 @@ import (
 	hdfsclient "github.com/colinmarc/hdfs/v2"
 
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
+	"github.com/spindle-engine/spindle/hdfs"
 	"github.com/spindle-engine/spindle/integration/cluster"
 	"github.com/spindle-engine/spindle/yarn"
 )
@@ -60,7 +62,7 @@ func newEnv(c *cluster.Cluster) (*env, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build binaries: %v\n%s", err, out)
 	}
-	fs, err := hdfsclient.NewClient(hdfsclient.ClientOptions{Addresses: []string{c.Info.NN}, User: hdfsUser()})
+	fs, err := hdfsclient.NewClient(hdfsclient.ClientOptions{Addresses: []string{c.Info.NN}, User: deploy.HadoopUser()})
 	if err != nil {
 		return nil, fmt.Errorf("HDFS client: %w", err)
 	}
@@ -83,16 +85,6 @@ func (e *env) dir(t *testing.T, name string) string {
 	return d
 }
 
-func hdfsUser() string {
-	if u := os.Getenv("HADOOP_USER_NAME"); u != "" {
-		return u
-	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "root"
-}
-
 // writeHDFS writes data into a new HDFS file with the given block size and two
 // replicas, so that its splits have block locations on both DataNodes.
 func (e *env) writeHDFS(t *testing.T, path string, data []byte, blockSize int64) {
@@ -107,14 +99,7 @@ func (e *env) writeHDFS(t *testing.T, path string, data []byte, blockSize int64)
 	if _, err := w.Write(data); err != nil {
 		t.Fatalf("write %s: %v", path, err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		err = w.Close()
-		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "replicat") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond) // the NameNode waits for the last block's replicas
-	}
-	if err != nil {
+	if err := hdfs.CloseWriter(w); err != nil {
 		t.Fatalf("close %s: %v", path, err)
 	}
 }
@@ -164,7 +149,7 @@ func (e *env) submit(t *testing.T, ctx context.Context, args ...string) result {
 func (e *env) command(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "spindle"), args...)
-	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+e.c.ConfDir, "HADOOP_USER_NAME="+hdfsUser())
+	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+e.c.ConfDir, "HADOOP_USER_NAME="+deploy.HadoopUser())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/examples/datagen"
 	"github.com/spindle-engine/spindle/yarn"
 )
@@ -286,7 +287,7 @@ func TestFailures(t *testing.T) {
 		out := e.dir(t, "interrupted") + "/out"
 		cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "spindle"), append([]string{"submit"},
 			append(e.yarnArgs("client"), e.bin+"/testjob", "slow", "hdfs://"+out, "1000")...)...)
-		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+e.c.ConfDir, "HADOOP_USER_NAME="+hdfsUser())
+		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+e.c.ConfDir, "HADOOP_USER_NAME="+deploy.HadoopUser())
 		var buf syncBuffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Start(); err != nil {

@@ -6,27 +6,27 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
-
-	hdfsclient "github.com/colinmarc/hdfs/v2"
 
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
+	"github.com/spindle-engine/spindle/hdfs"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "hdfscp: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(ctx context.Context, args []string) error {
 	if len(args) != 3 {
 		return fmt.Errorf("usage: hdfscp put <local> <hdfs path> | hdfscp get <hdfs dir> <local dir>")
 	}
@@ -34,53 +34,42 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	nn := strings.TrimPrefix(h.GetDefault("fs.defaultFS", ""), "hdfs://")
-	user := os.Getenv("HADOOP_USER_NAME")
-	if user == "" {
-		user = os.Getenv("USER")
-	}
-	c, err := hdfsclient.NewClient(hdfsclient.ClientOptions{Addresses: []string{nn}, User: user})
+	defaultFS := h.GetDefault("fs.defaultFS", "")
+	fsys, _, err := hdfs.Resolve(defaultFS, hdfs.Options{DefaultFS: defaultFS, User: deploy.HadoopUser()})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	switch args[0] {
 	case "put":
-		return put(c, args[1], args[2])
+		return put(ctx, fsys, args[1], args[2])
 	case "get":
-		return get(c, args[1], args[2])
+		return get(ctx, fsys, args[1], args[2])
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-func put(c *hdfsclient.Client, local, dst string) error {
-	if err := c.MkdirAll(path.Dir(dst), 0o755); err != nil {
+func put(ctx context.Context, fsys hdfs.FS, local, dst string) error {
+	if err := fsys.RemoveAll(ctx, dst); err != nil {
 		return err
 	}
-	_ = c.Remove(dst)
 	src, err := os.Open(local)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	w, err := c.Create(dst)
+	w, err := fsys.Create(ctx, dst)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(w, src); err != nil {
+		w.Close()
 		return err
 	}
-	// The NameNode may still wait for the last block's replicas: retry the close.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		err = w.Close()
-		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "replicat") {
-			return err
-		}
-	}
+	return w.Close()
 }
 
-func get(c *hdfsclient.Client, dir, local string) error {
-	infos, err := c.ReadDir(dir)
+func get(ctx context.Context, fsys hdfs.FS, dir, local string) error {
+	infos, err := fsys.List(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -88,16 +77,30 @@ func get(c *hdfsclient.Client, dir, local string) error {
 		return err
 	}
 	for _, fi := range infos {
-		if !strings.HasPrefix(fi.Name(), "part-") {
+		name := path.Base(fi.Path)
+		if !strings.HasPrefix(name, "part-") {
 			continue
 		}
-		data, err := c.ReadFile(path.Join(dir, fi.Name()))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(local, fi.Name()), data, 0o644); err != nil {
+		if err := copyOut(ctx, fsys, path.Join(dir, name), filepath.Join(local, name)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func copyOut(ctx context.Context, fsys hdfs.FS, src, dst string) error {
+	r, err := fsys.Open(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
