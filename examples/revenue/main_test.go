@@ -2,16 +2,11 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"encoding/csv"
-	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -26,32 +21,11 @@ func reference(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	want, err := datagen.TopRevenue(f, 20)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	sums := map[string]int64{}
-	for _, r := range rows[1:] {
-		v, err := strconv.ParseFloat(r[6], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sums[r[2]] += int64(math.Round(v * 100))
-	}
-	type kv struct {
-		k string
-		v int64
-	}
-	var all []kv
-	for k, v := range sums {
-		all = append(all, kv{k, v})
-	}
-	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(cmp.Compare(b.v, a.v), cmp.Compare(a.k, b.k)) })
-	var out []string
-	for i, e := range all[:min(20, len(all))] {
-		out = append(out, fmt.Sprintf("%-4d %-20s %18s", i+1, e.k, formatCents(e.v)))
-	}
-	return out
+	return want
 }
 
 // TestRevenueEndToEnd builds the spindle CLI and this job, submits it in local mode

@@ -2,16 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"encoding/csv"
-	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,7 +106,10 @@ func TestRevenue(t *testing.T) {
 	}
 	in := e.dir(t, "revenue") + "/sales.csv"
 	e.writeHDFS(t, in, sales.Bytes(), 1<<20)
-	want := revenueReference(t, sales.Bytes())
+	want, err := datagen.TopRevenue(bytes.NewReader(sales.Bytes()), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(want) < 5 {
 		t.Fatalf("the generated sales have %d regions; the check needs several", len(want))
 	}
@@ -149,36 +147,6 @@ func (e *env) amStdout(t *testing.T, app string) string {
 	}
 	t.Fatalf("no AM container logs for %s", app)
 	return ""
-}
-
-func revenueReference(t *testing.T, data []byte) []string {
-	t.Helper()
-	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums := map[string]int64{}
-	for _, r := range rows[1:] {
-		v, err := strconv.ParseFloat(r[6], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sums[r[2]] += int64(math.Round(v * 100))
-	}
-	type kv struct {
-		k string
-		v int64
-	}
-	var all []kv
-	for k, v := range sums {
-		all = append(all, kv{k, v})
-	}
-	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(cmp.Compare(b.v, a.v), cmp.Compare(a.k, b.k)) })
-	var out []string
-	for i, x := range all[:min(20, len(all))] {
-		out = append(out, fmt.Sprintf("%-4d %-20s %18s", i+1, x.k, fmt.Sprintf("%d.%02d", x.v/100, x.v%100)))
-	}
-	return out
 }
 
 // TestFailures checks that failed, killed and impossible applications end as users
