@@ -40,9 +40,17 @@ func (c *Committer) attemptDir(partition, attempt int) string {
 func partName(partition int, ext string) string { return fmt.Sprintf("part-%05d%s", partition, ext) }
 
 // SetupJob checks the output path and creates the job's temporary directory. An
-// existing output path is an error unless overwrite is set.
+// existing output path is an error unless overwrite is set, or unless all it holds is
+// this very job's temporary directory: an earlier attempt of the application (YARN
+// retrying the AM) that died before committing, whose output is discarded.
 func (c *Committer) SetupJob(ctx context.Context) error {
 	_, err := c.fs.Stat(ctx, c.out)
+	if err == nil && !c.overwrite && c.earlierAttempt(ctx) {
+		if err := c.fs.RemoveAll(ctx, c.out); err != nil {
+			return fmt.Errorf("discard an earlier attempt's output in %s: %w", c.out, err)
+		}
+		err = fs.ErrNotExist
+	}
 	switch {
 	case err == nil && !c.overwrite:
 		return fmt.Errorf("output path %s already exists (set spindle.output.overwrite=true to replace it): %w", c.out, fs.ErrExist)
@@ -52,6 +60,18 @@ func (c *Committer) SetupJob(ctx context.Context) error {
 		c.created = true
 	}
 	return c.fs.MkdirAll(ctx, c.jobTemp(), 0o755)
+}
+
+// earlierAttempt reports whether the output directory holds nothing but
+// _temporary/<this job's id>: names are unique per application and job, so only an
+// attempt of the same job made it.
+func (c *Committer) earlierAttempt(ctx context.Context) bool {
+	top, err := c.fs.List(ctx, c.out)
+	if err != nil || len(top) != 1 || path.Base(top[0].Path) != "_temporary" {
+		return false
+	}
+	jobs, err := c.fs.List(ctx, path.Join(c.out, "_temporary"))
+	return err == nil && len(jobs) == 1 && path.Base(jobs[0].Path) == c.job
 }
 
 // TaskWriter creates the file a task attempt writes its partition to, and returns

@@ -294,3 +294,41 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitterDiscardsAnEarlierAttempt: an AM attempt that died mid-job left only
+// its _temporary/<job>; the next attempt of the same job takes the path over, while
+// any other content (another job's temporary files, committed output) still fails.
+func TestCommitterDiscardsAnEarlierAttempt(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		leftover []string
+		wantErr  bool
+	}{
+		{"same job's temporary files", []string{"_temporary/app_0001/_temporary/attempt_00000_0/part-00000"}, false},
+		{"another job's temporary files", []string{"_temporary/app_0002/x"}, true},
+		{"committed output", []string{"_temporary/app_0001/x", "part-00000"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			for _, f := range tt.leftover {
+				p := filepath.Join(out, f)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := NewCommitter(Local, out, "app_0001", false).SetupJob(ctx)
+			if tt.wantErr != (err != nil) {
+				t.Fatalf("SetupJob = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr {
+				if got := names(t, out); !slices.Equal(got, []string{"_temporary"}) {
+					t.Fatalf("after setup %s holds %v, want only a fresh _temporary", out, got)
+				}
+			}
+		})
+	}
+}
