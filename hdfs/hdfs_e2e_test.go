@@ -97,9 +97,17 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	}
 	mw.Write(make([]byte, 3<<20+100))
 	closeReplicated(t, mw)
-	blocks, err := fsys.Blocks(ctx, multi, 0, 3<<20+100)
-	if err != nil || len(blocks) != 4 {
-		t.Fatalf("Blocks = %+v, %v; want 4 blocks", blocks, err)
+	// Close returns once the NameNode has the minimum replication; the second
+	// DataNode reports the last block a moment later, so poll for it.
+	var blocks []Block
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		blocks, err = fsys.Blocks(ctx, multi, 0, 3<<20+100)
+		if err != nil || len(blocks) != 4 {
+			t.Fatalf("Blocks = %+v, %v; want 4 blocks", blocks, err)
+		}
+		if len(blocks[3].Hosts) == 2 || time.Now().After(deadline) {
+			break
+		}
 	}
 	for i, b := range blocks {
 		if b.Offset != int64(i)<<20 || len(b.Hosts) != 2 {
