@@ -3,6 +3,7 @@ package deploy
 import (
 	"archive/zip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -65,8 +66,10 @@ func RemoveStaging(ctx context.Context, fsys hdfs.FS, dir string) error {
 
 // RemoveStagingURL removes the staging directory named by its URL (App.Staging, or
 // SPINDLE_STAGING_DIR in the AM's environment) as the Hadoop user.
-func RemoveStagingURL(ctx context.Context, stagingURL, user string) error {
-	fsys, dir, err := hdfs.Resolve(stagingURL, hdfs.Options{User: user})
+func RemoveStagingURL(ctx context.Context, stagingURL, user string) (err error) {
+	fss := hdfs.NewFileSystems(hdfs.Options{User: user})
+	defer func() { err = errors.Join(err, fss.Close()) }()
+	fsys, dir, err := fss.Resolve(ctx, stagingURL)
 	if err != nil {
 		return fmt.Errorf("staging dir: %w", err)
 	}
@@ -102,7 +105,7 @@ func (p *plan) add(key string) error {
 
 // addUser adds a --files or --archives entry. "path#name" renames it in the
 // container, as in Spark; hdfs:// entries are not copied.
-func (p *plan) addUser(ctx context.Context, entry string, typ yarn.LocalResourceType, user string) error {
+func (p *plan) addUser(ctx context.Context, fss *hdfs.FileSystems, entry string, typ yarn.LocalResourceType) error {
 	src, name, _ := strings.Cut(entry, "#")
 	if name == "" {
 		name = path.Base(src)
@@ -111,7 +114,7 @@ func (p *plan) addUser(ctx context.Context, entry string, typ yarn.LocalResource
 		return fmt.Errorf("%s: %w", entry, err)
 	}
 	if strings.Contains(src, "://") && !strings.HasPrefix(src, "file:") {
-		fsys, inner, err := hdfs.Resolve(src, hdfs.Options{User: user})
+		fsys, inner, err := fss.Resolve(ctx, src)
 		if err != nil {
 			return err
 		}

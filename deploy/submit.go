@@ -115,7 +115,9 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 // stage uploads the job binary, the local files and archives (Spec's, else
 // spindle.yarn.dist.files and .archives) and the Hadoop configuration, and returns
 // every container resource by name.
-func stage(ctx context.Context, spec *Spec, staging, user string) (map[string]yarn.LocalResource, error) {
+func stage(ctx context.Context, spec *Spec, staging, user string) (_ map[string]yarn.LocalResource, err error) {
+	fss := hdfs.NewFileSystems(hdfs.Options{User: user})
+	defer func() { err = errors.Join(err, fss.Close()) }()
 	p := &plan{remote: map[string]yarn.LocalResource{}}
 	files, archives := spec.Files, spec.Archives
 	if len(files) == 0 {
@@ -125,12 +127,12 @@ func stage(ctx context.Context, spec *Spec, staging, user string) (map[string]ya
 		archives = SplitList(spec.Conf.Get("spindle.yarn.dist.archives"))
 	}
 	for _, f := range files {
-		if err := p.addUser(ctx, f, yarn.File, user); err != nil {
+		if err := p.addUser(ctx, fss, f, yarn.File); err != nil {
 			return nil, fmt.Errorf("--files: %w", err)
 		}
 	}
 	for _, a := range archives {
-		if err := p.addUser(ctx, a, yarn.Archive, user); err != nil {
+		if err := p.addUser(ctx, fss, a, yarn.Archive); err != nil {
 			return nil, fmt.Errorf("--archives: %w", err)
 		}
 	}
@@ -147,7 +149,7 @@ func stage(ctx context.Context, spec *Spec, staging, user string) (map[string]ya
 		}
 		p.uploads = append(p.uploads, upload{key: ConfResource, stagedName: ConfResource + ".zip", local: zipPath, typ: yarn.Archive})
 	}
-	fsys, dir, err := hdfs.Resolve(staging, hdfs.Options{User: user})
+	fsys, dir, err := fss.Resolve(ctx, staging)
 	if err != nil {
 		return nil, fmt.Errorf("staging dir: %w", err)
 	}

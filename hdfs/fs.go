@@ -2,17 +2,18 @@
 // small interface, input splits with block locations, line reading across split
 // boundaries, and the output committer.
 //
+// FileSystems resolves paths to filesystems and owns the NameNode clients it opens
+// for them; the caller closes it.
+//
 // Errors follow the os package: errors.Is(err, fs.ErrNotExist) and fs.ErrExist work
-// whatever the filesystem, as in colinmarc/hdfs.
+// whatever the filesystem, as in colinmarc/hdfs; the NameNode's Java exceptions on
+// this package's own calls are mapped in error.go.
 package hdfs
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -53,36 +54,8 @@ type FS interface {
 	Blocks(ctx context.Context, path string, start, length int64) ([]Block, error)
 }
 
-// Options tell Resolve how to reach HDFS.
+// Options tell FileSystems how to reach HDFS.
 type Options struct {
 	DefaultFS string // fs.defaultFS, the NameNode of hdfs:///p paths (paths without a scheme stay local)
 	User      string // the HDFS user for SIMPLE authentication
-}
-
-// Resolve picks the filesystem of path by its scheme and returns the path within it:
-// no scheme or file:// is the local filesystem, hdfs://host:port/p is HDFS, and
-// hdfs:///p is HDFS at fs.defaultFS.
-func Resolve(path string, opts Options) (FS, string, error) {
-	if strings.HasPrefix(path, "file:") {
-		u, err := url.Parse(path)
-		if err != nil {
-			return nil, "", fmt.Errorf("path %s: %w", path, err)
-		}
-		return Local, u.Path, nil
-	}
-	if strings.HasPrefix(path, "hdfs:") {
-		u, err := url.Parse(path)
-		if err != nil {
-			return nil, "", fmt.Errorf("path %s: %w", path, err)
-		}
-		fsys, err := hdfsFor(u.Host, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return fsys, u.Path, nil
-	}
-	if strings.Contains(path, "://") {
-		return nil, "", fmt.Errorf("path %s: unsupported scheme (use a local path, file:// or hdfs://)", path)
-	}
-	return Local, path, nil
 }

@@ -16,6 +16,7 @@ import (
 	hdfsclient "github.com/colinmarc/hdfs/v2"
 
 	"github.com/spindle-engine/spindle/integration/cluster"
+	"github.com/spindle-engine/spindle/ipc"
 )
 
 // closeReplicated closes a raw HDFS writer, retrying while the last block replicates.
@@ -35,13 +36,20 @@ func TestHDFSOnMinicluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys, base, err := Resolve(fmt.Sprintf("%s/tmp/spindle-hdfs-test-%d", c.Info.DefaultFS, time.Now().UnixNano()), Options{User: u.Username})
+	fss := NewFileSystems(Options{DefaultFS: c.Info.DefaultFS, User: u.Username})
+	fsys, base, err := fss.Resolve(ctx, fmt.Sprintf("%s/tmp/spindle-hdfs-test-%d", c.Info.DefaultFS, time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := fsys.RemoveAll(ctx, base); err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last-in first-out: the output goes before the clients close.
+	t.Cleanup(func() {
+		if err := fss.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	t.Cleanup(func() { fsys.RemoveAll(context.Background(), base) })
 
 	// A file of many lines, read back through splits much smaller than the file.
@@ -67,9 +75,18 @@ func TestHDFSOnMinicluster(t *testing.T) {
 		t.Fatal("Create over an existing HDFS file succeeded")
 	}
 	// hdfs:///p names the same file through fs.defaultFS and the same user's client.
-	viaDefault, inner, err := Resolve("hdfs://"+in, Options{DefaultFS: c.Info.DefaultFS, User: u.Username})
+	viaDefault, inner, err := fss.Resolve(ctx, "hdfs://"+in)
 	if err != nil || viaDefault != fsys || inner != in {
-		t.Fatalf("Resolve(hdfs://%s) = %v, %q, %v; want the cached client and %q", in, viaDefault, inner, err, in)
+		t.Fatalf("Resolve(hdfs://%s) = %v, %q, %v; want the shared client and %q", in, viaDefault, inner, err, in)
+	}
+	// The NameNode's exceptions on our own calls read as os errors that name
+	// the path, with the Java class still at hand.
+	_, err = fsys.Blocks(ctx, base+"/missing", 0, 1)
+	var pe *os.PathError
+	var re *ipc.RemoteError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) || pe.Path != base+"/missing" ||
+		!errors.As(err, &re) || re.Class != "java.io.FileNotFoundException" {
+		t.Fatalf("Blocks of a missing file = %v; want a PathError matching fs.ErrNotExist from FileNotFoundException", err)
 	}
 	files, err := ExpandPaths(ctx, fsys, []string{base + "/in"})
 	if err != nil || len(files) != 1 || files[0].Size != int64(b.Len()) {

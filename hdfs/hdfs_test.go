@@ -270,31 +270,6 @@ func TestMaxSplitBytes(t *testing.T) {
 	}
 }
 
-func TestResolve(t *testing.T) {
-	for _, tt := range []struct {
-		path, defaultFS, wantPath string
-		wantErr                   bool
-	}{
-		{path: "/data/in.txt", wantPath: "/data/in.txt"},
-		{path: "rel/in.txt", defaultFS: "hdfs://nn:8020", wantPath: "rel/in.txt"},
-		{path: "file:///data/in.txt", wantPath: "/data/in.txt"},
-		{path: "s3://bucket/key", wantErr: true},
-		{path: "hdfs:///data/in.txt", wantErr: true},
-		{path: "hdfs:///data/in.txt", defaultFS: "file:///", wantErr: true},
-	} {
-		fsys, inner, err := Resolve(tt.path, Options{DefaultFS: tt.defaultFS})
-		if tt.wantErr {
-			if err == nil {
-				t.Errorf("Resolve(%q, defaultFS %q) succeeded, want an error", tt.path, tt.defaultFS)
-			}
-			continue
-		}
-		if err != nil || fsys != Local || inner != tt.wantPath {
-			t.Errorf("Resolve(%q) = %v, %q, %v; want Local, %q", tt.path, fsys, inner, err, tt.wantPath)
-		}
-	}
-}
-
 // TestCommitterDiscardsAnEarlierAttempt: an AM attempt that died mid-job left only
 // its _temporary/<job>; the next attempt of the same job takes the path over, while
 // any other content (another job's temporary files, committed output) still fails.

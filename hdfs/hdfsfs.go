@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	hdfsclient "github.com/colinmarc/hdfs/v2"
@@ -20,45 +21,40 @@ type hdfsFS struct {
 	nn *nameNode
 }
 
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*hdfsFS{}
-)
-
-// hdfsFor returns the (cached) client for a NameNode; an empty host means the one
-// in fs.defaultFS.
-func hdfsFor(host string, opts Options) (FS, error) {
-	if host == "" {
-		if opts.DefaultFS == "" {
-			return nil, fmt.Errorf("hdfs path without a NameNode and no hdfs:// fs.defaultFS (is HADOOP_CONF_DIR set?)")
+// connect opens the clients of one NameNode as user. ctx bounds the dial, which
+// is all the connecting colinmarc/hdfs does before its first call (the SIMPLE
+// handshake only writes); that client takes no context, so its later
+// reconnects are not bound by ctx.
+func connect(ctx context.Context, host, user string) (*hdfsFS, error) {
+	var connecting atomic.Bool
+	connecting.Store(true)
+	var d net.Dialer
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		if connecting.Load() {
+			dctx = ctx
 		}
-		// The user travels on: a defaultFS client must act as the same HDFS user.
-		d, _, err := Resolve(opts.DefaultFS, Options{User: opts.User})
-		if err != nil {
-			return nil, fmt.Errorf("fs.defaultFS %s: %w", opts.DefaultFS, err)
-		}
-		if h, ok := d.(*hdfsFS); ok {
-			return h, nil
-		}
-		return nil, fmt.Errorf("fs.defaultFS %s is not HDFS", opts.DefaultFS)
+		return d.DialContext(dctx, network, addr)
 	}
-	key := host + "\x00" + opts.User
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	if c, ok := clients[key]; ok {
-		return c, nil
-	}
-	c, err := hdfsclient.NewClient(hdfsclient.ClientOptions{Addresses: []string{host}, User: opts.User})
+	c, err := hdfsclient.NewClient(hdfsclient.ClientOptions{Addresses: []string{host}, User: user, NamenodeDialFunc: dial})
+	connecting.Store(false)
 	if err != nil {
+		// colinmarc/hdfs flattens the dial error into text: keep ctx's
+		// error matchable.
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("connect to NameNode %s: %w (%v)", host, cerr, err)
+		}
 		return nil, fmt.Errorf("connect to NameNode %s: %w", host, err)
 	}
 	nn, err := newNameNode(host, c.User())
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, c.Close())
 	}
-	h := &hdfsFS{c: c, nn: nn}
-	clients[key] = h
-	return h, nil
+	return &hdfsFS{c: c, nn: nn}, nil
+}
+
+// close closes both clients; it must be called once.
+func (h *hdfsFS) close() error {
+	return errors.Join(h.c.Close(), h.nn.close())
 }
 
 func (h *hdfsFS) Open(ctx context.Context, p string) (File, error) {

@@ -3,6 +3,7 @@ package hdfs
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"google.golang.org/protobuf/proto"
 
@@ -30,12 +31,29 @@ func newNameNode(addr, user string) (*nameNode, error) {
 	return &nameNode{c: c}, nil
 }
 
+// call is hdfs's RPC boundary towards the NameNode: the error names op and
+// path, as the os package's do, and matches the os error of the NameNode's
+// exception (see classes).
+func (n *nameNode) call(ctx context.Context, op, path, method string, req, resp proto.Message) error {
+	if err := n.c.Call(ctx, method, req, resp); err != nil {
+		return pathError(op, path, err)
+	}
+	return nil
+}
+
+// pathError is err from a NameNode call about path, mapped (see classes).
+func pathError(op, path string, err error) error {
+	return &os.PathError{Op: op, Path: path, Err: mapRemote(err)}
+}
+
+func (n *nameNode) close() error { return n.c.Close() }
+
 // blocks asks the NameNode where the bytes [start, start+length) of a file are.
 func (n *nameNode) blocks(ctx context.Context, path string, start, length int64) ([]Block, error) {
 	req := &pb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(uint64(start)), Length: proto.Uint64(uint64(length))}
 	resp := &pb.GetBlockLocationsResponseProto{}
-	if err := n.c.Call(ctx, "getBlockLocations", req, resp); err != nil {
-		return nil, fmt.Errorf("block locations of %s: %w", path, err)
+	if err := n.call(ctx, "blocks", path, "getBlockLocations", req, resp); err != nil {
+		return nil, err
 	}
 	var out []Block
 	for _, b := range resp.GetLocations().GetBlocks() {

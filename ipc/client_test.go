@@ -157,10 +157,11 @@ func TestRemoteErrors(t *testing.T) {
 	}{
 		{"org.apache.hadoop.ipc.StandbyException", ErrStandby, "StandbyException"},
 		{"org.apache.hadoop.security.token.SecretManager$InvalidToken", ErrInvalidToken, "InvalidToken"},
-		{"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException", ErrAppNotFound, "ApplicationNotFoundException"},
-		{"org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException", ErrInvalidResourceRequest, "InvalidResourceRequestException"},
-		{"org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException", ErrAMNotRegistered, "ApplicationMasterNotRegisteredException"},
 		{"org.apache.hadoop.security.AccessControlException", ErrAccessControl, "AccessControlException"},
+		{"org.apache.hadoop.security.authorize.AuthorizationException", ErrAccessControl, "AuthorizationException"},
+		// Protocol classes are mapped by yarn and hdfs, not here.
+		{"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException", nil, "ApplicationNotFoundException"},
+		{"org.apache.hadoop.hdfs.protocol.AccessControlException", nil, "AccessControlException"},
 		{"org.apache.hadoop.yarn.exceptions.YarnException", nil, "YarnException"},
 	}
 	s := newFakeServer(t, func(sc *serverConn, c *serverCall) {
@@ -170,9 +171,9 @@ func TestRemoteErrors(t *testing.T) {
 	})
 	s.start()
 	c := newTestClient(t, s, nil)
-	all := []error{ErrStandby, ErrInvalidToken, ErrAppNotFound, ErrInvalidResourceRequest, ErrAMNotRegistered, ErrAccessControl}
+	all := []error{ErrStandby, ErrInvalidToken, ErrAccessControl}
 	for _, tt := range tests {
-		t.Run(tt.short, func(t *testing.T) {
+		t.Run(tt.class, func(t *testing.T) {
 			_, err := callEcho(context.Background(), c, tt.class)
 			var re *RemoteError
 			if !errors.As(err, &re) {

@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// Sentinels for well-known Java exceptions; a *RemoteError matches them
-// with errors.Is.
+// Sentinels for the Hadoop-common exceptions every protocol may raise, which
+// callers of any protocol act on: fail over, get a new token, give up. A
+// *RemoteError matches them with errors.Is. Protocol-specific classes (YARN's,
+// HDFS's) are mapped by the packages that speak those protocols.
 var (
 	// ErrStandby is org.apache.hadoop.ipc.StandbyException: fail over to
 	// another ResourceManager or NameNode.
@@ -15,27 +17,24 @@ var (
 	// ErrInvalidToken is SecretManager$InvalidToken: the token is unknown,
 	// expired or its key rolled away.
 	ErrInvalidToken = errors.New("ipc: invalid token")
-	// ErrAppNotFound is YARN's ApplicationNotFoundException.
-	ErrAppNotFound = errors.New("ipc: application not found")
-	// ErrInvalidResourceRequest is YARN's InvalidResourceRequestException.
-	ErrInvalidResourceRequest = errors.New("ipc: invalid resource request")
-	// ErrAMNotRegistered is YARN's ApplicationMasterNotRegisteredException:
-	// the AM must register again (RM restart or failover).
-	ErrAMNotRegistered = errors.New("ipc: application master not registered")
-	// ErrAccessControl is AccessControlException or AuthorizationException.
+	// ErrAccessControl is org.apache.hadoop.security.AccessControlException
+	// or its subclass authorize.AuthorizationException: the server refused
+	// the caller (SIMPLE not enabled, protocol ACL).
 	ErrAccessControl = errors.New("ipc: access denied")
 )
 
-// wellKnown maps Java class names to sentinels.
-var wellKnown = map[string]error{
-	"org.apache.hadoop.ipc.StandbyException":                                    ErrStandby,
-	"org.apache.hadoop.security.token.SecretManager$InvalidToken":               ErrInvalidToken,
-	"org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException":            ErrAppNotFound,
-	"org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException":         ErrInvalidResourceRequest,
-	"org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException": ErrAMNotRegistered,
-	"org.apache.hadoop.security.AccessControlException":                         ErrAccessControl,
-	"org.apache.hadoop.security.authorize.AuthorizationException":               ErrAccessControl,
-	"org.apache.hadoop.hdfs.protocol.AccessControlException":                    ErrAccessControl,
+// sentinel returns the sentinel for a Java class, or nil.
+func sentinel(class string) error {
+	switch class {
+	case "org.apache.hadoop.ipc.StandbyException":
+		return ErrStandby
+	case "org.apache.hadoop.security.token.SecretManager$InvalidToken":
+		return ErrInvalidToken
+	case "org.apache.hadoop.security.AccessControlException",
+		"org.apache.hadoop.security.authorize.AuthorizationException":
+		return ErrAccessControl
+	}
+	return nil
 }
 
 // RemoteError is an exception thrown by the Java server, as carried in
@@ -64,8 +63,8 @@ func (e *RemoteError) Error() string {
 
 // Is reports whether target is the sentinel for e's Java class.
 func (e *RemoteError) Is(target error) bool {
-	s, ok := wellKnown[e.Class]
-	return ok && s == target
+	s := sentinel(e.Class)
+	return s != nil && s == target
 }
 
 // ConnectError reports that no connection could be made to Addr after

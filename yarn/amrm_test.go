@@ -75,7 +75,7 @@ func TestAMRMAllocateFlow(t *testing.T) {
 	if reg.MaxCapability != (Resource{8192, 4}) || reg.Queue != "default" {
 		t.Fatalf("register response %+v", reg)
 	}
-	r1, err := c.Allocate(ctx, &AllocateRequest{Asks: Expand(ContainerAsk{Priority: 1, Capability: Resource{1024, 1}, Count: 1})})
+	r1, err := c.Allocate(ctx, &AllocateRequest{Asks: []ResourceRequest{{Priority: 1, ResourceName: AnyHost, Capability: Resource{1024, 1}, NumContainers: 1, RelaxLocality: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,9 +181,10 @@ func TestAMRMInvalidRequestAndFinish(t *testing.T) {
 	if _, err := c.Register(ctx, "h", 1, "u"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Allocate(ctx, &AllocateRequest{Asks: Expand(ContainerAsk{Priority: 1, Capability: Resource{1 << 20, 1}, Count: 1})})
-	if !errors.Is(err, ErrInvalidResourceRequest) {
-		t.Fatalf("want ErrInvalidResourceRequest, got %v", err)
+	_, err = c.Allocate(ctx, &AllocateRequest{Asks: []ResourceRequest{{Priority: 1, ResourceName: AnyHost, Capability: Resource{1 << 20, 1}, NumContainers: 1, RelaxLocality: true}}})
+	var re *ipc.RemoteError
+	if !errors.Is(err, ErrInvalidResourceRequest) || !errors.As(err, &re) || re.Class != classInvalidReq {
+		t.Fatalf("want ErrInvalidResourceRequest from a *ipc.RemoteError, got %v", err)
 	}
 	if err := c.Finish(ctx, Failed, "boom", ""); err != nil {
 		t.Fatal(err)

@@ -1,48 +1,44 @@
 package yarn
 
 import (
-	"reflect"
 	"testing"
+
+	"github.com/spindle-engine/spindle/yarn/pb"
+	"google.golang.org/protobuf/proto"
 )
 
-func TestExpand(t *testing.T) {
+// TestResourceRequestProto: RelaxLocality false must be sent, not left unset
+// (proto2's default for relax_locality is true), and an empty node label is
+// left out rather than sent as "".
+func TestResourceRequestProto(t *testing.T) {
 	small := Resource{MemoryMB: 256, VCores: 1}
 	tests := []struct {
 		name string
-		asks []ContainerAsk
-		want []ResourceRequest
+		in   ResourceRequest
+		want *pb.ResourceRequestProto
 	}{
 		{
 			name: "anywhere",
-			asks: []ContainerAsk{{Priority: 2, Capability: small, Count: 3}},
-			want: []ResourceRequest{{Priority: 2, ResourceName: "*", Capability: small, NumContainers: 3, RelaxLocality: true}},
-		},
-		{
-			name: "strict on two nodes",
-			asks: []ContainerAsk{
-				{Priority: 1, Capability: small, Count: 1, Nodes: []string{"localhost:1"}, Strict: true},
-				{Priority: 1, Capability: small, Count: 1, Nodes: []string{"localhost:2"}, Strict: true},
-			},
-			want: []ResourceRequest{
-				{Priority: 1, ResourceName: "localhost:1", Capability: small, NumContainers: 1, RelaxLocality: true},
-				{Priority: 1, ResourceName: DefaultRack, Capability: small, NumContainers: 2, RelaxLocality: false},
-				{Priority: 1, ResourceName: "*", Capability: small, NumContainers: 2, RelaxLocality: false},
-				{Priority: 1, ResourceName: "localhost:2", Capability: small, NumContainers: 1, RelaxLocality: true},
+			in:   ResourceRequest{Priority: 2, ResourceName: AnyHost, Capability: small, NumContainers: 3, RelaxLocality: true},
+			want: &pb.ResourceRequestProto{
+				Priority: &pb.PriorityProto{Priority: proto.Int32(2)}, ResourceName: proto.String("*"), Capability: small.proto(),
+				NumContainers: proto.Int32(3), RelaxLocality: proto.Bool(true), AllocationRequestId: proto.Int64(0),
 			},
 		},
 		{
-			name: "preferred rack",
-			asks: []ContainerAsk{{Priority: 3, Capability: small, Count: 2, Racks: []string{"/r1", "/r1"}}},
-			want: []ResourceRequest{
-				{Priority: 3, ResourceName: "/r1", Capability: small, NumContainers: 2, RelaxLocality: true},
-				{Priority: 3, ResourceName: "*", Capability: small, NumContainers: 2, RelaxLocality: true},
+			name: "strict rack row with a label",
+			in:   ResourceRequest{Priority: 1, ResourceName: DefaultRack, Capability: small, NumContainers: 2, NodeLabel: "gpu", AllocationRequestID: 7},
+			want: &pb.ResourceRequestProto{
+				Priority: &pb.PriorityProto{Priority: proto.Int32(1)}, ResourceName: proto.String(DefaultRack), Capability: small.proto(),
+				NumContainers: proto.Int32(2), RelaxLocality: proto.Bool(false), NodeLabelExpression: proto.String("gpu"),
+				AllocationRequestId: proto.Int64(7),
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Expand(tt.asks...); !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("Expand:\n got %+v\nwant %+v", got, tt.want)
+			if got := tt.in.proto(); !proto.Equal(got, tt.want) {
+				t.Fatalf("proto:\n got %v\nwant %v", got, tt.want)
 			}
 		})
 	}

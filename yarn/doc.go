@@ -5,5 +5,6 @@
 //
 // Everything speaks Hadoop's own protocols through package ipc; the protobuf
 // messages live in yarn/pb. Java exception classes the caller acts on are
-// mapped to typed errors so that errors.Is works (see errors.go).
+// mapped to sentinels so that errors.Is works (see error.go), while errors.As
+// still reaches the *ipc.RemoteError.
 package yarn

@@ -80,7 +80,13 @@ func shouldFailover(err error) bool {
 	return errors.Is(err, ipc.ErrStandby) || errors.As(err, &ce)
 }
 
+// call is YARN's RPC boundary towards the RM: the error carries the sentinel
+// of the YARN exception, if any (see classes).
 func (f *failoverClient) call(ctx context.Context, method string, req, resp proto.Message) error {
+	return mapRemote(f.callFailingOver(ctx, method, req, resp))
+}
+
+func (f *failoverClient) callFailingOver(ctx context.Context, method string, req, resp proto.Message) error {
 	for attempt := 0; ; attempt++ {
 		c, i, err := f.client()
 		if err != nil {

@@ -89,7 +89,7 @@ func (n *NMClient) StartWithMeta(ctx context.Context, c Container, lc *LaunchCon
 		ContainerLaunchContext: lcp, ContainerToken: tokenProto(c.Token),
 	}}}
 	var resp pb.StartContainersResponseProto
-	if err := cl.Call(ctx, "startContainers", req, &resp); err != nil {
+	if err := mapRemote(cl.Call(ctx, "startContainers", req, &resp)); err != nil {
 		return nil, fmt.Errorf("start %s: %w", c.ID, err)
 	}
 	if err := firstFailure(resp.GetFailedRequests()); err != nil {
@@ -110,7 +110,7 @@ func (n *NMClient) Stop(ctx context.Context, id ContainerID, node NodeID) error 
 	}
 	req := &pb.StopContainersRequestProto{ContainerId: []*pb.ContainerIdProto{id.proto()}}
 	var resp pb.StopContainersResponseProto
-	if err := cl.Call(ctx, "stopContainers", req, &resp); err != nil {
+	if err := mapRemote(cl.Call(ctx, "stopContainers", req, &resp)); err != nil {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}
 	if err := firstFailure(resp.GetFailedRequests()); err != nil {
@@ -127,7 +127,7 @@ func (n *NMClient) Status(ctx context.Context, id ContainerID, node NodeID) (Con
 	}
 	req := &pb.GetContainerStatusesRequestProto{ContainerId: []*pb.ContainerIdProto{id.proto()}}
 	var resp pb.GetContainerStatusesResponseProto
-	if err := cl.Call(ctx, "getContainerStatuses", req, &resp); err != nil {
+	if err := mapRemote(cl.Call(ctx, "getContainerStatuses", req, &resp)); err != nil {
 		return ContainerStatus{}, fmt.Errorf("status of %s: %w", id, err)
 	}
 	if err := firstFailure(resp.GetFailedRequests()); err != nil {

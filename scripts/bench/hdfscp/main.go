@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string) (err error) {
 	if len(args) != 3 {
 		return fmt.Errorf("usage: hdfscp put <local> <hdfs path> | hdfscp get <hdfs dir> <local dir>")
 	}
@@ -35,7 +36,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defaultFS := h.GetDefault("fs.defaultFS", "")
-	fsys, _, err := hdfs.Resolve(defaultFS, hdfs.Options{DefaultFS: defaultFS, User: deploy.HadoopUser()})
+	fss := hdfs.NewFileSystems(hdfs.Options{DefaultFS: defaultFS, User: deploy.HadoopUser()})
+	defer func() { err = errors.Join(err, fss.Close()) }()
+	fsys, _, err := fss.Resolve(ctx, defaultFS)
 	if err != nil {
 		return err
 	}

@@ -106,7 +106,8 @@ func run(ctx context.Context, mode string) error {
 	case "overask":
 		// An ask above the maximum must come back as the RM's typed error.
 		big := yarn.Resource{MemoryMB: reg.MaxCapability.MemoryMB * 2, VCores: 1}
-		_, err := amrm.Allocate(ctx, &yarn.AllocateRequest{Asks: yarn.Expand(yarn.ContainerAsk{Priority: 1, Capability: big, Count: 1})})
+		ask := yarn.ResourceRequest{Priority: 1, ResourceName: yarn.AnyHost, Capability: big, NumContainers: 1, RelaxLocality: true}
+		_, err := amrm.Allocate(ctx, &yarn.AllocateRequest{Asks: []yarn.ResourceRequest{ask}})
 		if !errors.Is(err, yarn.ErrInvalidResourceRequest) {
 			rep.Error = fmt.Sprintf("oversized ask: want ErrInvalidResourceRequest, got %v", err)
 			return finish(yarn.Failed, "testam: "+rep.Error)
@@ -149,11 +150,15 @@ func runContainers(ctx context.Context, env *yarn.AMEnv, amrm *yarn.AMRMClient, 
 		return fmt.Errorf("TESTAM_NODES=%q: want two node names", os.Getenv("TESTAM_NODES"))
 	}
 	small := yarn.Resource{MemoryMB: 128, VCores: 1}
-	asks := yarn.Expand(
-		yarn.ContainerAsk{Priority: 1, Capability: small, Count: 1, Nodes: nodes[:1], Strict: true},
-		yarn.ContainerAsk{Priority: 1, Capability: small, Count: 1, Nodes: nodes[1:], Strict: true},
-		yarn.ContainerAsk{Priority: 2, Capability: small, Count: 1},
-	)
+	// Priority 1: one container on each node, nowhere else (the rack and
+	// AnyHost rows count both and refuse to relax); priority 2: one anywhere.
+	asks := []yarn.ResourceRequest{
+		{Priority: 1, ResourceName: nodes[0], Capability: small, NumContainers: 1, RelaxLocality: true},
+		{Priority: 1, ResourceName: nodes[1], Capability: small, NumContainers: 1, RelaxLocality: true},
+		{Priority: 1, ResourceName: yarn.DefaultRack, Capability: small, NumContainers: 2},
+		{Priority: 1, ResourceName: yarn.AnyHost, Capability: small, NumContainers: 2},
+		{Priority: 2, ResourceName: yarn.AnyHost, Capability: small, NumContainers: 1, RelaxLocality: true},
+	}
 	nm := yarn.NewNMClient(amrm)
 	defer nm.Close()
 
