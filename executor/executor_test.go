@@ -140,7 +140,7 @@ func TestFailureRoundTrip(t *testing.T) {
 					t.Fatalf("got %v", got)
 				}
 			}},
-		{"panic", &scheduler.PanicError{Value: "boom", Stack: []byte("main.go:12")},
+		{"panic", &scheduler.PanicError{Value: "boom", Stack: "main.go:12"},
 			func(t *testing.T, got error) {
 				if errors.Is(got, scheduler.ErrNotRetriable) || got.Error() != "panic: boom\nmain.go:12" {
 					t.Fatalf("got %q", got)

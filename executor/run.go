@@ -150,7 +150,7 @@ func (e *runner) launch(ctx context.Context, t *scheduler.Task) {
 func (e *runner) run(ctx context.Context, t *scheduler.Task) (res *scheduler.TaskResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, &scheduler.PanicError{Value: r, Stack: debug.Stack()}
+			res, err = nil, scheduler.NewPanicError(r, debug.Stack())
 		}
 	}()
 	return e.r.RunTask(ctx, t)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -31,6 +32,12 @@ type Driver struct {
 	execIDs   []string // sorted, so offers come in a stable order
 	jobs      map[int]*jobRun
 	wake      *time.Timer
+	// Pending hosts: hints were last counted at hintsAt; hintsDirty says they may
+	// have changed since; hintWake fires when the next count may run.
+	hints      map[string]int
+	hintsDirty bool
+	hintsAt    time.Time
+	hintWake   *time.Timer
 }
 
 type executorSlots struct {
@@ -67,6 +74,7 @@ func NewDriver(b Backend, opts Options, l Listener) *Driver {
 		ts:        NewTaskScheduler(opts.MaxFailures, opts.LocalityWait),
 		executors: map[string]*executorSlots{},
 		jobs:      map[int]*jobRun{},
+		hints:     map[string]int{},
 	}
 	go d.loop()
 	return d
@@ -117,6 +125,9 @@ func (d *Driver) loop() {
 	d.wake = time.NewTimer(time.Hour)
 	d.wake.Stop()
 	defer d.wake.Stop()
+	d.hintWake = time.NewTimer(time.Hour)
+	d.hintWake.Stop()
+	defer d.hintWake.Stop()
 	for {
 		select {
 		case ev := <-d.events:
@@ -126,12 +137,35 @@ func (d *Driver) loop() {
 		case c := <-d.cancel:
 			d.cancelJob(c)
 		case <-d.wake.C:
+		case <-d.hintWake.C:
 		case <-d.quit:
 			d.shutdown(ctx, stopBackend)
 			return
 		}
+		d.hintsDirty = true
 		d.schedule()
+		d.publishHints()
 	}
+}
+
+// publishHints hands the pending tasks' preferred hosts to Options.PendingHosts
+// when they changed, no more often than HintInterval.
+func (d *Driver) publishHints() {
+	if d.opts.PendingHosts == nil || !d.hintsDirty {
+		return
+	}
+	now := time.Now()
+	if wait := d.opts.HintInterval - now.Sub(d.hintsAt); !d.hintsAt.IsZero() && wait > 0 {
+		d.hintWake.Reset(wait)
+		return
+	}
+	d.hintsDirty, d.hintsAt = false, now
+	hosts := d.ts.PendingHosts()
+	if maps.Equal(hosts, d.hints) {
+		return
+	}
+	d.hints = hosts
+	d.opts.PendingHosts(maps.Clone(hosts))
 }
 
 // refuse fails every job until Close, for a Driver whose backend did not start.

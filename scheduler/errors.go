@@ -78,11 +78,28 @@ func (e *StageAttemptsError) Error() string {
 
 func (e *StageAttemptsError) Unwrap() error { return e.Err }
 
-// PanicError is a panic recovered by a backend around a task, with the stack of the
-// goroutine that panicked.
+// PanicError is a panic in a task, recovered by whatever ran it (the engine's task
+// runner, a backend), with the stack of the goroutine that panicked, so that the
+// job's error points at the user's line. It is plain data so that it crosses from an
+// executor to the driver as itself.
 type PanicError struct {
-	Value any
-	Stack []byte
+	Value string // the panic's value, as fmt.Sprint formats it
+	Stack string
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.Value, e.Stack) }
+// NewPanicError records a recovered value and the stack it was raised on.
+func NewPanicError(value any, stack []byte) *PanicError {
+	return &PanicError{Value: fmt.Sprint(value), Stack: string(stack)}
+}
+
+func (e *PanicError) Error() string { return "panic: " + e.Value + "\n" + e.Stack }
+
+// NotRetriable marks err as an error that running the task again cannot fix; its
+// message stays err's.
+func NotRetriable(err error) error { return &notRetriableError{err} }
+
+type notRetriableError struct{ err error }
+
+func (e *notRetriableError) Error() string        { return e.err.Error() }
+func (e *notRetriableError) Unwrap() error        { return e.err }
+func (e *notRetriableError) Is(target error) bool { return target == ErrNotRetriable }

@@ -109,7 +109,7 @@ func (b *LocalBackend) Launch(executor string, t *Task) error {
 func (b *LocalBackend) run(ctx context.Context, t *Task) (res *TaskResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+			res, err = nil, NewPanicError(r, debug.Stack())
 		}
 	}()
 	res, err = b.runner.RunTask(ctx, t)

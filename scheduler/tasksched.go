@@ -311,5 +311,29 @@ func (s *TaskScheduler) NextWake() (time.Time, bool) {
 	return at, found
 }
 
+// PendingHosts counts, per host, the tasks waiting for a slot that prefer it: the
+// ApplicationMaster asks for containers there. Running, finished and abandoned
+// (zombie) tasks do not count, nor do preferences for one executor, whose host
+// already has it.
+func (s *TaskScheduler) PendingHosts() map[string]int {
+	out := map[string]int{}
+	for _, m := range s.sets {
+		if m.zombie {
+			continue
+		}
+		for i, t := range m.tasks {
+			if !m.launchable(i) {
+				continue
+			}
+			for _, loc := range t.Preferred {
+				if exec, host := parseLocation(loc); exec == "" {
+					out[host]++
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Pending reports whether any task set still has tasks to launch or running.
 func (s *TaskScheduler) Pending() bool { return len(s.sets) > 0 }

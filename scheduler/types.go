@@ -109,11 +109,20 @@ type Options struct {
 	// ExternalShuffle says map outputs are served by a shuffle service that
 	// outlives executors, so losing an executor does not lose its map outputs.
 	ExternalShuffle bool
+	// PendingHosts, when set, receives the pending tasks' preferred hosts (see
+	// TaskScheduler.PendingHosts) whenever they changed, at most once per
+	// HintInterval. The Driver calls it from its goroutine with a map of its own, so
+	// it must not block; it need not copy the map.
+	PendingHosts func(hosts map[string]int)
+	// HintInterval bounds how often PendingHosts is called, since counting the
+	// pending tasks costs a pass over them; 0 means 1 s.
+	HintInterval time.Duration
 }
 
 const (
 	defaultMaxFailures  = 4
 	defaultLocalityWait = 3 * time.Second
+	defaultHintInterval = time.Second
 	// maxStageAttempts bounds how often one stage is resubmitted after fetch
 	// failures before its job fails, as Spark's default does.
 	maxStageAttempts = 4
@@ -122,6 +131,9 @@ const (
 func (o Options) withDefaults() Options {
 	if o.MaxFailures <= 0 {
 		o.MaxFailures = defaultMaxFailures
+	}
+	if o.HintInterval <= 0 {
+		o.HintInterval = defaultHintInterval
 	}
 	switch {
 	case o.LocalityWait == 0:
