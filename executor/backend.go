@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"crypto/hmac"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spindle-engine/spindle/executor/pb"
 	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/security/handshake"
 )
 
 // BackendConfig configures the driver's side of the protocol.
@@ -31,7 +31,10 @@ type BackendConfig struct {
 	// ExecutorTimeout is how long an executor may stay silent before it is taken for
 	// lost; 0 means 120 s (Spark's spark.network.timeout).
 	ExecutorTimeout time.Duration
-	Log             zerolog.Logger
+	// Registered, when set, hears of each executor once it registered, on the
+	// goroutine serving its stream (ctx is the stream's).
+	Registered func(ctx context.Context, executorID string)
+	Log        zerolog.Logger
 }
 
 // Backend is the scheduler's backend for executors in other processes: it serves the
@@ -49,6 +52,8 @@ type Backend struct {
 	executors map[string]*conn
 	served    chan struct{}
 	stopped   bool
+	cancel    context.CancelFunc
+	watching  sync.WaitGroup // watchTimeouts, until Stop
 }
 
 // conn is one registered executor's stream.
@@ -103,6 +108,7 @@ func (b *Backend) Start(ctx context.Context, events chan<- scheduler.BackendEven
 	if b.ctx != nil {
 		return errors.New("executor backend: already started")
 	}
+	ctx, b.cancel = context.WithCancel(ctx)
 	b.ctx, b.events = ctx, events
 	b.served = make(chan struct{})
 	go func() {
@@ -111,7 +117,11 @@ func (b *Backend) Start(ctx context.Context, events chan<- scheduler.BackendEven
 			b.cfg.Log.Error().Err(err).Msg("executor endpoint stopped")
 		}
 	}()
-	go b.watchTimeouts(ctx)
+	b.watching.Add(1)
+	go func() {
+		defer b.watching.Done()
+		b.watchTimeouts(ctx)
+	}()
 	return nil
 }
 
@@ -221,7 +231,7 @@ func (b *Backend) Stop(ctx context.Context) error {
 	for _, c := range b.executors {
 		conns = append(conns, c)
 	}
-	served := b.served
+	served, cancel := b.served, b.cancel
 	b.mu.Unlock()
 	for _, c := range conns {
 		select {
@@ -244,6 +254,10 @@ func (b *Backend) Stop(ctx context.Context) error {
 	if served != nil {
 		<-served
 	}
+	if cancel != nil {
+		cancel()
+	}
+	b.watching.Wait()
 	return nil
 }
 
@@ -263,7 +277,7 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 	if reg == nil {
 		return status.Error(codes.InvalidArgument, "the first message must register the executor")
 	}
-	if reg.AppId != b.cfg.AppID || !hmac.Equal(reg.Proof, proof(b.cfg.Secret, b.cfg.AppID, reg.ExecutorId)) {
+	if reg.AppId != b.cfg.AppID || !handshake.Verify(b.cfg.Secret, reg.Proof, handshake.ExecutorRegister, b.cfg.AppID, reg.ExecutorId) {
 		b.cfg.Log.Warn().Str("executor", reg.ExecutorId).Str("app", reg.AppId).Msg("executor refused: bad application credentials")
 		return status.Errorf(codes.Unauthenticated, "executor %s: bad credentials for application %s", reg.ExecutorId, reg.AppId)
 	}
@@ -285,6 +299,9 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 	}
 	b.cfg.Log.Info().Str("executor", c.id).Str("host", reg.Host).Int32("cores", reg.Cores).Msg("executor registered")
 	b.send(scheduler.ExecutorAdded{Executor: scheduler.ExecutorInfo{ID: c.id, Host: reg.Host, Addr: reg.ShuffleAddr, Slots: int(reg.Cores)}})
+	if b.cfg.Registered != nil {
+		b.cfg.Registered(stream.Context(), c.id)
+	}
 
 	recvErr := make(chan error, 1)
 	go func() {

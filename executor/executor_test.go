@@ -15,6 +15,7 @@ import (
 
 	"github.com/spindle-engine/spindle/executor/pb"
 	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/security/handshake"
 )
 
 var secret = []byte("test-secret")
@@ -142,8 +143,9 @@ func TestFailureRoundTrip(t *testing.T) {
 			}},
 		{"panic", &scheduler.PanicError{Value: "boom", Stack: "main.go:12"},
 			func(t *testing.T, got error) {
-				if errors.Is(got, scheduler.ErrNotRetriable) || got.Error() != "panic: boom\nmain.go:12" {
-					t.Fatalf("got %q", got)
+				var pe *scheduler.PanicError
+				if errors.Is(got, scheduler.ErrNotRetriable) || got.Error() != "panic: boom\nmain.go:12" || !errors.As(got, &pe) || pe.Value != "boom" {
+					t.Fatalf("got %q (%T), want the *scheduler.PanicError itself", got, got)
 				}
 			}},
 	} {
@@ -306,7 +308,7 @@ func TestSilentExecutorIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
-		AppId: "app-1", ExecutorId: "9", Host: "h", Cores: 1, Proof: proof(secret, "app-1", "9")}}}); err != nil {
+		AppId: "app-1", ExecutorId: "9", Host: "h", Cores: 1, Proof: handshake.Proof(secret, handshake.ExecutorRegister, "app-1", "9")}}}); err != nil {
 		t.Fatal(err)
 	}
 	var added, removed int

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spindle-engine/spindle/executor/pb"
 	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/security/handshake"
 )
 
 // ErrDriverGone ends an executor whose driver went away without shutting it down.
@@ -51,14 +52,14 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 	defer cancel()
 	stream, err := pb.NewDriverClient(cc).Connect(sctx)
 	if err != nil {
-		return fmt.Errorf("%w: connect %s: %v", ErrDriverGone, cfg.DriverAddr, err)
+		return fmt.Errorf("%w: connect %s: %w", ErrDriverGone, cfg.DriverAddr, err)
 	}
 	e := &runner{cfg: cfg, r: r, stream: stream, running: map[int64]context.CancelFunc{}}
 	if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
 		AppId: cfg.AppID, ExecutorId: cfg.ExecutorID, Host: cfg.Host, Cores: int32(cfg.Cores),
-		Memory: cfg.Memory, ShuffleAddr: cfg.ShuffleAddr, Proof: proof(cfg.Secret, cfg.AppID, cfg.ExecutorID),
+		Memory: cfg.Memory, ShuffleAddr: cfg.ShuffleAddr, Proof: handshake.Proof(cfg.Secret, handshake.ExecutorRegister, cfg.AppID, cfg.ExecutorID),
 	}}}); err != nil {
-		return fmt.Errorf("%w: register with %s: %v", ErrDriverGone, cfg.DriverAddr, err)
+		return fmt.Errorf("%w: register with %s: %w", ErrDriverGone, cfg.DriverAddr, err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
@@ -74,7 +75,18 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 		stopTasks()
 		e.wg.Wait()
 	}()
-	go e.heartbeat(sctx)
+	// Deferred after the tasks' wait, so it runs first: the stream's end stops the
+	// heartbeat, whose last send may still be under way.
+	var beat sync.WaitGroup
+	beat.Add(1)
+	go func() {
+		defer beat.Done()
+		e.heartbeat(sctx)
+	}()
+	defer func() {
+		cancel()
+		beat.Wait()
+	}()
 	dec := newTaskDecoder()
 	for {
 		m, err := stream.Recv()
@@ -82,7 +94,7 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%w: %v", ErrDriverGone, err)
+			return fmt.Errorf("%w: %w", ErrDriverGone, err)
 		}
 		switch m := m.Msg.(type) {
 		case *pb.DriverMessage_Launch:

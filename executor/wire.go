@@ -4,8 +4,6 @@
 package executor
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -30,13 +28,6 @@ func (e *RemoteTaskError) Error() string { return e.Message }
 // in-process.
 func (e *RemoteTaskError) Is(target error) bool {
 	return e.NotRetriable && target == scheduler.ErrNotRetriable
-}
-
-// proof is what an executor sends to show it holds the application's secret.
-func proof(secret []byte, appID, executorID string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(appID + "|" + executorID))
-	return m.Sum(nil)
 }
 
 // refCacheSize is how many shared task parts (a stage's map output lists and plan
@@ -207,12 +198,16 @@ func resultFromProto(p *pb.TaskResult) *scheduler.TaskResult {
 	}}
 }
 
-// failureToProto keeps what the driver acts on: a fetch failure's map output, and
-// whether retrying can help.
+// failureToProto keeps what the driver acts on: a fetch failure's map output,
+// whether retrying can help, and a panic as itself, so that the driver's caller finds
+// the same typed error as in-process.
 func failureToProto(err error) *pb.TaskFailure {
 	f := &pb.TaskFailure{Message: err.Error()}
 	var ff *scheduler.FetchFailedError
+	var pe *scheduler.PanicError
 	switch {
+	case errors.As(err, &pe):
+		f.Kind, f.Message, f.Stack = pb.TaskFailure_PANIC, pe.Value, pe.Stack
 	case errors.As(err, &ff):
 		f.Kind, f.ShuffleId, f.MapPartition, f.Executor = pb.TaskFailure_FETCH_FAILED, int32(ff.ShuffleID), int32(ff.MapPartition), ff.Executor
 		if ff.Err != nil {
@@ -231,6 +226,8 @@ func failureFromProto(f *pb.TaskFailure) error {
 			Executor: f.Executor, Err: &RemoteTaskError{Message: f.Message}}
 	case pb.TaskFailure_NOT_RETRIABLE:
 		return &RemoteTaskError{Message: f.Message, NotRetriable: true}
+	case pb.TaskFailure_PANIC:
+		return &scheduler.PanicError{Value: f.Message, Stack: f.Stack}
 	}
 	return &RemoteTaskError{Message: f.Message}
 }

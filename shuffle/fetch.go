@@ -40,7 +40,7 @@ func authContext(ctx context.Context, app string, secret []byte, method string) 
 		return nil, fmt.Errorf("nonce: %w", err)
 	}
 	nonce := hex.EncodeToString(n[:])
-	return metadata.AppendToOutgoingContext(ctx, mdApp, app, mdNonce, nonce, mdAuth, mac(secret, app, method, nonce)), nil
+	return metadata.AppendToOutgoingContext(ctx, mdApp, app, mdNonce, nonce, mdAuth, callMAC(secret, app, method, nonce)), nil
 }
 
 func (f *Fetcher) client(addr string) (pb.ShuffleServiceClient, error) {

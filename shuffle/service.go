@@ -2,8 +2,6 @@ package shuffle
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/spindle-engine/spindle/security/handshake"
 	"github.com/spindle-engine/spindle/shuffle/pb"
 )
 
@@ -211,13 +210,14 @@ type Secrets interface {
 	Secret(appID string) ([]byte, bool)
 }
 
-// mac is hex(HMAC-SHA256(secret, app + method + nonce)). Plain concatenation is
-// unambiguous here: the method is one of the service's full names, none a prefix of
-// another, and the application travels beside the MAC.
-func mac(secret []byte, app, method, nonce string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(app + method + nonce))
-	return hex.EncodeToString(m.Sum(nil))
+// callMAC is the hex proof a caller sends with one call.
+func callMAC(secret []byte, app, method, nonce string) string {
+	return hex.EncodeToString(handshake.Proof(secret, handshake.ShuffleCall, app, method, nonce))
+}
+
+func verifyMAC(secret []byte, got, app, method, nonce string) bool {
+	mac, err := hex.DecodeString(got)
+	return err == nil && handshake.Verify(secret, mac, handshake.ShuffleCall, app, method, nonce)
 }
 
 // authenticate checks an incoming call's credentials and returns its application.
@@ -234,7 +234,7 @@ func authenticate(ctx context.Context, secrets Secrets, method string) (string, 
 		return "", status.Error(codes.Unauthenticated, "shuffle service: missing application credentials")
 	}
 	secret, ok := secrets.Secret(app)
-	if !ok || !hmac.Equal([]byte(got), []byte(mac(secret, app, method, nonce))) {
+	if !ok || !verifyMAC(secret, got, app, method, nonce) {
 		return "", status.Errorf(codes.Unauthenticated, "shuffle service: bad credentials for application %s", app)
 	}
 	return app, nil

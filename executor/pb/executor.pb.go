@@ -31,6 +31,7 @@ const (
 	TaskFailure_ERROR         TaskFailure_Kind = 0
 	TaskFailure_FETCH_FAILED  TaskFailure_Kind = 1 // the driver recomputes the lost map output
 	TaskFailure_NOT_RETRIABLE TaskFailure_Kind = 2 // retrying cannot help (bad input): fail the job now
+	TaskFailure_PANIC         TaskFailure_Kind = 3 // user code panicked: message is the value, stack its stack
 )
 
 // Enum value maps for TaskFailure_Kind.
@@ -39,11 +40,13 @@ var (
 		0: "ERROR",
 		1: "FETCH_FAILED",
 		2: "NOT_RETRIABLE",
+		3: "PANIC",
 	}
 	TaskFailure_Kind_value = map[string]int32{
 		"ERROR":         0,
 		"FETCH_FAILED":  1,
 		"NOT_RETRIABLE": 2,
+		"PANIC":         3,
 	}
 )
 
@@ -1101,6 +1104,7 @@ type TaskFailure struct {
 	ShuffleId     int32                  `protobuf:"varint,3,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
 	MapPartition  int32                  `protobuf:"varint,4,opt,name=map_partition,json=mapPartition,proto3" json:"map_partition,omitempty"`
 	Executor      string                 `protobuf:"bytes,5,opt,name=executor,proto3" json:"executor,omitempty"`
+	Stack         string                 `protobuf:"bytes,6,opt,name=stack,proto3" json:"stack,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1166,6 +1170,13 @@ func (x *TaskFailure) GetMapPartition() int32 {
 func (x *TaskFailure) GetExecutor() string {
 	if x != nil {
 		return x.Executor
+	}
+	return ""
+}
+
+func (x *TaskFailure) GetStack() string {
+	if x != nil {
+		return x.Stack
 	}
 	return ""
 }
@@ -1256,18 +1267,20 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x13shuffle_write_bytes\x18\x05 \x01(\x03R\x11shuffleWriteBytes\x12\x1f\n" +
 	"\vspill_bytes\x18\x06 \x01(\x03R\n" +
 	"spillBytes\x12+\n" +
-	"\x11dropped_malformed\x18\a \x01(\x03R\x10droppedMalformed\"\xf7\x01\n" +
+	"\x11dropped_malformed\x18\a \x01(\x03R\x10droppedMalformed\"\x98\x02\n" +
 	"\vTaskFailure\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".spindle.executor.TaskFailure.KindR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1d\n" +
 	"\n" +
 	"shuffle_id\x18\x03 \x01(\x05R\tshuffleId\x12#\n" +
 	"\rmap_partition\x18\x04 \x01(\x05R\fmapPartition\x12\x1a\n" +
-	"\bexecutor\x18\x05 \x01(\tR\bexecutor\"6\n" +
+	"\bexecutor\x18\x05 \x01(\tR\bexecutor\x12\x14\n" +
+	"\x05stack\x18\x06 \x01(\tR\x05stack\"A\n" +
 	"\x04Kind\x12\t\n" +
 	"\x05ERROR\x10\x00\x12\x10\n" +
 	"\fFETCH_FAILED\x10\x01\x12\x11\n" +
-	"\rNOT_RETRIABLE\x10\x022[\n" +
+	"\rNOT_RETRIABLE\x10\x02\x12\t\n" +
+	"\x05PANIC\x10\x032[\n" +
 	"\x06Driver\x12Q\n" +
 	"\aConnect\x12!.spindle.executor.ExecutorMessage\x1a\x1f.spindle.executor.DriverMessage(\x010\x01B/Z-github.com/spindle-engine/spindle/executor/pbb\x06proto3"
 
