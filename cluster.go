@@ -31,10 +31,10 @@ type clusterOpts struct{}
 // appMaster is what the driver needs from the ApplicationMaster: the AM itself in
 // cluster mode (am.Master), or its link to the AM in client mode (am.DriverLink).
 type appMaster interface {
-	SetTarget(n int, hints map[string]int)
-	ExecutorRegistered(executorID string)
+	SetTarget(ctx context.Context, n int, hints map[string]int) error
+	ExecutorRegistered(ctx context.Context, executorID string) error
 	Exits() <-chan am.ExecutorExit
-	Failed() <-chan string
+	Failed() <-chan error
 	Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error
 }
 
@@ -99,14 +99,18 @@ func (s *Session) startCluster(ctx context.Context, _ clusterOpts) (scheduler.Ba
 	s.cluster = cs
 	cs.fsOpts = s.fsOptions
 	cs.preserve = c.Bool("spindle.yarn.preserveStagingFiles")
-	cs.master.SetTarget(instances, nil)
+	if err := cs.master.SetTarget(ctx, instances, nil); err != nil {
+		return nil, err
+	}
 	cs.wg.Add(1)
 	go func() {
 		defer cs.wg.Done()
 		cs.watch(lctx, s)
 	}()
 	return &tapBackend{Backend: cs.backend, registered: func(id string) {
-		cs.master.ExecutorRegistered(id)
+		if err := cs.master.ExecutorRegistered(lctx, id); err != nil {
+			s.log.Warn().Err(err).Str("executor", id).Msg("the ApplicationMaster did not hear of a registered executor")
+		}
 		cs.mu.Lock()
 		cs.registered++
 		close(cs.changed)
@@ -228,14 +232,14 @@ func (cs *clusterState) watch(ctx context.Context, s *Session) {
 		select {
 		case e := <-cs.master.Exits():
 			cs.backend.RemoveExecutor(e.ExecutorID, fmt.Errorf("container %s: %s", e.ContainerID, e.Message))
-		case reason := <-cs.master.Failed():
+		case err := <-cs.master.Failed():
 			cs.mu.Lock()
 			if cs.failure == nil {
-				cs.failure = fmt.Errorf("ApplicationMaster: %s", reason)
+				cs.failure = fmt.Errorf("ApplicationMaster: %w", err)
 				close(cs.failed)
 			}
 			cs.mu.Unlock()
-			s.log.Error().Str("reason", reason).Msg("application failed")
+			s.log.Error().Err(err).Msg("application failed")
 			return
 		case <-ctx.Done():
 			return

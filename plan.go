@@ -145,7 +145,9 @@ func (s *Session) runJobOn(ctx context.Context, final *node, parts []int, name s
 	s.log.Info().Str("job", name).Int("stages", len(job.Stages)).Msg("job started")
 	if s.cluster != nil {
 		// Executors still to come are asked for where the job's input is.
-		s.cluster.master.SetTarget(s.conf.Int("spindle.executor.instances"), jobHints(job))
+		if err := s.cluster.master.SetTarget(ctx, s.conf.Int("spindle.executor.instances"), jobHints(job)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 		if err := s.cluster.awaitExecutors(ctx, s.conf, s.log); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

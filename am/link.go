@@ -2,72 +2,93 @@ package am
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/spindle-engine/spindle/am/allocator"
 	"github.com/spindle-engine/spindle/am/pb"
+	"github.com/spindle-engine/spindle/security/handshake"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
-func linkProof(secret []byte, appID string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("am|" + appID))
-	return m.Sum(nil)
-}
-
 // DriverLink is the driver's end of the client-mode link: it steers the thin AM
-// as *Master steers the allocator in cluster mode.
+// as *Master steers the allocator in cluster mode. None of its calls waits for the
+// AM: messages wait in an outbox that the attached stream drains, so a slow or
+// absent AM never blocks the driver, and nothing that matters is dropped.
 type DriverLink struct {
 	secret []byte
 	log    zerolog.Logger
 	srv    *grpc.Server
 	addr   string
+	stop   context.CancelFunc // stops the server
 
-	out      chan *pb.DriverMessage
 	attached chan struct{}
 	attach   sync.Once
 	exits    chan ExecutorExit
-	failed   chan string
+	failed   chan error
+	failOnce sync.Once
+	lost     chan struct{} // closed on the first failure, which failure then holds
+	failure  error
 	finished chan error
+	wake     chan struct{} // cap 1: the outbox has something to send
+	done     chan struct{} // closed by Close
 
-	mu        sync.Mutex
-	appID     string
-	target    *pb.Target
-	endpoint  string
-	finishing bool
+	// goroutines are the server's, its stopper and the streams' receivers; Close
+	// waits for them.
+	goroutines sync.WaitGroup
+	serveErr   error
+	closeOnce  sync.Once
+
+	mu     sync.Mutex
+	closed bool
+	// outbox holds the messages not yet sent, in order. Only the newest target and
+	// endpoint matter, so one not yet sent is replaced in place (targetAt and
+	// endpointAt are their indices, or -1); registrations and Finish are all kept.
+	outbox     []*pb.DriverMessage
+	targetAt   int
+	endpointAt int
+	// What an AM that attaches later (a new attempt) must be told first.
+	target   *pb.Target
+	endpoint string
+	finish   *pb.Finish
 }
 
 // ListenDriver serves the link at listen; advertiseHost is the host the AM dials.
+// The link ends when ctx does, or with Close (or Finish), which also waits for it.
 func ListenDriver(ctx context.Context, listen, advertiseHost string, secret []byte, log zerolog.Logger) (*DriverLink, error) {
 	lis, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("AM link: listen %s: %w", listen, err)
 	}
+	sctx, stop := context.WithCancel(ctx)
 	l := &DriverLink{
-		secret: secret, log: log, srv: grpc.NewServer(),
+		secret: secret, log: log, stop: stop,
+		// Stop waits for Attach handlers, so that Close leaves none running.
+		srv:      grpc.NewServer(grpc.WaitForHandlers(true)),
 		addr:     net.JoinHostPort(advertiseHost, strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)),
-		out:      make(chan *pb.DriverMessage, 256),
 		attached: make(chan struct{}), exits: make(chan ExecutorExit, 256),
-		failed: make(chan string, 1), finished: make(chan error, 1),
+		failed: make(chan error, 1), lost: make(chan struct{}), finished: make(chan error, 1),
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		targetAt: -1, endpointAt: -1,
 	}
 	pb.RegisterAMLinkServer(l.srv, &linkService{l: l})
-	go l.srv.Serve(lis)
+	l.goroutines.Add(2)
 	go func() {
-		<-ctx.Done()
+		defer l.goroutines.Done()
+		l.serveErr = l.srv.Serve(lis)
+	}()
+	go func() {
+		defer l.goroutines.Done()
+		<-sctx.Done()
 		l.srv.Stop()
 	}()
 	return l, nil
@@ -76,77 +97,211 @@ func ListenDriver(ctx context.Context, listen, advertiseHost string, secret []by
 // Addr is where the AM dials.
 func (l *DriverLink) Addr() string { return l.addr }
 
-// Attached waits until the AM has attached.
+// Attached waits until the AM has attached. It returns the link's failure if
+// there is one (the *Error that Failed also reports), ErrStopped after Close, or
+// ctx's error.
 func (l *DriverLink) Attached(ctx context.Context) error {
+	// A failed or closed link is no use to the driver, attached or not; select
+	// alone would pick at random among ready cases.
+	select {
+	case <-l.lost:
+		return l.failure
+	case <-l.done:
+		return ErrStopped
+	default:
+	}
 	select {
 	case <-l.attached:
 		return nil
-	case reason := <-l.failed:
-		return errors.New(reason)
+	case <-l.lost:
+		return l.failure
+	case <-l.done:
+		return ErrStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// SetEndpoint tells the AM where executors dial the driver.
+// SetEndpoint tells the AM where executors dial the driver. After Close it does
+// nothing.
 func (l *DriverLink) SetEndpoint(addr string) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
 	l.endpoint = addr
-	l.mu.Unlock()
-	l.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Endpoint{Endpoint: &pb.Endpoint{Addr: addr}}})
+	l.postLocked(endpointMessage(addr), &l.endpointAt)
 }
 
-// SetTarget implements the driver's view of the AM.
-func (l *DriverLink) SetTarget(n int, hints map[string]int) {
-	t := &pb.Target{Executors: int32(n), Hints: map[string]int32{}}
+// SetTarget implements the driver's view of the AM. It never blocks, so ctx is
+// unused; it fails only with ErrStopped, after Close.
+func (l *DriverLink) SetTarget(_ context.Context, n int, hints map[string]int) error {
+	t := &pb.Target{Executors: int32(n), Hints: make(map[string]int32, len(hints))}
 	for h, c := range hints {
 		t.Hints[h] = int32(c)
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrStopped
+	}
 	l.target = t
-	l.mu.Unlock()
-	l.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Target{Target: t}})
+	l.postLocked(targetMessage(t), &l.targetAt)
+	return nil
 }
 
-// ExecutorRegistered implements the driver's view of the AM.
-func (l *DriverLink) ExecutorRegistered(id string) {
-	l.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Registered{Registered: &pb.ExecutorRegistered{ExecutorId: id}}})
+// ExecutorRegistered implements the driver's view of the AM. It never blocks, so
+// ctx is unused; it fails only with ErrStopped, after Close.
+func (l *DriverLink) ExecutorRegistered(_ context.Context, id string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrStopped
+	}
+	l.postLocked(&pb.DriverMessage{Msg: &pb.DriverMessage_Registered{Registered: &pb.ExecutorRegistered{ExecutorId: id}}}, nil)
+	return nil
 }
 
 // Exits reports executors' containers as the AM sees them end.
 func (l *DriverLink) Exits() <-chan ExecutorExit { return l.exits }
 
-// Failed reports the AM failing or going away.
-func (l *DriverLink) Failed() <-chan string { return l.failed }
+// Failed reports, once, the AM failing (the *Error it reported, of the same kind)
+// or going away (an *Error of kind ErrDisconnected), whichever came first.
+func (l *DriverLink) Failed() <-chan error { return l.failed }
 
-// Finish tells the AM to unregister with status and waits for it to have done so.
+// Finish tells the AM to unregister with status, waits for it to have done so,
+// and closes the link. The AM's failure to unregister comes back as an *Error of
+// the kind the AM gave it.
 func (l *DriverLink) Finish(ctx context.Context, st yarn.FinalStatus, diagnostics string) error {
+	// A proto string must be UTF-8, and a message that cannot be encoded is never sent.
+	f := &pb.Finish{FinalStatus: int32(st), Diagnostics: strings.ToValidUTF8(diagnostics, "\uFFFD")}
 	l.mu.Lock()
-	l.finishing = true
+	if l.closed {
+		l.mu.Unlock()
+		return ErrStopped
+	}
+	l.finish = f
+	l.postLocked(&pb.DriverMessage{Msg: &pb.DriverMessage_Finish{Finish: f}}, nil)
 	l.mu.Unlock()
-	defer l.srv.Stop()
-	l.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Finish{Finish: &pb.Finish{FinalStatus: int32(st), Diagnostics: diagnostics}}})
+	var err error
 	select {
-	case err := <-l.finished:
-		return err
+	case err = <-l.finished:
 	case <-ctx.Done():
-		return fmt.Errorf("ApplicationMaster did not confirm unregistering: %w", ctx.Err())
+		err = fmt.Errorf("ApplicationMaster did not confirm unregistering: %w", ctx.Err())
+	}
+	return errors.Join(err, l.Close())
+}
+
+// Close stops the link's server and waits for its goroutines. An AM still
+// attached loses the stream: it unregisters as FAILED unless it had the Finish.
+func (l *DriverLink) Close() error {
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		close(l.done)
+		l.stop()
+		l.goroutines.Wait()
+	})
+	return l.serveErr
+}
+
+func targetMessage(t *pb.Target) *pb.DriverMessage {
+	return &pb.DriverMessage{Msg: &pb.DriverMessage_Target{Target: t}}
+}
+
+func endpointMessage(addr string) *pb.DriverMessage {
+	return &pb.DriverMessage{Msg: &pb.DriverMessage_Endpoint{Endpoint: &pb.Endpoint{Addr: addr}}}
+}
+
+// postLocked adds m to the outbox and wakes the sender. With at, m replaces the
+// message at *at if that one is not yet sent.
+func (l *DriverLink) postLocked(m *pb.DriverMessage, at *int) {
+	switch {
+	case at != nil && *at >= 0:
+		l.outbox[*at] = m
+	case at != nil:
+		*at = len(l.outbox)
+		fallthrough
+	default:
+		l.outbox = append(l.outbox, m)
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default:
 	}
 }
 
-func (l *DriverLink) enqueue(m *pb.DriverMessage) {
-	select {
-	case l.out <- m:
-	default:
-		l.log.Warn().Msg("AM link: queue full, message dropped")
+// take empties the outbox for the sender.
+func (l *DriverLink) take() []*pb.DriverMessage {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.outbox
+	l.outbox, l.targetAt, l.endpointAt = nil, -1, -1
+	return out
+}
+
+// putBack returns to the front of the outbox the registrations that a broken
+// stream did not deliver. Targets, the endpoint and Finish need not come back:
+// the next AM to attach gets them from the link's state.
+func (l *DriverLink) putBack(unsent []*pb.DriverMessage) {
+	var regs []*pb.DriverMessage
+	for _, m := range unsent {
+		if m.GetRegistered() != nil {
+			regs = append(regs, m)
+		}
+	}
+	if len(regs) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.outbox = append(regs, l.outbox...)
+	for _, at := range []*int{&l.targetAt, &l.endpointAt} {
+		if *at >= 0 {
+			*at += len(regs)
+		}
 	}
 }
 
-func (l *DriverLink) fail(reason string) {
+// rebaseLocked prepares the outbox for an AM that just attached, which may be a
+// new attempt that knows nothing: the endpoint and the target first, then the
+// registrations not yet sent, and Finish if the driver has finished.
+func (l *DriverLink) rebaseLocked() {
+	var out []*pb.DriverMessage
+	l.endpointAt, l.targetAt = -1, -1
+	if l.endpoint != "" {
+		l.endpointAt = len(out)
+		out = append(out, endpointMessage(l.endpoint))
+	}
+	if l.target != nil {
+		l.targetAt = len(out)
+		out = append(out, targetMessage(l.target))
+	}
+	for _, m := range l.outbox {
+		if m.GetRegistered() != nil {
+			out = append(out, m)
+		}
+	}
+	if l.finish != nil {
+		out = append(out, &pb.DriverMessage{Msg: &pb.DriverMessage_Finish{Finish: l.finish}})
+	}
+	l.outbox = out
 	select {
-	case l.failed <- reason:
+	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// fail records the link's first failure: the driver fails the application on
+// it, so later ones say nothing new.
+func (l *DriverLink) fail(err error) {
+	l.failOnce.Do(func() {
+		l.failure = err
+		close(l.lost)
+		l.failed <- err // cap 1 and sent once: never blocks
+	})
 }
 
 type linkService struct {
@@ -161,157 +316,91 @@ func (s *linkService) Attach(stream pb.AMLink_AttachServer) error {
 		return err
 	}
 	hello := first.GetHello()
-	if hello == nil || !hmac.Equal(hello.Proof, linkProof(l.secret, hello.AppId)) {
+	if hello == nil || !handshake.Verify(l.secret, hello.Proof, handshake.AMAttach, hello.AppId) {
 		l.log.Warn().Msg("AM link: refused an AM with bad credentials")
 		return status.Error(codes.Unauthenticated, "AM link: bad credentials")
 	}
 	l.mu.Lock()
-	l.appID = hello.AppId
-	// A new attempt's AM gets the current state first.
-	var state []*pb.DriverMessage
-	if l.endpoint != "" {
-		state = append(state, &pb.DriverMessage{Msg: &pb.DriverMessage_Endpoint{Endpoint: &pb.Endpoint{Addr: l.endpoint}}})
+	if l.closed {
+		l.mu.Unlock()
+		return status.Error(codes.Unavailable, "AM link: closed")
 	}
-	if l.target != nil {
-		state = append(state, &pb.DriverMessage{Msg: &pb.DriverMessage_Target{Target: l.target}})
-	}
-	l.mu.Unlock()
-	for _, m := range state {
-		if err := stream.Send(m); err != nil {
-			return err
-		}
-	}
-	l.log.Info().Str("app", hello.AppId).Str("tracking", hello.TrackingUrl).Msg("ApplicationMaster attached")
+	l.rebaseLocked()
+	// Attached before anything the AM reports can fail the link.
 	l.attach.Do(func() { close(l.attached) })
+	// The receiver is the link's, not this handler's: it may still be handing an
+	// exit to the driver when the stream ends, and Close waits for it. Adding it
+	// under mu, before closed is set, keeps the Add ahead of Close's Wait.
 	recvErr := make(chan error, 1)
+	l.goroutines.Add(1)
 	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			switch m := m.Msg.(type) {
-			case *pb.AMMessage_Exited:
-				e := m.Exited
-				l.exits <- ExecutorExit{ExecutorID: e.ExecutorId, ContainerID: e.ContainerId, Kind: allocator.ExitKind(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: e.Message}
-			case *pb.AMMessage_Failed:
-				l.fail(m.Failed.Reason)
-			case *pb.AMMessage_Finished:
-				var err error
-				if m.Finished.Error != "" {
-					err = errors.New(m.Finished.Error)
-				}
-				l.finished <- err
-			}
-		}
+		defer l.goroutines.Done()
+		recvErr <- l.receive(stream)
 	}()
+	l.mu.Unlock()
+	l.log.Info().Str("app", hello.AppId).Str("tracking", hello.TrackingUrl).Msg("ApplicationMaster attached")
+
+	err = l.send(stream, recvErr)
+	l.mu.Lock()
+	lost := l.finish == nil && !l.closed
+	l.mu.Unlock()
+	if lost {
+		l.fail(&Error{Kind: ErrDisconnected, Reason: "ApplicationMaster disconnected", Cause: err})
+	}
+	return nil
+}
+
+// send drains the outbox into stream until the stream or the link ends, and
+// says why it did.
+func (l *DriverLink) send(stream pb.AMLink_AttachServer, recvErr <-chan error) error {
 	for {
 		select {
-		case m := <-l.out:
-			if err := stream.Send(m); err != nil {
-				return err
+		case <-l.wake:
+			batch := l.take()
+			for i, m := range batch {
+				if err := stream.Send(m); err != nil {
+					l.putBack(batch[i:])
+					return err
+				}
 			}
 		case err := <-recvErr:
-			l.mu.Lock()
-			finishing := l.finishing
-			l.mu.Unlock()
-			if !finishing {
-				l.fail(fmt.Sprintf("ApplicationMaster disconnected: %v", err))
-			}
-			return nil
+			return err
+		case <-stream.Context().Done():
+			return context.Cause(stream.Context())
+		case <-l.done:
+			return ErrStopped
 		}
 	}
 }
 
-// RunClientAM is the thin AM of client mode: it registers, attaches to the driver at
-// driverAMAddr, allocates and launches executors as the driver asks, and unregisters
-// when the driver finishes (FAILED if the driver goes away first). launcher builds
-// executors' launch contexts once the driver has said where they dial it.
-func RunClientAM(ctx context.Context, cfg Config, driverAMAddr string, secret []byte,
-	launcher func(driverAddr string) (func(yarn.Container, string) (*yarn.LaunchContext, error), error)) error {
-	var launch atomic.Pointer[func(yarn.Container, string) (*yarn.LaunchContext, error)]
-	cfg.ExecutorLaunch = func(c yarn.Container, id string) (*yarn.LaunchContext, error) {
-		f := launch.Load()
-		if f == nil {
-			return nil, errors.New("the driver has not said where executors dial it")
-		}
-		return (*f)(c, id)
-	}
-	m, err := Start(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	unregister := func(st yarn.FinalStatus, diag string) error {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		return m.Finish(fctx, st, diag)
-	}
-	cc, err := grpc.NewClient(driverAMAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return errors.Join(err, unregister(yarn.Failed, "cannot reach the driver: "+err.Error()))
-	}
-	defer cc.Close()
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := pb.NewAMLinkClient(cc).Attach(sctx)
-	if err == nil {
-		app := cfg.Env.Attempt.App.String()
-		err = stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Hello{Hello: &pb.Hello{AppId: app, Proof: linkProof(secret, app), TrackingUrl: m.TrackingURL()}}})
-	}
-	if err != nil {
-		return errors.Join(err, unregister(yarn.Failed, "cannot reach the driver at "+driverAMAddr+": "+err.Error()))
-	}
-	var sendMu sync.Mutex
-	send := func(msg *pb.AMMessage) {
-		sendMu.Lock()
-		defer sendMu.Unlock()
-		if err := stream.Send(msg); err != nil {
-			cfg.Log.Warn().Err(err).Msg("AM link: send")
-		}
-	}
-	go func() {
-		for {
-			select {
-			case e := <-m.Exits():
-				send(&pb.AMMessage{Msg: &pb.AMMessage_Exited{Exited: &pb.ExecutorExited{ExecutorId: e.ExecutorID, ContainerId: e.ContainerID,
-					Kind: int32(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: e.Message}}})
-			case reason := <-m.Failed():
-				send(&pb.AMMessage{Msg: &pb.AMMessage_Failed{Failed: &pb.Failed{Reason: reason}}})
-			case <-sctx.Done():
-				return
-			}
-		}
-	}()
+// receive takes the AM's reports until the stream ends. An exit waits for the
+// driver to read it, or for Close: the AM's report of a lost executor matters
+// even when its stream is gone.
+func (l *DriverLink) receive(stream pb.AMLink_AttachServer) error {
 	for {
-		msg, err := stream.Recv()
+		m, err := stream.Recv()
 		if err != nil {
-			diag := fmt.Sprintf("driver disconnected: %v", err)
-			return errors.Join(errors.New(diag), unregister(yarn.Failed, diag))
+			return err
 		}
-		switch msg := msg.Msg.(type) {
-		case *pb.DriverMessage_Endpoint:
-			f, err := launcher(msg.Endpoint.Addr)
-			if err != nil {
-				return errors.Join(err, unregister(yarn.Failed, err.Error()))
+		switch m := m.Msg.(type) {
+		case *pb.AMMessage_Exited:
+			e := m.Exited
+			select {
+			case l.exits <- ExecutorExit{ExecutorID: e.ExecutorId, ContainerID: e.ContainerId, Kind: allocator.ExitKind(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: e.Message}:
+			case <-l.done:
+				return ErrStopped
 			}
-			launch.Store(&f)
-		case *pb.DriverMessage_Target:
-			hints := map[string]int{}
-			for h, n := range msg.Target.Hints {
-				hints[h] = int(n)
+		case *pb.AMMessage_Failed:
+			l.fail(fromWire(m.Failed.Kind, m.Failed.Reason))
+		case *pb.AMMessage_Finished:
+			var err error
+			if m.Finished.Error != "" {
+				err = fromWire(m.Finished.Kind, m.Finished.Error)
 			}
-			m.SetTarget(int(msg.Target.Executors), hints)
-		case *pb.DriverMessage_Registered:
-			m.ExecutorRegistered(msg.Registered.ExecutorId)
-		case *pb.DriverMessage_Finish:
-			ferr := unregister(yarn.FinalStatus(msg.Finish.FinalStatus), msg.Finish.Diagnostics)
-			done := &pb.Finished{}
-			if ferr != nil {
-				done.Error = ferr.Error()
+			select {
+			case l.finished <- err:
+			default: // a second acknowledgement says nothing new
 			}
-			send(&pb.AMMessage{Msg: &pb.AMMessage_Finished{Finished: done}})
-			return ferr
 		}
 	}
 }

@@ -56,14 +56,17 @@ type Master struct {
 	alloc    *allocator.Allocator
 	tracking string
 	web      *http.Server
+	serving  sync.WaitGroup // the tracking page's server
 	log      zerolog.Logger
 
-	cmds   chan func()
-	exits  chan ExecutorExit
-	failed chan string
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cmds      chan func()
+	exits     chan ExecutorExit
+	failed    chan error
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
+	closeOnce sync.Once
+	closeErr  error
 
 	// Owned by the loop goroutine.
 	containers map[string]yarn.Container
@@ -86,7 +89,14 @@ type nmClient interface {
 	Close() error
 }
 
-// Start registers with the RM and starts the allocation loop; Finish or Close ends it.
+// nodeLister reports the cluster's NodeManagers and their racks;
+// *yarn.ResourceManager is one.
+type nodeLister interface {
+	Nodes(ctx context.Context) ([]yarn.NodeReport, error)
+}
+
+// Start registers with the RM, gives the allocator the racks of the RM's node reports
+// and starts the allocation loop; Finish or Close ends it.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if cfg.Env == nil || cfg.Env.AMRMToken == nil {
 		return nil, errors.New("ApplicationMaster: no AMRMToken in the container's credentials")
@@ -95,23 +105,37 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
-	return start(ctx, cfg, amrm, yarn.NewNMClient(amrm))
+	// Node reports come from the client protocol, not the AM's: a client of its own,
+	// needed only until the allocator knows the racks.
+	var nodes nodeLister
+	if rm, err := yarn.NewResourceManager(cfg.Hadoop); err != nil {
+		cfg.Log.Warn().Err(err).Msg("no ResourceManager client for node reports; racks default to " + yarn.DefaultRack)
+	} else {
+		defer func() {
+			if err := rm.Close(); err != nil {
+				cfg.Log.Debug().Err(err).Msg("closing the node reports' ResourceManager client")
+			}
+		}()
+		nodes = rm
+	}
+	return start(ctx, cfg, amrm, yarn.NewNMClient(amrm), nodes)
 }
 
-func start(ctx context.Context, cfg Config, amrm rmClient, nm nmClient) (*Master, error) {
+// start is Start with its clients given; nodes may be nil.
+func start(ctx context.Context, cfg Config, amrm rmClient, nm nmClient, nodes nodeLister) (*Master, error) {
 	m := &Master{
 		cfg: cfg, amrm: amrm, nm: nm, alloc: allocator.New(cfg.Allocator), log: cfg.Log,
-		cmds: make(chan func(), 64), exits: make(chan ExecutorExit, 256), failed: make(chan string, 1),
+		cmds: make(chan func(), 64), exits: make(chan ExecutorExit, 256), failed: make(chan error, 1),
 		done: make(chan struct{}), containers: map[string]yarn.Container{}, launched: map[string]string{},
 	}
 	if err := m.serveTracking(); err != nil {
-		amrm.Close()
-		nm.Close()
-		return nil, err
+		return nil, errors.Join(err, nm.Close(), amrm.Close())
+	}
+	if nodes != nil {
+		m.learnRacks(ctx, nodes)
 	}
 	if _, err := amrm.Register(ctx, cfg.Env.NMHost, cfg.RPCPort, m.tracking); err != nil {
-		m.closeClients()
-		return nil, err
+		return nil, errors.Join(err, m.closeClients())
 	}
 	m.log.Info().Str("attempt", cfg.Env.Attempt.String()).Str("tracking", m.tracking).Msg("ApplicationMaster registered")
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -137,30 +161,74 @@ func (m *Master) serveTracking() error {
 		}
 	})
 	m.web = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go m.web.Serve(lis)
+	m.serving.Add(1)
+	go func() {
+		defer m.serving.Done()
+		if err := m.web.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			m.log.Warn().Err(err).Msg("tracking page stopped")
+		}
+	}()
 	return nil
+}
+
+// learnRacks gives the allocator the racks of the cluster's nodes before the first
+// heartbeat, so that even the first asks carry hinted hosts' real racks. The job
+// runs without them (every node is then in DefaultRack, as on a cluster without
+// topology), so a failure is only a warning; allocate responses' updated nodes
+// still bring racks later.
+func (m *Master) learnRacks(ctx context.Context, nodes nodeLister) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	reports, err := nodes.Nodes(ctx)
+	if err != nil {
+		m.log.Warn().Err(err).Msg("no node reports from the ResourceManager; racks default to " + yarn.DefaultRack)
+		return
+	}
+	m.alloc.OnNodes(allocatorNodes(reports))
+}
+
+func allocatorNodes(reports []yarn.NodeReport) []allocator.Node {
+	nodes := make([]allocator.Node, len(reports))
+	for i, r := range reports {
+		nodes[i] = allocator.Node{Host: r.ID.Host, Rack: r.Rack}
+	}
+	return nodes
 }
 
 // TrackingURL is the AM's tracking page.
 func (m *Master) TrackingURL() string { return m.tracking }
 
-// do runs f on the loop goroutine.
-func (m *Master) do(f func()) {
+// do hands f to the loop goroutine, which runs it between heartbeats. It fails
+// with ErrStopped once the loop has ended, or with ctx's error.
+func (m *Master) do(ctx context.Context, f func()) error {
+	// Checked first: with room in cmds, select could still pick the send.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-m.done:
+		return ErrStopped
+	default:
+	}
 	select {
 	case m.cmds <- f:
+		return nil
 	case <-m.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 // SetTarget sets how many executors the application wants, with pending tasks'
-// preferred hosts.
-func (m *Master) SetTarget(n int, hints map[string]int) {
-	m.do(func() { m.alloc.SetTarget(n, hints) })
+// preferred hosts (host → number of tasks).
+func (m *Master) SetTarget(ctx context.Context, n int, hints map[string]int) error {
+	return m.do(ctx, func() { m.alloc.SetTarget(n, hints) })
 }
 
 // ExecutorRegistered tells the allocator an executor it launched reached the driver.
-func (m *Master) ExecutorRegistered(executorID string) {
-	m.do(func() {
+func (m *Master) ExecutorRegistered(ctx context.Context, executorID string) error {
+	return m.do(ctx, func() {
 		if c, ok := m.launched[executorID]; ok {
 			m.alloc.OnExecutorRegistered(c)
 		}
@@ -170,9 +238,9 @@ func (m *Master) ExecutorRegistered(executorID string) {
 // Exits reports executors' containers as they end.
 func (m *Master) Exits() <-chan ExecutorExit { return m.exits }
 
-// Failed reports, once, that the application must fail: too many executors failed,
-// or the RM ordered the AM to shut down.
-func (m *Master) Failed() <-chan string { return m.failed }
+// Failed reports, once, that the application must fail: an *Error of kind
+// ErrExecutorFailures, ErrShutdown or ErrAllocate.
+func (m *Master) Failed() <-chan error { return m.failed }
 
 // LastAttempt reports whether YARN will not start another attempt after this one.
 func (m *Master) LastAttempt() bool {
@@ -189,14 +257,17 @@ func (m *Master) LastAttempt() bool {
 }
 
 // Finish ends the loop and unregisters with the final status: YARN stops the
-// application's containers.
+// application's containers. A failure to unregister is an *Error of kind
+// ErrUnregister.
 func (m *Master) Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error {
 	m.stopLoop()
-	err := m.amrm.Finish(ctx, status, diagnostics, m.tracking)
-	if err == nil {
+	var uerr error
+	if err := m.amrm.Finish(ctx, status, diagnostics, m.tracking); err != nil {
+		uerr = &Error{Kind: ErrUnregister, Reason: "unregister", Cause: err}
+	} else {
 		m.log.Info().Str("status", status.String()).Msg("ApplicationMaster unregistered")
 	}
-	return errors.Join(err, m.closeClients())
+	return errors.Join(uerr, m.closeClients())
 }
 
 // Close ends the loop without unregistering, so that YARN starts another attempt
@@ -214,11 +285,18 @@ func (m *Master) stopLoop() {
 	})
 }
 
+// closeClients stops the tracking page, waiting for its server, and closes the
+// RM and NM clients; later calls return the first's result.
 func (m *Master) closeClients() error {
-	if m.web != nil {
-		m.web.Close()
-	}
-	return errors.Join(m.nm.Close(), m.amrm.Close())
+	m.closeOnce.Do(func() {
+		var werr error
+		if m.web != nil {
+			werr = m.web.Close()
+			m.serving.Wait()
+		}
+		m.closeErr = errors.Join(werr, m.nm.Close(), m.amrm.Close())
+	})
+	return m.closeErr
 }
 
 // loop is the heartbeat: it sends the allocator's asks, feeds it the RM's answers and
@@ -226,6 +304,12 @@ func (m *Master) closeClients() error {
 func (m *Master) loop(ctx context.Context) {
 	defer close(m.done)
 	failures := 0
+	// A second between failed allocates, or the idle heartbeat if that is shorter
+	// (tests make it so).
+	retry := time.Second
+	if hb := m.cfg.Allocator.HeartbeatInterval; hb > 0 {
+		retry = min(retry, hb)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -251,22 +335,26 @@ func (m *Master) loop(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, yarn.ErrShutdown):
-			m.fail("the ResourceManager ordered the ApplicationMaster to shut down")
+			m.fail(&Error{Kind: ErrShutdown, Reason: "the ResourceManager ordered the ApplicationMaster to shut down"})
 			return
 		case err != nil:
 			failures++
 			m.log.Warn().Err(err).Int("failures", failures).Msg("allocate")
 			if failures >= 5 {
-				m.fail(fmt.Sprintf("allocate failed %d times in a row: %v", failures, err))
+				m.fail(&Error{Kind: ErrAllocate, Reason: fmt.Sprintf("allocate failed %d times in a row", failures), Cause: err})
 				return
 			}
-			timer.Reset(time.Second)
+			timer.Reset(retry)
 			continue
 		}
 		failures = 0
 		m.releases = nil
 		if resp.Resynced {
 			m.alloc.OnResync()
+		}
+		// Before the allocated containers: a container's rack comes from its node.
+		if len(resp.UpdatedNodes) > 0 {
+			m.alloc.OnNodes(allocatorNodes(resp.UpdatedNodes))
 		}
 		if len(resp.Allocated) > 0 {
 			cs := make([]allocator.Container, len(resp.Allocated))
@@ -287,10 +375,12 @@ func (m *Master) loop(ctx context.Context) {
 	}
 }
 
-func (m *Master) fail(reason string) {
-	m.log.Error().Str("reason", reason).Msg("application failing")
+// fail reports err on Failed. Failed holds one: a later failure while the first
+// is unread would only repeat what it caused.
+func (m *Master) fail(err error) {
+	m.log.Error().Err(err).Msg("application failing")
 	select {
-	case m.failed <- reason:
+	case m.failed <- err:
 	default:
 	}
 }
@@ -307,7 +397,8 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 				defer m.launches.Done()
 				if err := m.launch(ctx, c, a.ExecutorID); err != nil {
 					m.log.Warn().Err(err).Str("container", c.ID.String()).Msg("executor launch failed")
-					m.do(func() { m.apply(ctx, m.alloc.OnLaunchFailed(c.ID.String(), err)) })
+					// ErrStopped here means the loop has ended and nothing is left to release.
+					_ = m.do(ctx, func() { m.apply(ctx, m.alloc.OnLaunchFailed(c.ID.String(), err)) })
 				}
 			}()
 		case allocator.Release:
@@ -329,7 +420,7 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 			case <-ctx.Done():
 			}
 		case allocator.Failed:
-			m.fail(a.Reason)
+			m.fail(&Error{Kind: ErrExecutorFailures, Reason: a.Reason})
 		}
 	}
 }

@@ -2,7 +2,9 @@ package am
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +17,16 @@ import (
 )
 
 // fakeRM grants the ANY row's containers on the next heartbeat and reports the
-// completions a test queues.
+// completions and updated nodes a test queues; allocErr fails every allocate.
 type fakeRM struct {
 	mu        sync.Mutex
 	wanted    int32
 	next      int
+	allocs    int
+	allocErr  error
+	asked     []string // every ask row sent, "name=count"
 	completed []yarn.ContainerStatus
+	updated   []yarn.NodeReport
 	released  []string
 	finished  []string // "STATUS diagnostics"
 	closed    bool
@@ -33,7 +39,12 @@ func (f *fakeRM) Register(context.Context, string, int32, string) (*yarn.Registe
 func (f *fakeRM) Allocate(_ context.Context, r *yarn.AllocateRequest) (*yarn.AllocateResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.allocs++
+	if f.allocErr != nil {
+		return nil, f.allocErr
+	}
 	for _, a := range r.Asks {
+		f.asked = append(f.asked, fmt.Sprintf("%s=%d", a.ResourceName, a.NumContainers))
 		if a.ResourceName == "*" {
 			f.wanted = a.NumContainers
 		}
@@ -41,8 +52,8 @@ func (f *fakeRM) Allocate(_ context.Context, r *yarn.AllocateRequest) (*yarn.All
 	for _, id := range r.Releases {
 		f.released = append(f.released, id.String())
 	}
-	resp := &yarn.AllocateResponse{Completed: f.completed}
-	f.completed = nil
+	resp := &yarn.AllocateResponse{Completed: f.completed, UpdatedNodes: f.updated}
+	f.completed, f.updated = nil, nil
 	for ; f.wanted > 0; f.wanted-- {
 		f.next++
 		id, err := yarn.ParseContainerID(fmt.Sprintf("container_1_0001_01_%06d", f.next+1))
@@ -105,7 +116,13 @@ func (n *fakeNM) count() int {
 
 func testMaster(t *testing.T, maxFailures int) (*Master, *fakeRM, *fakeNM) {
 	t.Helper()
-	rm, nm := &fakeRM{}, &fakeNM{release: make(chan struct{})}
+	return testMasterWith(t, maxFailures, &fakeRM{}, nil)
+}
+
+// testMasterWith starts a Master against rm and, if not nil, nodes.
+func testMasterWith(t *testing.T, maxFailures int, rm *fakeRM, nodes nodeLister) (*Master, *fakeRM, *fakeNM) {
+	t.Helper()
+	nm := &fakeNM{release: make(chan struct{})}
 	cfg := Config{
 		Env: &yarn.AMEnv{NMHost: "127.0.0.1", Attempt: yarn.AttemptID{Attempt: 1}},
 		Allocator: allocator.Config{ExecutorMemoryMB: 1024, ExecutorVcores: 1, MaxExecutorFailures: maxFailures,
@@ -115,7 +132,7 @@ func testMaster(t *testing.T, maxFailures int) (*Master, *fakeRM, *fakeNM) {
 		},
 		Log: zerolog.Nop(),
 	}
-	m, err := start(context.Background(), cfg, rm, nm)
+	m, err := start(context.Background(), cfg, rm, nm, nodes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,12 +154,18 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // replacement launches, and Finish unregisters with the status.
 func TestLoopLaunchesInParallelAndReportsExits(t *testing.T) {
 	m, rm, nm := testMaster(t, 5)
-	m.SetTarget(2, nil)
+	ctx := context.Background()
+	if err := m.SetTarget(ctx, 2, nil); err != nil {
+		t.Fatal(err)
+	}
 	// Both launches are in flight at once: neither has been let go yet.
 	eventually(t, "two launches in flight", func() bool { return nm.count() == 2 })
 	close(nm.release)
-	m.ExecutorRegistered("1")
-	m.ExecutorRegistered("2")
+	for _, id := range []string{"1", "2"} {
+		if err := m.ExecutorRegistered(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rm.complete("container_1_0001_01_000002", 137)
 	select {
 	case e := <-m.Exits():
@@ -168,14 +191,16 @@ func TestLoopLaunchesInParallelAndReportsExits(t *testing.T) {
 func TestLoopFailsAfterTooManyExecutorFailures(t *testing.T) {
 	m, rm, nm := testMaster(t, 1)
 	close(nm.release)
-	m.SetTarget(1, nil)
-	var reason string
+	if err := m.SetTarget(context.Background(), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var failure error
 	failed := func() bool {
 		select {
-		case reason = <-m.Failed():
+		case failure = <-m.Failed():
 			return true
 		default:
-			return reason != ""
+			return failure != nil
 		}
 	}
 	// Each launched executor dies at once; the second failure is one too many.
@@ -184,14 +209,14 @@ func TestLoopFailsAfterTooManyExecutorFailures(t *testing.T) {
 			t.Fatal("the failure limit never tripped")
 		}
 		eventually(t, "a launch or the failure", func() bool { return nm.count() >= i-1 || failed() })
-		if reason != "" {
+		if failure != nil {
 			break
 		}
 		rm.complete(fmt.Sprintf("container_1_0001_01_%06d", i), 1)
 		<-m.Exits()
 	}
-	if !strings.Contains(reason, "executor failures") {
-		t.Fatalf("reason %q", reason)
+	if !errors.Is(failure, ErrExecutorFailures) || !strings.Contains(failure.Error(), "2 executor failures (spindle.executor.maxNumFailures=1)") {
+		t.Fatalf("failure %v", failure)
 	}
 	if nm.count() != 2 {
 		t.Fatalf("%d executors launched, want 2 (the limit is 1 failure)", nm.count())
@@ -203,5 +228,130 @@ func TestLoopFailsAfterTooManyExecutorFailures(t *testing.T) {
 	defer rm.mu.Unlock()
 	if len(rm.finished) != 0 {
 		t.Fatalf("Close unregistered: %v", rm.finished)
+	}
+}
+
+// fakeNodes is the RM's node reports.
+type fakeNodes struct {
+	nodes []yarn.NodeReport
+	err   error
+}
+
+func (f fakeNodes) Nodes(context.Context) ([]yarn.NodeReport, error) { return f.nodes, f.err }
+
+func node(host, rack string) yarn.NodeReport {
+	return yarn.NodeReport{ID: yarn.NodeID{Host: host, Port: 8041}, Rack: rack, State: "RUNNING"}
+}
+
+// TestLoopLearnsRacks checks that node reports, at start and in allocate
+// responses, reach the allocator: the rack row of a hinted host is its real rack.
+func TestLoopLearnsRacks(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		nodes   nodeLister
+		updated []yarn.NodeReport // in the first allocate response
+		want    string
+	}{
+		{"node reports at start", fakeNodes{nodes: []yarn.NodeReport{node("nm6", "/rack-b"), node("NM7.", "/rack-a")}}, nil, "/rack-a=1"},
+		{"no node reports: the RM cannot be reached", fakeNodes{err: errors.New("connection refused")}, nil, "/default-rack=1"},
+		{"no node lister", nil, nil, "/default-rack=1"},
+		{"updated nodes of an allocate response", fakeNodes{}, []yarn.NodeReport{node("nm7", "/rack-c")}, "/rack-c=1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, rm, nm := testMasterWith(t, 5, &fakeRM{updated: tt.updated}, tt.nodes)
+			close(nm.release)
+			defer m.Close()
+			// After the first heartbeat, which brings the updated nodes.
+			eventually(t, "a heartbeat", func() bool {
+				rm.mu.Lock()
+				defer rm.mu.Unlock()
+				return rm.allocs > 0
+			})
+			if err := m.SetTarget(context.Background(), 1, map[string]int{"nm7": 1}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the asks", func() bool {
+				rm.mu.Lock()
+				defer rm.mu.Unlock()
+				return slices.Contains(rm.asked, "*=1")
+			})
+			rm.mu.Lock()
+			defer rm.mu.Unlock()
+			if !slices.Contains(rm.asked, "nm7=1") || !slices.Contains(rm.asked, tt.want) {
+				t.Fatalf("asks %v, want nm7=1 and %s", rm.asked, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoopFailureKinds checks the typed errors of allocate failures: the RM's
+// shutdown order at once, other errors after five in a row, wrapping the last.
+func TestLoopFailureKinds(t *testing.T) {
+	refused := errors.New("connection refused")
+	for _, tt := range []struct {
+		name     string
+		allocErr error
+		kind     error
+		text     string
+	}{
+		{"shutdown", fmt.Errorf("allocate: %w", yarn.ErrShutdown), ErrShutdown, "the ResourceManager ordered the ApplicationMaster to shut down"},
+		{"allocate keeps failing", refused, ErrAllocate, "allocate failed 5 times in a row: connection refused"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, rm, _ := testMasterWith(t, 5, &fakeRM{allocErr: tt.allocErr}, nil)
+			defer m.Close()
+			var err error
+			select {
+			case err = <-m.Failed():
+			case <-time.After(10 * time.Second):
+				t.Fatal("no failure reported")
+			}
+			if !errors.Is(err, tt.kind) || err.Error() != tt.text {
+				t.Fatalf("failure %q, want %q of kind %v", err, tt.text, tt.kind)
+			}
+			if tt.kind == ErrAllocate && !errors.Is(err, refused) {
+				t.Fatalf("failure %v does not wrap the allocate error", err)
+			}
+			// The loop has ended: the driver's calls say so instead of blocking.
+			eventually(t, "the loop to end", func() bool {
+				return errors.Is(m.SetTarget(context.Background(), 1, nil), ErrStopped)
+			})
+			rm.mu.Lock()
+			defer rm.mu.Unlock()
+			if tt.kind == ErrShutdown && rm.allocs != 1 {
+				t.Fatalf("%d allocates after the shutdown order, want 1", rm.allocs)
+			}
+		})
+	}
+}
+
+// TestMasterCallsTakeContext checks what SetTarget and ExecutorRegistered return
+// when their context has ended and once the loop has.
+func TestMasterCallsTakeContext(t *testing.T) {
+	m, _, _ := testMaster(t, 5)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"SetTarget", func(ctx context.Context) error { return m.SetTarget(ctx, 1, nil) }},
+		{"ExecutorRegistered", func(ctx context.Context) error { return m.ExecutorRegistered(ctx, "1") }},
+	}
+	for _, c := range calls {
+		if err := c.call(cancelled); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context = %v", c.name, err)
+		}
+		if err := c.call(context.Background()); err != nil {
+			t.Errorf("%s = %v", c.name, err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		if err := c.call(context.Background()); !errors.Is(err, ErrStopped) {
+			t.Errorf("%s after Close = %v, want ErrStopped", c.name, err)
+		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package allocator is the ApplicationMaster's container allocator as a pure
 // state machine, in the style of etcd's raft: it does no I/O, starts no
 // goroutines and reads no clock. The AM loop feeds it the scheduler's executor
-// target, the RM's allocate responses and the NodeManagers' answers, with the
-// time, and carries out the Request and Actions it returns. See README.md.
+// target, the RM's node reports and allocate responses and the NodeManagers'
+// answers, with the time, and carries out the Request and Actions it returns.
+// See README.md.
 package allocator
 
 import (
@@ -32,7 +33,7 @@ type Config struct {
 type Container struct {
 	ID       string
 	NodeHost string
-	NodeRack string // "" when unknown
+	NodeRack string // "" when unknown: the allocator then uses what OnNodes told it
 	MemoryMB int64
 	Vcores   int32
 }
@@ -47,8 +48,8 @@ type executor struct {
 type Allocator struct {
 	cfg           Config
 	target        int
-	hints         map[string]int       // host → pending tasks preferring it
-	racks         map[string]string    // host → rack, learned from allocated containers
+	hints         map[string]int       // canonical host → pending tasks preferring it
+	racks         map[string]string    // canonical host → rack, from OnNodes and allocated containers
 	starting      map[string]executor  // container → executor launched, not registered
 	running       map[string]executor  // container → registered executor
 	sent          map[string]int       // ask rows last sent: resource name → count
@@ -92,7 +93,8 @@ func (a *Allocator) SetTarget(n int, hints map[string]int) {
 	a.hints = make(map[string]int, len(hints))
 	for h, c := range hints {
 		if c > 0 {
-			a.hints[h] = c
+			// Canonical, so that containers' and node reports' names find them.
+			a.hints[canonicalHost(h)] += c
 		}
 	}
 }

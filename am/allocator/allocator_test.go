@@ -67,6 +67,38 @@ func TestScenarios(t *testing.T) {
 			"beat: cancel h1=0; next 3s",
 		},
 	}, {
+		name: "node reports give hinted hosts' racks; rack-local beats off-switch",
+		run: func(h *harness) {
+			// Names as the RM spells them; the hints are canonical.
+			h.nodes("H1.example./r1", "h2.example/r1", "h3.example/r2")
+			h.target(1, map[string]int{"h1.example": 3})
+			h.beat()
+			// The containers name only their hosts; h2 shares h1's rack.
+			h.alloc("c1@h3.example", "c2@h2.example")
+			h.beat()
+		},
+		want: []string{
+			"nodes H1.example./r1 h2.example/r1 h3.example/r2",
+			"beat: ask h1.example=1 /r1=1 *=1; next 200ms",
+			"alloc c1@h3.example c2@h2.example: launch c2=1, release c1 (surplus)",
+			"beat: cancel h1.example=0; next 3s",
+		},
+	}, {
+		name: "a rack learned after the ask moves its rack row",
+		run: func(h *harness) {
+			h.target(2, map[string]int{"h1": 1})
+			h.beat()
+			h.nodes("h1/r1")
+			h.beat()
+			h.alloc("c1@h9", "c2@h5")
+		},
+		want: []string{
+			"beat: ask h1=1 /default-rack=1 *=2; next 200ms",
+			"nodes h1/r1",
+			"beat: ask /r1=1; cancel /default-rack=0; next 400ms",
+			"alloc c1@h9 c2@h5: launch c1=1, launch c2=2",
+		},
+	}, {
 		name: "lower target cancels pending asks and releases late surplus",
 		run: func(h *harness) {
 			h.target(4, map[string]int{"h1": 4})

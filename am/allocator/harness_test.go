@@ -84,6 +84,17 @@ func (h *harness) alloc(specs ...string) {
 	h.actions("alloc "+strings.Join(specs, " "), h.a.OnAllocated(h.now, cs))
 }
 
+// nodes reports nodes given as "host/rack", as the RM's node reports would.
+func (h *harness) nodes(specs ...string) {
+	var ns []Node
+	for _, s := range specs {
+		host, rack, _ := strings.Cut(s, "/")
+		ns = append(ns, Node{Host: host, Rack: "/" + rack})
+	}
+	h.a.OnNodes(ns)
+	h.record("nodes %s", strings.Join(specs, " "))
+}
+
 func (h *harness) registered(ids ...string) {
 	for _, id := range ids {
 		h.a.OnExecutorRegistered(id)

@@ -137,7 +137,7 @@ func (a *Allocator) table(m int) map[string]int {
 		}
 		k := min(c, max(1, (m*c+total-1)/total))
 		out[h] = k
-		rack := cmp.Or(a.racks[h], yarn.DefaultRack)
+		rack := a.rackOfHost(h)
 		out[rack] = min(m, out[rack]+k)
 	}
 	return out
@@ -162,14 +162,22 @@ func (a *Allocator) NextHeartbeat(now time.Time) time.Time {
 // exclude keeps the allocator from using host and has the next heartbeat ask
 // the RM to exclude it.
 func (a *Allocator) exclude(host string) {
-	if _, ok := a.excluded[host]; ok || slices.Contains(a.newlyExcluded, host) {
+	if a.isExcluded(host) {
 		return
 	}
 	a.newlyExcluded = append(a.newlyExcluded, host)
 }
 
-// isExcluded reports whether containers on host must not be used.
+// isExcluded reports whether containers on host must not be used. Exclusions
+// keep the NodeManager's spelling, which the RM's blacklist needs; hints and
+// containers are compared with them canonically.
 func (a *Allocator) isExcluded(host string) bool {
-	_, ok := a.excluded[host]
-	return ok || slices.Contains(a.newlyExcluded, host)
+	host = canonicalHost(host)
+	same := func(h string) bool { return canonicalHost(h) == host }
+	for h := range a.excluded {
+		if same(h) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(a.newlyExcluded, same)
 }

@@ -27,7 +27,7 @@ func (a *Allocator) OnAllocated(now time.Time, cs []Container) []Action {
 	cands := make([]cand, 0, len(cs))
 	for _, c := range cs {
 		if c.NodeRack != "" {
-			a.racks[c.NodeHost] = c.NodeRack
+			a.racks[canonicalHost(c.NodeHost)] = c.NodeRack
 		}
 		cands = append(cands, cand{c, a.level(c)})
 		a.consumeAsk(c)
@@ -42,8 +42,9 @@ func (a *Allocator) OnAllocated(now time.Time, cs []Container) []Action {
 			continue
 		}
 		if k.level == nodeLocal {
-			if a.hints[c.NodeHost]--; a.hints[c.NodeHost] <= 0 {
-				delete(a.hints, c.NodeHost)
+			h := canonicalHost(c.NodeHost)
+			if a.hints[h]--; a.hints[h] <= 0 {
+				delete(a.hints, h)
 			}
 		}
 		out = append(out, a.launch(c))
@@ -72,17 +73,22 @@ func (a *Allocator) unusable(now time.Time, c Container) string {
 // excludedUntil is when host's exclusion ends; for a node excluded since the
 // last heartbeat that time is not yet set, so it is open-ended.
 func (a *Allocator) excludedUntil(host string) time.Time {
-	if t, ok := a.excluded[host]; ok {
-		return t
+	host = canonicalHost(host)
+	for h, t := range a.excluded {
+		if canonicalHost(h) == host {
+			return t
+		}
 	}
 	return time.Unix(1<<62, 0)
 }
 
 // level is the best locality c offers the pending tasks.
 func (a *Allocator) level(c Container) int {
-	if a.hints[c.NodeHost] > 0 {
+	if a.hints[canonicalHost(c.NodeHost)] > 0 {
 		return nodeLocal
 	}
+	// Only a known rack counts: on a cluster without topology every node is in
+	// DefaultRack, and "rack-local" would mean nothing.
 	rack := a.rackOf(c)
 	for h, n := range a.hints {
 		if n > 0 && a.racks[h] != "" && a.racks[h] == rack {
@@ -93,7 +99,7 @@ func (a *Allocator) level(c Container) int {
 }
 
 func (a *Allocator) rackOf(c Container) string {
-	return cmp.Or(c.NodeRack, a.racks[c.NodeHost], yarn.DefaultRack)
+	return cmp.Or(c.NodeRack, a.rackOfHost(c.NodeHost))
 }
 
 // consumeAsk lowers the rows last sent as the RM does when it allocates c
@@ -105,10 +111,10 @@ func (a *Allocator) consumeAsk(c Container) {
 			a.sent[name]--
 		}
 	}
-	rack := a.rackOf(c)
+	rack, host := a.rackOf(c), canonicalHost(c.NodeHost)
 	switch {
-	case a.sent[c.NodeHost] > 0:
-		dec(c.NodeHost)
+	case a.sent[host] > 0:
+		dec(host)
 		dec(rack)
 	case a.sent[rack] > 0:
 		dec(rack)

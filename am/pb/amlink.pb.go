@@ -25,6 +25,66 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FailureKind names package am's sentinel errors on the wire.
+type FailureKind int32
+
+const (
+	// An error of no known kind, or from an AM that predates kinds.
+	FailureKind_FAILURE_KIND_UNSPECIFIED       FailureKind = 0
+	FailureKind_FAILURE_KIND_EXECUTOR_FAILURES FailureKind = 1 // am.ErrExecutorFailures
+	FailureKind_FAILURE_KIND_SHUTDOWN          FailureKind = 2 // am.ErrShutdown
+	FailureKind_FAILURE_KIND_ALLOCATE          FailureKind = 3 // am.ErrAllocate
+	FailureKind_FAILURE_KIND_DISCONNECTED      FailureKind = 4 // am.ErrDisconnected
+	FailureKind_FAILURE_KIND_UNREGISTER        FailureKind = 5 // am.ErrUnregister
+)
+
+// Enum value maps for FailureKind.
+var (
+	FailureKind_name = map[int32]string{
+		0: "FAILURE_KIND_UNSPECIFIED",
+		1: "FAILURE_KIND_EXECUTOR_FAILURES",
+		2: "FAILURE_KIND_SHUTDOWN",
+		3: "FAILURE_KIND_ALLOCATE",
+		4: "FAILURE_KIND_DISCONNECTED",
+		5: "FAILURE_KIND_UNREGISTER",
+	}
+	FailureKind_value = map[string]int32{
+		"FAILURE_KIND_UNSPECIFIED":       0,
+		"FAILURE_KIND_EXECUTOR_FAILURES": 1,
+		"FAILURE_KIND_SHUTDOWN":          2,
+		"FAILURE_KIND_ALLOCATE":          3,
+		"FAILURE_KIND_DISCONNECTED":      4,
+		"FAILURE_KIND_UNREGISTER":        5,
+	}
+)
+
+func (x FailureKind) Enum() *FailureKind {
+	p := new(FailureKind)
+	*p = x
+	return p
+}
+
+func (x FailureKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FailureKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_am_pb_amlink_proto_enumTypes[0].Descriptor()
+}
+
+func (FailureKind) Type() protoreflect.EnumType {
+	return &file_am_pb_amlink_proto_enumTypes[0]
+}
+
+func (x FailureKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FailureKind.Descriptor instead.
+func (FailureKind) EnumDescriptor() ([]byte, []int) {
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{0}
+}
+
 type AMMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -276,9 +336,12 @@ func (x *ExecutorExited) GetMessage() string {
 	return ""
 }
 
+// Failed tells the driver that the application must fail, and why: kind lets the
+// driver rebuild the AM's typed error (package am's sentinels), reason is the text.
 type Failed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Kind          FailureKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=spindle.am.FailureKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,10 +383,18 @@ func (x *Failed) GetReason() string {
 	return ""
 }
 
-// Finished acknowledges Finish: the AM has unregistered.
+func (x *Failed) GetKind() FailureKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FailureKind_FAILURE_KIND_UNSPECIFIED
+}
+
+// Finished acknowledges Finish: the AM has unregistered, or error says why not.
 type Finished struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Kind          FailureKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=spindle.am.FailureKind" json:"kind,omitempty"` // of error, when there is one
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -363,6 +434,13 @@ func (x *Finished) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *Finished) GetKind() FailureKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FailureKind_FAILURE_KIND_UNSPECIFIED
 }
 
 type DriverMessage struct {
@@ -694,11 +772,13 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\fcontainer_id\x18\x02 \x01(\tR\vcontainerId\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\x05R\x04kind\x12*\n" +
 	"\x11counts_as_failure\x18\x04 \x01(\bR\x0fcountsAsFailure\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\" \n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"M\n" +
 	"\x06Failed\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\" \n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12+\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"M\n" +
 	"\bFinished\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xe8\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12+\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"\xe8\x01\n" +
 	"\rDriverMessage\x12,\n" +
 	"\x06target\x18\x01 \x01(\v2\x12.spindle.am.TargetH\x00R\x06target\x12@\n" +
 	"\n" +
@@ -721,7 +801,14 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\ffinal_status\x18\x01 \x01(\x05R\vfinalStatus\x12 \n" +
 	"\vdiagnostics\x18\x02 \x01(\tR\vdiagnostics\"\x1e\n" +
 	"\bEndpoint\x12\x12\n" +
-	"\x04addr\x18\x01 \x01(\tR\x04addr2H\n" +
+	"\x04addr\x18\x01 \x01(\tR\x04addr*\xc1\x01\n" +
+	"\vFailureKind\x12\x1c\n" +
+	"\x18FAILURE_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eFAILURE_KIND_EXECUTOR_FAILURES\x10\x01\x12\x19\n" +
+	"\x15FAILURE_KIND_SHUTDOWN\x10\x02\x12\x19\n" +
+	"\x15FAILURE_KIND_ALLOCATE\x10\x03\x12\x1d\n" +
+	"\x19FAILURE_KIND_DISCONNECTED\x10\x04\x12\x1b\n" +
+	"\x17FAILURE_KIND_UNREGISTER\x10\x052H\n" +
 	"\x06AMLink\x12>\n" +
 	"\x06Attach\x12\x15.spindle.am.AMMessage\x1a\x19.spindle.am.DriverMessage(\x010\x01B)Z'github.com/spindle-engine/spindle/am/pbb\x06proto3"
 
@@ -737,37 +824,41 @@ func file_am_pb_amlink_proto_rawDescGZIP() []byte {
 	return file_am_pb_amlink_proto_rawDescData
 }
 
+var file_am_pb_amlink_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_am_pb_amlink_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_am_pb_amlink_proto_goTypes = []any{
-	(*AMMessage)(nil),          // 0: spindle.am.AMMessage
-	(*Hello)(nil),              // 1: spindle.am.Hello
-	(*ExecutorExited)(nil),     // 2: spindle.am.ExecutorExited
-	(*Failed)(nil),             // 3: spindle.am.Failed
-	(*Finished)(nil),           // 4: spindle.am.Finished
-	(*DriverMessage)(nil),      // 5: spindle.am.DriverMessage
-	(*Target)(nil),             // 6: spindle.am.Target
-	(*ExecutorRegistered)(nil), // 7: spindle.am.ExecutorRegistered
-	(*Finish)(nil),             // 8: spindle.am.Finish
-	(*Endpoint)(nil),           // 9: spindle.am.Endpoint
-	nil,                        // 10: spindle.am.Target.HintsEntry
+	(FailureKind)(0),           // 0: spindle.am.FailureKind
+	(*AMMessage)(nil),          // 1: spindle.am.AMMessage
+	(*Hello)(nil),              // 2: spindle.am.Hello
+	(*ExecutorExited)(nil),     // 3: spindle.am.ExecutorExited
+	(*Failed)(nil),             // 4: spindle.am.Failed
+	(*Finished)(nil),           // 5: spindle.am.Finished
+	(*DriverMessage)(nil),      // 6: spindle.am.DriverMessage
+	(*Target)(nil),             // 7: spindle.am.Target
+	(*ExecutorRegistered)(nil), // 8: spindle.am.ExecutorRegistered
+	(*Finish)(nil),             // 9: spindle.am.Finish
+	(*Endpoint)(nil),           // 10: spindle.am.Endpoint
+	nil,                        // 11: spindle.am.Target.HintsEntry
 }
 var file_am_pb_amlink_proto_depIdxs = []int32{
-	1,  // 0: spindle.am.AMMessage.hello:type_name -> spindle.am.Hello
-	2,  // 1: spindle.am.AMMessage.exited:type_name -> spindle.am.ExecutorExited
-	3,  // 2: spindle.am.AMMessage.failed:type_name -> spindle.am.Failed
-	4,  // 3: spindle.am.AMMessage.finished:type_name -> spindle.am.Finished
-	6,  // 4: spindle.am.DriverMessage.target:type_name -> spindle.am.Target
-	7,  // 5: spindle.am.DriverMessage.registered:type_name -> spindle.am.ExecutorRegistered
-	8,  // 6: spindle.am.DriverMessage.finish:type_name -> spindle.am.Finish
-	9,  // 7: spindle.am.DriverMessage.endpoint:type_name -> spindle.am.Endpoint
-	10, // 8: spindle.am.Target.hints:type_name -> spindle.am.Target.HintsEntry
-	0,  // 9: spindle.am.AMLink.Attach:input_type -> spindle.am.AMMessage
-	5,  // 10: spindle.am.AMLink.Attach:output_type -> spindle.am.DriverMessage
-	10, // [10:11] is the sub-list for method output_type
-	9,  // [9:10] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	2,  // 0: spindle.am.AMMessage.hello:type_name -> spindle.am.Hello
+	3,  // 1: spindle.am.AMMessage.exited:type_name -> spindle.am.ExecutorExited
+	4,  // 2: spindle.am.AMMessage.failed:type_name -> spindle.am.Failed
+	5,  // 3: spindle.am.AMMessage.finished:type_name -> spindle.am.Finished
+	0,  // 4: spindle.am.Failed.kind:type_name -> spindle.am.FailureKind
+	0,  // 5: spindle.am.Finished.kind:type_name -> spindle.am.FailureKind
+	7,  // 6: spindle.am.DriverMessage.target:type_name -> spindle.am.Target
+	8,  // 7: spindle.am.DriverMessage.registered:type_name -> spindle.am.ExecutorRegistered
+	9,  // 8: spindle.am.DriverMessage.finish:type_name -> spindle.am.Finish
+	10, // 9: spindle.am.DriverMessage.endpoint:type_name -> spindle.am.Endpoint
+	11, // 10: spindle.am.Target.hints:type_name -> spindle.am.Target.HintsEntry
+	1,  // 11: spindle.am.AMLink.Attach:input_type -> spindle.am.AMMessage
+	6,  // 12: spindle.am.AMLink.Attach:output_type -> spindle.am.DriverMessage
+	12, // [12:13] is the sub-list for method output_type
+	11, // [11:12] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_am_pb_amlink_proto_init() }
@@ -792,13 +883,14 @@ func file_am_pb_amlink_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_am_pb_amlink_proto_rawDesc), len(file_am_pb_amlink_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_am_pb_amlink_proto_goTypes,
 		DependencyIndexes: file_am_pb_amlink_proto_depIdxs,
+		EnumInfos:         file_am_pb_amlink_proto_enumTypes,
 		MessageInfos:      file_am_pb_amlink_proto_msgTypes,
 	}.Build()
 	File_am_pb_amlink_proto = out.File
