@@ -46,7 +46,7 @@ bench-compare:
 	python3 scripts/bench/compare.py $(BENCH_ARGS)
 
 proto:
-	$(GO) generate ./ipc/... ./yarn/...
+	$(GO) generate ./ipc/... ./yarn/... ./hdfs/... ./am/... ./executor/... ./shuffle/...
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spindle-engine/spindle/internal/csvrow"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 // ReadCSV reads CSV files with a header line into values of the struct type T: each
@@ -22,15 +23,15 @@ import (
 // field) fails the job naming the file, line and column, unless spindle.csv.mode is
 // DROPMALFORMED: then such rows are skipped and counted in the job summary.
 func ReadCSV[T any](s *Session, paths ...string) Dataset[T] {
-	splits, err := s.planInput(paths)
-	drop := strings.EqualFold(s.conf.String("spindle.csv.mode"), "DROPMALFORMED")
-	n := s.newNode("ReadCSV", max(1, len(splits)), nil, func(tc *taskContext, part int) (any, error) {
+	splits, err := s.g.PlanInput(paths)
+	drop := strings.EqualFold(s.Conf().String("spindle.csv.mode"), "DROPMALFORMED")
+	n := s.newNode("ReadCSV", max(1, len(splits)), nil, func(tc *engine.TaskContext, part int) (any, error) {
 		return seq[T](func(yield func(T) bool) error {
 			if part >= len(splits) {
 				return nil
 			}
 			sp := splits[part]
-			header, err := readHeader(tc.ctx, sp)
+			header, err := readHeader(tc.Ctx, sp)
 			if err != nil {
 				return err
 			}
@@ -40,7 +41,7 @@ func ReadCSV[T any](s *Session, paths ...string) Dataset[T] {
 			}
 			var fields []string
 			var rowErr error
-			err = readLines(tc, sp, func(line []byte, off int64) bool {
+			err = engine.ReadLines(tc, sp, func(line []byte, off int64) bool {
 				if off == 0 || len(line) == 0 {
 					return true // the header, or a blank line
 				}
@@ -63,10 +64,10 @@ func ReadCSV[T any](s *Session, paths ...string) Dataset[T] {
 				}
 				if bad != nil {
 					if drop {
-						tc.metrics.DroppedMalformed++
+						tc.Metrics.DroppedMalformed++
 						return true
 					}
-					bad.Path, bad.Line = sp.Path, lineOf(tc.ctx, sp, off)
+					bad.Path, bad.Line = sp.Path, engine.LineOf(tc.Ctx, sp, off)
 					rowErr = bad
 					return false
 				}
@@ -78,14 +79,14 @@ func ReadCSV[T any](s *Session, paths ...string) Dataset[T] {
 			return rowErr
 		}), nil
 	})
-	n.err = err
-	n.hosts = splitHosts(splits)
+	n.Err = err
+	n.Hosts = engine.SplitHosts(splits)
 	return newDataset[T](s, n)
 }
 
 // readHeader reads the first line of the split's file.
-func readHeader(ctx context.Context, sp inputSplit) ([]string, error) {
-	f, err := sp.fs.Open(ctx, sp.Path)
+func readHeader(ctx context.Context, sp engine.InputSplit) ([]string, error) {
+	f, err := sp.FS.Open(ctx, sp.Path)
 	if err != nil {
 		return nil, fmt.Errorf("read header of %s: %w", sp.Path, err)
 	}

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/spindle-engine/spindle/codec"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 // Dataset is a lazy, partitioned collection of T. Transforms return new datasets; no
 // work happens until an action such as [Collect] or [SaveAsText] runs.
 type Dataset[T any] struct {
 	s     *Session
-	n     *node
+	n     *engine.Node
 	codec codec.Codec[T]
 }
 
@@ -52,50 +53,19 @@ func (o Option[T]) String() string {
 
 // seq is a partition's elements, pushed to yield until it returns false. The returned
 // error is the source's (I/O, decoding), never a user function's: those panic and the
-// task runner turns the panic into a task failure.
+// task runner turns the panic into a task failure. Nodes' compute functions return
+// it boxed, once per partition.
 type seq[T any] func(yield func(T) bool) error
 
-// node is one operator of the plan, with its type erased so that the planner can walk
-// the graph. compute returns a seq[T] of the node's element type, boxed once per
-// partition rather than once per element.
-type node struct {
-	id      int
-	op      string // operator and call site, e.g. "ReduceByKey at main.go:23"
-	nparts  int
-	parents []*node       // narrow dependencies: computed in the same task
-	shuffle []*shuffleDep // wide dependencies: read from a shuffle
-	compute func(tc *taskContext, part int) (any, error)
-	// hosts gives the preferred hosts of a partition, when the data has a location.
-	hosts func(part int) []string
-	// cache is set by Cache: computed partitions are kept in the executor's block store.
-	cache bool
-	// err is a planning error found while building the node (a missing input path); an
-	// action on a plan containing it fails before any task runs.
-	err error
-	// build is the registered job's build that created the node; nil for nodes built
-	// outside one, which only the driver's own process can compute.
-	build *build
-	// ds is the typed dataset over the node, which turns an action's spec into its
-	// task side on an executor.
-	ds resultMaker
-}
-
-// newNode registers a node with the session, naming it after the user's call site.
-func (s *Session) newNode(op string, nparts int, parents []*node, compute func(tc *taskContext, part int) (any, error)) *node {
-	s.mu.Lock()
-	s.nextNode++
-	n := &node{id: s.nextNode, op: op + callSite(), nparts: nparts, parents: parents, compute: compute, build: s.building}
-	if n.build != nil {
-		n.build.nodes[n.id] = n
-	}
-	s.mu.Unlock()
-	return n
+// newNode adds a plan node named after the operator and the user's call site.
+func (s *Session) newNode(op string, nparts int, parents []*engine.Node, compute engine.ComputeFunc) *engine.Node {
+	return s.g.NewNode(op+callSite(), nparts, parents, compute)
 }
 
 // newDataset wraps a node whose compute returns seq[T].
-func newDataset[T any](s *Session, n *node) Dataset[T] {
+func newDataset[T any](s *Session, n *engine.Node) Dataset[T] {
 	d := Dataset[T]{s: s, n: n, codec: mustCodec[T]()}
-	n.ds = d
+	n.Result = d.resultFor
 	return d
 }
 
@@ -110,11 +80,11 @@ func mustCodec[T any]() codec.Codec[T] {
 }
 
 // iter computes partition part of d as a typed sequence, honouring the cache.
-func (d Dataset[T]) iter(tc *taskContext, part int) (seq[T], error) {
-	if d.n.cache {
+func (d Dataset[T]) iter(tc *engine.TaskContext, part int) (seq[T], error) {
+	if d.n.Cache {
 		return cachedIter(tc, d, part)
 	}
-	v, err := d.n.compute(tc, part)
+	v, err := d.n.Compute(tc, part)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +92,7 @@ func (d Dataset[T]) iter(tc *taskContext, part int) (seq[T], error) {
 }
 
 // NumPartitions reports how many partitions d has.
-func (d Dataset[T]) NumPartitions() int { return d.n.nparts }
+func (d Dataset[T]) NumPartitions() int { return d.n.NumParts }
 
 // Session returns the session that d belongs to.
 func (d Dataset[T]) Session() *Session { return d.s }

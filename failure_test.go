@@ -130,7 +130,7 @@ func TestLostAndCorruptShuffleOutput(t *testing.T) {
 			if got := sortedKVs(collect(t, sums)); !slices.Equal(got, want) {
 				t.Fatal("first run wrong")
 			}
-			files, _ := filepath.Glob(filepath.Join(s.env.dirs[0], "shuffle_*_1.data"))
+			files, _ := filepath.Glob(filepath.Join(s.drv.LocalDirs()[0], "shuffle_*_1.data"))
 			if len(files) != 1 {
 				t.Fatalf("map output files of map 1: %v", files)
 			}

@@ -16,7 +16,7 @@ func TestHDFSPaths(t *testing.T) {
 	c := cluster.FromEnv(t)
 	ctx := context.Background()
 	s := newTestSession(t, "spindle.files.maxPartitionBytes", "16k", "spindle.files.openCostInBytes", "1k")
-	base := fmt.Sprintf("%s/tmp/spindle-root-test-%s", c.Info.DefaultFS, s.app)
+	base := fmt.Sprintf("%s/tmp/spindle-root-test-%s", c.Info.DefaultFS, s.drv.AppID())
 	var lines []string
 	for i := range 3000 {
 		lines = append(lines, fmt.Sprintf("w%d w%d", i%7, i%3))

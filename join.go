@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spindle-engine/spindle/codec"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 // Join pairs the values of equal keys of two keyed datasets (an inner join). Both
@@ -33,14 +34,14 @@ func mergeJoin[K comparable, V, W, O any](left Dataset[KV[K, V]], right Dataset[
 	lsd := keyedShuffle(left, nparts)
 	rsd := keyedShuffle(right, nparts)
 	kc, vc, wc := mustKeyCodec[K](), mustCodec[V](), mustCodec[W]()
-	n := s.newNode(op, nparts, nil, func(tc *taskContext, part int) (any, error) {
+	n := s.newNode(op, nparts, nil, func(tc *engine.TaskContext, part int) (any, error) {
 		return seq[KV[K, O]](func(yield func(KV[K, O]) bool) error {
-			lr, err := tc.readShuffle(lsd, part)
+			lr, err := tc.ReadShuffle(lsd, part)
 			if err != nil {
 				return err
 			}
 			defer lr.Close()
-			rr, err := tc.readShuffle(rsd, part)
+			rr, err := tc.ReadShuffle(rsd, part)
 			if err != nil {
 				return err
 			}
@@ -89,14 +90,14 @@ func mergeJoin[K comparable, V, W, O any](left Dataset[KV[K, V]], right Dataset[
 			return rr.Err()
 		}), nil
 	})
-	n.shuffle = []*shuffleDep{lsd, rsd}
+	n.Shuffles = []*engine.ShuffleDep{lsd, rsd}
 	return newDataset[KV[K, O]](s, n)
 }
 
 // keyedShuffle hash-partitions a keyed dataset by its encoded key, sorted, without a
 // combiner.
-func keyedShuffle[K comparable, V any](d Dataset[KV[K, V]], nparts int) *shuffleDep {
-	return d.s.newShuffle(d.n, nparts, true, func(tc *taskContext, part int, w recordWriter) error {
+func keyedShuffle[K comparable, V any](d Dataset[KV[K, V]], nparts int) *engine.ShuffleDep {
+	return d.s.g.NewShuffle(d.n, nparts, true, func(tc *engine.TaskContext, part int, w engine.RecordWriter) error {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spindle-engine/spindle/codec"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 // combinerChunk is how much execution memory a map-side combiner asks for at a time.
@@ -21,7 +22,7 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 	create func(V) C, merge func(C, V) C, mergeC func(C, C) C) Dataset[KV[K, C]] {
 	s := d.s
 	nparts := s.reducePartitions(opts, d.n)
-	sd := s.newShuffle(d.n, nparts, true, func(tc *taskContext, part int, w recordWriter) error {
+	sd := s.g.NewShuffle(d.n, nparts, true, func(tc *engine.TaskContext, part int, w engine.RecordWriter) error {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return err
@@ -39,7 +40,7 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 			// A new map, not clear(m): clear keeps the buckets allocated, and the
 			// memory released here is about to be granted to the writer.
 			m = make(map[K]C)
-			tc.mem.Release(granted)
+			tc.Mem.Release(granted)
 			used, granted = 0, 0
 			return nil
 		}
@@ -55,7 +56,7 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 			scratch = enc.vc.Append(scratch, c)
 			used += int64(len(scratch)) + entryOverhead
 			for used > granted {
-				g := tc.mem.Acquire(combinerChunk)
+				g := tc.Mem.Acquire(combinerChunk)
 				granted += g
 				if g == 0 {
 					if writeErr = flush(); writeErr != nil {
@@ -75,9 +76,9 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 		return flush()
 	})
 	kc, cc := mustKeyCodec[K](), mustCodec[C]()
-	n := s.newNode(op, nparts, nil, func(tc *taskContext, part int) (any, error) {
+	n := s.newNode(op, nparts, nil, func(tc *engine.TaskContext, part int) (any, error) {
 		return seq[KV[K, C]](func(yield func(KV[K, C]) bool) error {
-			r, err := tc.readShuffle(sd, part)
+			r, err := tc.ReadShuffle(sd, part)
 			if err != nil {
 				return err
 			}
@@ -87,7 +88,7 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 			})
 		}), nil
 	})
-	n.shuffle = []*shuffleDep{sd}
+	n.Shuffles = []*engine.ShuffleDep{sd}
 	return newDataset[KV[K, C]](s, n)
 }
 
@@ -129,9 +130,9 @@ func GroupByKey[K comparable, V any](d Dataset[KV[K, V]], opts ...ShuffleOption)
 	// No map-side combine: grouping would not shrink the data, as in Spark.
 	sd := keyedShuffle(d, nparts)
 	kc, vc := mustKeyCodec[K](), mustCodec[V]()
-	n := s.newNode("GroupByKey", nparts, nil, func(tc *taskContext, part int) (any, error) {
+	n := s.newNode("GroupByKey", nparts, nil, func(tc *engine.TaskContext, part int) (any, error) {
 		return seq[KV[K, []V]](func(yield func(KV[K, []V]) bool) error {
-			r, err := tc.readShuffle(sd, part)
+			r, err := tc.ReadShuffle(sd, part)
 			if err != nil {
 				return err
 			}
@@ -142,7 +143,7 @@ func GroupByKey[K comparable, V any](d Dataset[KV[K, V]], opts ...ShuffleOption)
 			})
 		}), nil
 	})
-	n.shuffle = []*shuffleDep{sd}
+	n.Shuffles = []*engine.ShuffleDep{sd}
 	return newDataset[KV[K, []V]](s, n)
 }
 

@@ -10,15 +10,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // describePlan prints a compiled job's stages with ids relative to its first stage
 // and call sites removed, so the golden file survives unrelated edits.
-func describePlan(s *Session, final *node) (string, error) {
-	job, err := s.compile(context.Background(), final, "golden", &actionSpec{Kind: actionCount}, func(*taskContext, int) ([]byte, error) { return nil, nil })
+func describePlan(s *Session, final *engine.Node) (string, error) {
+	job, err := s.drv.Compile(context.Background(), final, "golden", &engine.Action{Kind: engine.ActionCount}, func(*engine.TaskContext, int) ([]byte, error) { return nil, nil })
 	if err != nil {
 		return "", err
 	}
@@ -72,16 +72,5 @@ func TestPlanCut(t *testing.T) {
 	// And it runs.
 	if _, err := Collect(context.Background(), final); err != nil {
 		t.Fatalf("running the plan: %v", err)
-	}
-}
-
-func TestJobHintsCountPreferredHosts(t *testing.T) {
-	job := &scheduler.JobSpec{Stages: []scheduler.StageSpec{
-		{NumTasks: 3, Preferred: func(p int) []string { return [][]string{{"127.0.0.1", "dn2"}, {"DN2."}, nil}[p] }},
-		{NumTasks: 2},
-	}}
-	got := jobHints(job)
-	if len(got) != 2 || got["localhost"] != 1 || got["dn2"] != 2 {
-		t.Fatalf("hints %v, want localhost:1 dn2:2", got)
 	}
 }

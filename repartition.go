@@ -1,6 +1,10 @@
 package spindle
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/spindle-engine/spindle/internal/engine"
+)
 
 // Repartition redistributes d evenly over n partitions with a shuffle, for example to
 // raise parallelism after a small input or to write fewer output files.
@@ -9,7 +13,7 @@ func Repartition[T any](d Dataset[T], n int) Dataset[T] {
 		panic(fmt.Sprintf("spindle: Repartition to %d partitions", n))
 	}
 	s := d.s
-	sd := s.newShuffle(d.n, n, false, func(tc *taskContext, part int, w recordWriter) error {
+	sd := s.g.NewShuffle(d.n, n, false, func(tc *engine.TaskContext, part int, w engine.RecordWriter) error {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return err
@@ -33,10 +37,10 @@ func Repartition[T any](d Dataset[T], n int) Dataset[T] {
 }
 
 // shuffledNode reads d's elements, encoded as shuffle values, back in shuffle order.
-func shuffledNode[T any](d Dataset[T], sd *shuffleDep, op string) *node {
-	n := d.s.newNode(op, sd.nparts, nil, func(tc *taskContext, part int) (any, error) {
+func shuffledNode[T any](d Dataset[T], sd *engine.ShuffleDep, op string) *engine.Node {
+	n := d.s.newNode(op, sd.NumParts, nil, func(tc *engine.TaskContext, part int) (any, error) {
 		return seq[T](func(yield func(T) bool) error {
-			r, err := tc.readShuffle(sd, part)
+			r, err := tc.ReadShuffle(sd, part)
 			if err != nil {
 				return err
 			}
@@ -44,7 +48,7 @@ func shuffledNode[T any](d Dataset[T], sd *shuffleDep, op string) *node {
 			for r.Next() {
 				t, err := decodeWhole(d.codec, r.Value())
 				if err != nil {
-					return fmt.Errorf("decode shuffle %d value: %w", sd.id, err)
+					return fmt.Errorf("decode shuffle %d value: %w", sd.ID, err)
 				}
 				if !yield(t) {
 					return nil
@@ -53,6 +57,6 @@ func shuffledNode[T any](d Dataset[T], sd *shuffleDep, op string) *node {
 			return r.Err()
 		}), nil
 	})
-	n.shuffle = []*shuffleDep{sd}
+	n.Shuffles = []*engine.ShuffleDep{sd}
 	return n
 }

@@ -74,7 +74,7 @@ func TestShippedPlansMatchLocal(t *testing.T) {
 	ctx := context.Background()
 	run := func(s *Session, out string) map[string]any {
 		got := map[string]any{}
-		counts := shipCounts.Build(s, in)
+		counts := shipCounts.Build(ctx, s, in)
 		var err error
 		if got["collect"], err = Collect(ctx, counts); err != nil {
 			t.Fatalf("Collect: %v", err)
@@ -91,7 +91,7 @@ func TestShippedPlansMatchLocal(t *testing.T) {
 		if got["reduce"], err = Reduce(ctx, counts, func(a, b KV[string, int]) KV[string, int] { return KV[string, int]{"total", a.Value + b.Value} }); err != nil {
 			t.Fatalf("Reduce: %v", err)
 		}
-		joined, err := Collect(ctx, shipJoin.Build(s, 50))
+		joined, err := Collect(ctx, shipJoin.Build(ctx, s, 50))
 		if err != nil {
 			t.Fatalf("Collect join: %v", err)
 		}
@@ -101,7 +101,7 @@ func TestShippedPlansMatchLocal(t *testing.T) {
 			t.Fatalf("SaveAsText: %v", err)
 		}
 		got["saved"] = readParts(t, out)
-		if err := SaveAsCSV(ctx, shipCounts.Build(s, in), out+"-csv"); err != nil {
+		if err := SaveAsCSV(ctx, shipCounts.Build(ctx, s, in), out+"-csv"); err != nil {
 			t.Fatalf("SaveAsCSV: %v", err)
 		}
 		got["csv"] = readParts(t, out+"-csv")
@@ -147,14 +147,14 @@ func TestShippedPlanErrors(t *testing.T) {
 		}
 	})
 	t.Run("transform after the build", func(t *testing.T) {
-		d := Map(shipJoin.Build(s, 5), func(kv KV[int, Pair[int, string]]) int { return kv.Key })
+		d := Map(shipJoin.Build(ctx, s, 5), func(kv KV[int, Pair[int, string]]) int { return kv.Key })
 		_, err := Count(ctx, d)
 		if err == nil || !strings.Contains(err.Error(), "registered job") {
 			t.Fatalf("err = %v, want one saying the dataset must come from a registered job", err)
 		}
 	})
 	t.Run("builder that drifts", func(t *testing.T) {
-		_, err := Collect(ctx, shipDrift.Build(s, 0))
+		_, err := Collect(ctx, shipDrift.Build(ctx, s, 0))
 		if !errors.Is(err, ErrPlanMismatch) {
 			t.Fatalf("err = %v, want ErrPlanMismatch", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/spindle-engine/spindle/codec"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 // SortBy sorts d by the key that key computes from each element. The output is range
@@ -30,8 +31,8 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 		scratch = kc.Append(scratch[:0], key(t))
 		return descendingKey(dst[:0], scratch), scratch
 	}
-	sd := s.newShuffle(d.n, nparts, true, func(tc *taskContext, part int, w recordWriter) error {
-		bounds, err := decodeBounds(tc.shuffleState)
+	sd := s.g.NewShuffle(d.n, nparts, true, func(tc *engine.TaskContext, part int, w engine.RecordWriter) error {
+		bounds, err := decodeBounds(tc.ShuffleState())
 		if err != nil {
 			return fmt.Errorf("SortBy range bounds: %w", err)
 		}
@@ -51,18 +52,17 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 		}
 		return werr
 	})
-	sd.prepare = func(ctx context.Context) error {
+	sd.Prepare = func(ctx context.Context) ([]byte, error) {
 		if nparts == 1 {
-			return nil
+			return nil, nil
 		}
 		b, err := sampleBounds(ctx, d, sd, nparts)
 		if err != nil {
-			return fmt.Errorf("sample keys for SortBy: %w", err)
+			return nil, fmt.Errorf("sample keys for SortBy: %w", err)
 		}
-		sd.state = encodeBounds(b)
-		return nil
+		return encodeBounds(b), nil
 	}
-	sd.sample = func(tc *taskContext, part, limit int) ([]byte, error) {
+	sd.Sample = func(tc *engine.TaskContext, part, limit int) ([]byte, error) {
 		return sampleKeys(tc, d, part, limit, sortKey)
 	}
 	return newDataset[T](s, shuffledNode(d, sd, "SortBy"))
@@ -98,9 +98,9 @@ func descendingKey(dst, key []byte) []byte {
 
 // sampleBounds runs a job that reservoir-samples the sort keys of every partition of d
 // and picks nparts-1 bounds that split the weighted sample evenly.
-func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *shuffleDep, nparts int) ([][]byte, error) {
-	total := min(float64(d.s.conf.Int("spindle.sort.samplesPerPartition"))*float64(nparts), 1e6)
-	perPart := int(math.Ceil(3 * total / float64(max(1, d.n.nparts))))
+func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *engine.ShuffleDep, nparts int) ([][]byte, error) {
+	total := min(float64(d.s.Conf().Int("spindle.sort.samplesPerPartition"))*float64(nparts), 1e6)
+	perPart := int(math.Ceil(3 * total / float64(max(1, d.n.NumParts))))
 	type sample struct {
 		key    []byte
 		weight float64
@@ -126,9 +126,9 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *shuffleDep, npar
 		}
 		return nil
 	}
-	a := &actionSpec{Kind: actionSample, Shuffle: sd.id, Limit: perPart}
-	result := func(tc *taskContext, part int) ([]byte, error) { return sd.sample(tc, part, perPart) }
-	if err := d.s.runJob(ctx, d.n, "sample "+d.n.op, a, result, onResult); err != nil {
+	a := &engine.Action{Kind: engine.ActionSample, Shuffle: sd.ID, Limit: perPart}
+	result := func(tc *engine.TaskContext, part int) ([]byte, error) { return sd.Sample(tc, part, perPart) }
+	if err := runJob(ctx, d, nil, "sample "+d.n.Op, a, result, onResult); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(samples, func(a, b sample) int { return bytes.Compare(a.key, b.key) })
@@ -158,7 +158,7 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *shuffleDep, npar
 
 // sampleKeys reservoir-samples up to limit sort keys of partition part of d and
 // encodes the partition's element count and the keys.
-func sampleKeys[T any](tc *taskContext, d Dataset[T], part, limit int, sortKey func(dst, scratch []byte, t T) ([]byte, []byte)) ([]byte, error) {
+func sampleKeys[T any](tc *engine.TaskContext, d Dataset[T], part, limit int, sortKey func(dst, scratch []byte, t T) ([]byte, []byte)) ([]byte, error) {
 	in, err := d.iter(tc, part)
 	if err != nil {
 		return nil, err

@@ -1,18 +1,22 @@
 package spindle
 
-import "iter"
+import (
+	"iter"
+
+	"github.com/spindle-engine/spindle/internal/engine"
+)
 
 // narrow builds a one-parent, partition-preserving operator: partition i of the result
 // is computed from partition i of d in the same task.
 func narrow[T, U any](d Dataset[T], op string, f func(in seq[T]) seq[U]) Dataset[U] {
-	n := d.s.newNode(op, d.n.nparts, []*node{d.n}, func(tc *taskContext, part int) (any, error) {
+	n := d.s.newNode(op, d.n.NumParts, []*engine.Node{d.n}, func(tc *engine.TaskContext, part int) (any, error) {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return nil, err
 		}
 		return f(in), nil
 	})
-	n.hosts = d.n.hosts
+	n.Hosts = d.n.Hosts
 	return newDataset[U](d.s, n)
 }
 
@@ -86,12 +90,12 @@ func Keys[K, V any](d Dataset[KV[K, V]]) Dataset[K] {
 func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
 	all := append([]Dataset[T]{first}, rest...)
 	offsets := make([]int, len(all)+1)
-	parents := make([]*node, len(all))
+	parents := make([]*engine.Node, len(all))
 	for i, d := range all {
 		if d.s != first.s {
 			panic("spindle: Union of datasets from different sessions")
 		}
-		offsets[i+1] = offsets[i] + d.n.nparts
+		offsets[i+1] = offsets[i] + d.n.NumParts
 		parents[i] = d.n
 	}
 	locate := func(part int) (int, int) {
@@ -101,7 +105,7 @@ func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
 		}
 		return i, part - offsets[i]
 	}
-	n := first.s.newNode("Union", offsets[len(all)], parents, func(tc *taskContext, part int) (any, error) {
+	n := first.s.newNode("Union", offsets[len(all)], parents, func(tc *engine.TaskContext, part int) (any, error) {
 		i, p := locate(part)
 		in, err := all[i].iter(tc, p)
 		if err != nil {
@@ -109,12 +113,12 @@ func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
 		}
 		return in, nil
 	})
-	n.hosts = func(part int) []string {
+	n.Hosts = func(part int) []string {
 		i, p := locate(part)
-		if all[i].n.hosts == nil {
+		if all[i].n.Hosts == nil {
 			return nil
 		}
-		return all[i].n.hosts(p)
+		return all[i].n.Hosts(p)
 	}
 	return newDataset[T](first.s, n)
 }

@@ -42,6 +42,7 @@ var keys = []Key{
 	{Name: "spindle.executor.memoryOverhead", Kind: Size, Aliases: []string{"spark.executor.memoryOverhead"}, Doc: "extra container memory per executor; unset means max(384m, 10% of executor memory)"},
 	{Name: "spindle.executor.maxNumFailures", Kind: Int, Aliases: []string{"spark.executor.maxNumFailures"}, Doc: "executor failures before the application fails; unset means max(2 × instances, 3)"},
 	{Name: "spindle.driver.memory", Default: "1g", Kind: Size, Aliases: []string{"spark.driver.memory"}, Doc: "driver memory; in local mode the memory of the whole job"},
+	{Name: "spindle.driver.host", Kind: String, Aliases: []string{"spark.driver.host"}, Doc: "in client mode, the host executors and the ApplicationMaster dial the driver at; unset means this machine's name"},
 	{Name: "spindle.driver.cores", Default: "1", Kind: Int, Aliases: []string{"spark.driver.cores"}, Doc: "driver cores in cluster mode"},
 	{Name: "spindle.memory.fraction", Default: "0.6", Kind: Float, Aliases: []string{"spark.memory.fraction"}, Doc: "share of (memory − 300 MB) for execution and storage"},
 	{Name: "spindle.memory.storageFraction", Default: "0.5", Kind: Float, Aliases: []string{"spark.memory.storageFraction"}, Doc: "share of the unified pool that cached data keeps from eviction"},

@@ -49,6 +49,12 @@ const (
 	RoleAM = "am"
 	// RoleClientAM is the thin AM of client mode.
 	RoleClientAM = "am-client"
+	// RoleExecutor is an executor, launched by the AM.
+	RoleExecutor = "executor"
+	// EnvDriverAddr is where an executor dials its driver.
+	EnvDriverAddr = "SPINDLE_DRIVER_ADDR"
+	// EnvExecutorID is an executor's id, unique within its application.
+	EnvExecutorID = "SPINDLE_EXECUTOR_ID"
 )
 
 // Deploy modes.

@@ -162,23 +162,3 @@ func (f *FileSystems) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-var (
-	defaultMu  sync.Mutex
-	defaultFSs = map[Options]*FileSystems{}
-)
-
-// Resolve is FileSystems.Resolve on a process-wide FileSystems per Options, whose
-// clients live until the process ends.
-//
-// Deprecated: use FileSystems, which the caller closes.
-func Resolve(path string, opts Options) (FS, string, error) {
-	defaultMu.Lock()
-	f, ok := defaultFSs[opts]
-	if !ok {
-		f = NewFileSystems(opts)
-		defaultFSs[opts] = f
-	}
-	defaultMu.Unlock()
-	return f.Resolve(context.Background(), path)
-}

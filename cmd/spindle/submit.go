@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spindle-engine/spindle"
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/scheduler"
 )
 
@@ -202,9 +202,9 @@ func runLocal(sa *submitArgs, stderr io.Writer) int {
 	defer stop()
 	cmd := exec.Command(bin, sa.args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), spindle.EnvConf+"="+string(explicit))
+	cmd.Env = append(os.Environ(), deploy.EnvConf+"="+string(explicit))
 	if sa.verbose {
-		cmd.Env = append(cmd.Env, spindle.EnvLogLevel+"=debug")
+		cmd.Env = append(cmd.Env, deploy.EnvLogLevel+"=debug")
 	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "spindle submit: start %s: %v\n", sa.binary, err)

@@ -41,7 +41,7 @@ func main() {
 		if len(os.Args) != 2 {
 			return fmt.Errorf("usage: revenue <sales.csv or directory>")
 		}
-		top, err := spindle.Take(ctx, RevenueByRegion.Build(s, os.Args[1]), 20)
+		top, err := spindle.Take(ctx, RevenueByRegion.Build(ctx, s, os.Args[1]), 20)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,6 @@ func main() {
 		if len(os.Args) != 3 {
 			return fmt.Errorf("usage: sort <input> <output directory>")
 		}
-		return spindle.SaveAsText(ctx, SortLines.Build(s, os.Args[1]), os.Args[2])
+		return spindle.SaveAsText(ctx, SortLines.Build(ctx, s, os.Args[1]), os.Args[2])
 	})
 }

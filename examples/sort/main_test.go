@@ -36,7 +36,7 @@ func TestSortLines(t *testing.T) {
 	}
 	defer s.Close()
 	out := filepath.Join(dir, "out")
-	if err := spindle.SaveAsText(context.Background(), SortLines.Build(s, in), out); err != nil {
+	if err := spindle.SaveAsText(context.Background(), SortLines.Build(context.Background(), s, in), out); err != nil {
 		t.Fatal(err)
 	}
 	parts, _ := filepath.Glob(filepath.Join(out, "part-*"))

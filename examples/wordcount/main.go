@@ -26,6 +26,6 @@ func main() {
 		if len(os.Args) != 3 {
 			return fmt.Errorf("usage: wordcount <input> <output directory>")
 		}
-		return spindle.SaveAsText(ctx, WordCount.Build(s, os.Args[1]), os.Args[2])
+		return spindle.SaveAsText(ctx, WordCount.Build(ctx, s, os.Args[1]), os.Args[2])
 	})
 }

@@ -45,7 +45,7 @@ func TestWordCount(t *testing.T) {
 	}
 	defer s.Close()
 	out := filepath.Join(dir, "out")
-	if err := spindle.SaveAsText(context.Background(), WordCount.Build(s, in), out); err != nil {
+	if err := spindle.SaveAsText(context.Background(), WordCount.Build(context.Background(), s, in), out); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{}

@@ -43,6 +43,6 @@ func main() {
 		if len(os.Args) != 4 {
 			return fmt.Errorf("usage: join <fact.csv> <dim.csv> <output directory>")
 		}
-		return spindle.SaveAsText(ctx, JoinFacts.Build(s, Paths{os.Args[1], os.Args[2]}), os.Args[3])
+		return spindle.SaveAsText(ctx, JoinFacts.Build(ctx, s, Paths{os.Args[1], os.Args[2]}), os.Args[3])
 	})
 }

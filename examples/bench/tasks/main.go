@@ -53,7 +53,7 @@ func main() {
 		}
 		switch args[0] {
 		case "noop":
-			n, err := spindle.Count(ctx, Noop.Build(s, Shape{M: m}))
+			n, err := spindle.Count(ctx, Noop.Build(ctx, s, Shape{M: m}))
 			fmt.Println(n)
 			return err
 		case "shuffle":
@@ -61,7 +61,7 @@ func main() {
 			if err != nil {
 				return err
 			}
-			n, err := spindle.Count(ctx, Shuffle.Build(s, Shape{M: m, R: r}))
+			n, err := spindle.Count(ctx, Shuffle.Build(ctx, s, Shape{M: m, R: r}))
 			fmt.Println(n)
 			return err
 		}

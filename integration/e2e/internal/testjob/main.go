@@ -61,14 +61,14 @@ func main() {
 			if err != nil {
 				return fmt.Errorf("panic <n>: %w", err)
 			}
-			_, err = spindle.Count(ctx, Panics.Build(s, n))
+			_, err = spindle.Count(ctx, Panics.Build(ctx, s, n))
 			return err
 		case "crash":
 			code, err := strconv.Atoi(os.Args[2])
 			if err != nil {
 				return fmt.Errorf("crash <code>: %w", err)
 			}
-			_, err = spindle.Count(ctx, Crash.Build(s, code))
+			_, err = spindle.Count(ctx, Crash.Build(ctx, s, code))
 			return err
 		case "slow":
 			if len(os.Args) != 4 {
@@ -78,7 +78,7 @@ func main() {
 			if err != nil {
 				return fmt.Errorf("slow <ms>: %w", err)
 			}
-			return spindle.SaveAsText(ctx, Slow.Build(s, ms), os.Args[2])
+			return spindle.SaveAsText(ctx, Slow.Build(ctx, s, ms), os.Args[2])
 		}
 		return fmt.Errorf("unknown mode %q", os.Args[1])
 	})

@@ -1,4 +1,4 @@
-package spindle
+package progress
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func TestStageLine(t *testing.T) {
 
 func TestProgressBarClearsAtJobEnd(t *testing.T) {
 	var b bytes.Buffer
-	m := newJobMetrics(newProgressBar(&b))
+	m := NewMetrics(NewBar(&b))
 	m.active[3] = &stageProgress{id: 3, total: 10, done: 5}
 	m.draw(false)
 	if !strings.Contains(b.String(), "[Stage 3:") {

@@ -1,4 +1,7 @@
-package spindle
+// Package progress is what a driver reports about its jobs: the metrics it adds up
+// from the scheduler's events, the summary printed after a run, and Spark's console
+// progress bar.
+package progress
 
 import (
 	"fmt"
@@ -52,13 +55,13 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// jobMetrics listens to the scheduler: it adds up the summary and feeds the progress
+// Metrics listens to the scheduler: it adds up the summary and feeds the progress
 // bar. The scheduler calls it from its driver goroutine; Summary may be read from
 // another, hence the lock.
-type jobMetrics struct {
+type Metrics struct {
 	mu     sync.Mutex
 	sum    Summary
-	bar    *progressBar
+	bar    *Bar
 	active map[int]*stageProgress
 	// The running job's tasks in all its stages, and those done: its progress.
 	jobTasks, jobDone int
@@ -68,11 +71,13 @@ type stageProgress struct {
 	id, total, done, running int
 }
 
-func newJobMetrics(bar *progressBar) *jobMetrics {
-	return &jobMetrics{bar: bar, active: map[int]*stageProgress{}}
+// NewMetrics returns metrics that draw on bar, which may be nil.
+func NewMetrics(bar *Bar) *Metrics {
+	return &Metrics{bar: bar, active: map[int]*stageProgress{}}
 }
 
-func (m *jobMetrics) summary(wall time.Duration) Summary {
+// Summary is what the jobs did so far, over wall time.
+func (m *Metrics) Summary(wall time.Duration) Summary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.sum
@@ -81,7 +86,7 @@ func (m *jobMetrics) summary(wall time.Duration) Summary {
 }
 
 // JobStarted implements scheduler.Listener.
-func (m *jobMetrics) JobStarted(job *scheduler.JobSpec) {
+func (m *Metrics) JobStarted(job *scheduler.JobSpec) {
 	m.mu.Lock()
 	m.sum.Jobs++
 	m.jobTasks, m.jobDone = 0, 0
@@ -91,8 +96,8 @@ func (m *jobMetrics) JobStarted(job *scheduler.JobSpec) {
 	m.mu.Unlock()
 }
 
-// progress is the running job's share of tasks done, 0 to 1, as YARN shows it.
-func (m *jobMetrics) progress() float32 {
+// Progress is the running job's share of tasks done, 0 to 1, as YARN shows it.
+func (m *Metrics) Progress() float32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.jobTasks == 0 {
@@ -102,7 +107,7 @@ func (m *jobMetrics) progress() float32 {
 }
 
 // StageSubmitted implements scheduler.Listener.
-func (m *jobMetrics) StageSubmitted(st *scheduler.StageSpec, _ int, numTasks int) {
+func (m *Metrics) StageSubmitted(st *scheduler.StageSpec, _ int, numTasks int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sum.Stages++
@@ -111,7 +116,7 @@ func (m *jobMetrics) StageSubmitted(st *scheduler.StageSpec, _ int, numTasks int
 }
 
 // TaskStarted implements scheduler.Listener.
-func (m *jobMetrics) TaskStarted(t *scheduler.Task, _ string) {
+func (m *Metrics) TaskStarted(t *scheduler.Task, _ string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p := m.active[t.StageID]; p != nil {
@@ -121,7 +126,7 @@ func (m *jobMetrics) TaskStarted(t *scheduler.Task, _ string) {
 }
 
 // TaskEnded implements scheduler.Listener.
-func (m *jobMetrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskResult, err error) {
+func (m *Metrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskResult, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p := m.active[t.StageID]; p != nil {
@@ -159,7 +164,7 @@ func (m *jobMetrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskR
 }
 
 // StageCompleted implements scheduler.Listener.
-func (m *jobMetrics) StageCompleted(st *scheduler.StageSpec, _ int, _ error) {
+func (m *Metrics) StageCompleted(st *scheduler.StageSpec, _ int, _ error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.active, st.ID)
@@ -167,7 +172,7 @@ func (m *jobMetrics) StageCompleted(st *scheduler.StageSpec, _ int, _ error) {
 }
 
 // JobEnded implements scheduler.Listener.
-func (m *jobMetrics) JobEnded(*scheduler.JobSpec, error) {
+func (m *Metrics) JobEnded(*scheduler.JobSpec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	clear(m.active)
@@ -175,7 +180,7 @@ func (m *jobMetrics) JobEnded(*scheduler.JobSpec, error) {
 }
 
 // draw renders the active stages; the caller holds m.mu.
-func (m *jobMetrics) draw(final bool) {
+func (m *Metrics) draw(final bool) {
 	if m.bar == nil {
 		return
 	}
@@ -187,18 +192,19 @@ func (m *jobMetrics) draw(final bool) {
 	m.bar.render(stages, final)
 }
 
-// progressBar draws Spark's console progress line, e.g.
+// Bar draws Spark's console progress line, e.g.
 // "[Stage 2:=======>        (37 + 2) / 64]", on a terminal, at most every 100 ms.
-type progressBar struct {
+type Bar struct {
 	w     io.Writer
 	width int
 	last  time.Time
 	shown bool
 }
 
-func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w, width: 80} }
+// NewBar draws on w, a terminal.
+func NewBar(w io.Writer) *Bar { return &Bar{w: w, width: 80} }
 
-func (b *progressBar) render(stages []*stageProgress, final bool) {
+func (b *Bar) render(stages []*stageProgress, final bool) {
 	now := time.Now()
 	if !final && now.Sub(b.last) < 100*time.Millisecond {
 		return

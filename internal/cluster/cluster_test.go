@@ -1,8 +1,7 @@
-package spindle
+package cluster
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -18,20 +17,16 @@ func TestExecutorLaunchContext(t *testing.T) {
 		deploy.JobResource:  {URL: "hdfs://nn:8020/s/job", Size: 10, Timestamp: 1},
 		deploy.ConfResource: {URL: "hdfs://nn:8020/s/conf.zip", Size: 5, Timestamp: 2, Type: yarn.Archive},
 	}
-	rj, _ := json.Marshal(resources)
-	t.Setenv(deploy.EnvResources, string(rj))
-	t.Setenv(EnvConf, `{"spindle.executor.cores":"2"}`)
 	creds := yarn.NewCredentials()
 	amrm := &ipc.Token{Kind: "YARN_AM_RM_TOKEN", Identifier: []byte("id"), Password: []byte("pw")}
 	hdfsTok := &ipc.Token{Kind: "HDFS_DELEGATION_TOKEN", Identifier: []byte("h"), Password: []byte("p"), Service: "nn:8020"}
 	creds.Tokens["amrm"], creds.Tokens["hdfs"] = amrm, hdfsTok
-	env := &yarn.AMEnv{Credentials: creds, AMRMToken: amrm}
+	app, _ := yarn.ParseAppID("application_1_0001")
+	env := &yarn.AMEnv{Credentials: creds, AMRMToken: amrm, Attempt: yarn.AttemptID{App: app, Attempt: 1}}
 	secret := []byte("the-app-secret")
-	launch, err := executorLauncher(env, "application_1_0001", "am-host:4040", secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc, err := launch(yarn.Container{}, "7")
+	ct := &Container{Env: env, Secret: secret, Resources: resources,
+		ExecutorEnv: map[string]string{deploy.EnvConf: `{"spindle.executor.cores":"2"}`}}
+	lc, err := ct.ExecutorLauncher("am-host:4040")(yarn.Container{}, "7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +38,11 @@ func TestExecutorLaunchContext(t *testing.T) {
 			t.Errorf("the secret is in env %s", k)
 		}
 	}
-	if lc.Env[EnvRole] != roleExecutor || lc.Env[envExecutorID] != "7" || lc.Env[envDriverAddr] != "am-host:4040" || lc.Env["HADOOP_CONF_DIR"] != deploy.ConfResource {
+	if lc.Env[deploy.EnvRole] != deploy.RoleExecutor || lc.Env[deploy.EnvExecutorID] != "7" || lc.Env[deploy.EnvDriverAddr] != "am-host:4040" || lc.Env["HADOOP_CONF_DIR"] != deploy.ConfResource {
 		t.Errorf("env %v", lc.Env)
 	}
-	if !strings.Contains(lc.Env[EnvConf], "spindle.executor.cores") {
-		t.Errorf("SPINDLE_CONF %q lost the driver's configuration", lc.Env[EnvConf])
+	if !strings.Contains(lc.Env[deploy.EnvConf], "spindle.executor.cores") {
+		t.Errorf("SPINDLE_CONF %q lost the driver's configuration", lc.Env[deploy.EnvConf])
 	}
 	for _, c := range lc.Commands {
 		if strings.Contains(c, string(secret)) {

@@ -1,19 +1,12 @@
 package spindle
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"reflect"
-	"sync"
 
-	"github.com/spindle-engine/spindle/codec"
-	"github.com/spindle-engine/spindle/internal/csvrow"
-
-	"github.com/spindle-engine/spindle/hdfs"
+	"github.com/spindle-engine/spindle/internal/engine"
 )
 
 // Collect runs d and returns all its elements, in partition order, to the driver.
@@ -25,7 +18,7 @@ func Collect[T any](ctx context.Context, d Dataset[T]) ([]T, error) {
 // collectFirst runs d and returns up to limit elements of each partition (all when
 // limit < 0), in partition order.
 func collectFirst[T any](ctx context.Context, d Dataset[T], limit int, name string) ([]T, error) {
-	parts := make([][]T, d.n.nparts)
+	parts := make([][]T, d.n.NumParts)
 	onResult := func(part int, data []byte) error {
 		var vals []T
 		if err := decodeSeq(d.codec, data)(func(t T) bool { vals = append(vals, t); return true }); err != nil {
@@ -34,8 +27,8 @@ func collectFirst[T any](ctx context.Context, d Dataset[T], limit int, name stri
 		parts[part] = vals
 		return nil
 	}
-	a := &actionSpec{Kind: actionCollect, Limit: limit}
-	if err := d.s.runJob(ctx, d.n, name, a, d.collectResult(limit), onResult); err != nil {
+	a := &engine.Action{Kind: engine.ActionCollect, Limit: limit}
+	if err := runJob(ctx, d, nil, name, a, d.collectResult(limit), onResult); err != nil {
 		return nil, err
 	}
 	var out []T
@@ -45,36 +38,40 @@ func collectFirst[T any](ctx context.Context, d Dataset[T], limit int, name stri
 	return out, nil
 }
 
-// resultMaker turns an action's spec into its task side; Dataset[T] implements it,
-// so an executor holding only the node can compute a typed action.
-type resultMaker interface {
-	resultFor(a *actionSpec) (resultFunc, error)
+// runJob runs an action's job over d on its session's driver.
+func runJob[T any](ctx context.Context, d Dataset[T], parts []int, name string, a *engine.Action, result engine.ResultFunc, onResult func(part int, data []byte) error) error {
+	drv, err := d.s.driver()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return drv.RunJob(ctx, d.n, parts, name, a, result, onResult)
 }
 
-func (d Dataset[T]) resultFor(a *actionSpec) (resultFunc, error) {
+// resultFor turns an action's spec into its task side over d: an executor holding
+// only d's node computes a typed action with it.
+func (d Dataset[T]) resultFor(a *engine.Action) (engine.ResultFunc, error) {
 	switch a.Kind {
-	case actionCollect:
+	case engine.ActionCollect:
 		return d.collectResult(a.Limit), nil
-	case actionCount:
+	case engine.ActionCount:
 		return d.countResult(), nil
-	case actionSave:
+	case engine.ActionSave:
 		return d.saveResult(a)
-	case actionCountByKey:
+	case engine.ActionCountByKey:
 		return d.countByKeyResult(), nil
-	case actionSample:
-		b := d.n.build
-		if b == nil || b.shuffles[a.Shuffle] == nil || b.shuffles[a.Shuffle].sample == nil {
+	case engine.ActionSample:
+		sd := d.n.ShuffleOf(a.Shuffle)
+		if sd == nil || sd.Sample == nil {
 			return nil, fmt.Errorf("sample: no SortBy shuffle %d in the plan", a.Shuffle)
 		}
-		sample := b.shuffles[a.Shuffle].sample
-		return func(tc *taskContext, part int) ([]byte, error) { return sample(tc, part, a.Limit) }, nil
+		return func(tc *engine.TaskContext, part int) ([]byte, error) { return sd.Sample(tc, part, a.Limit) }, nil
 	}
 	return nil, fmt.Errorf("unknown action %q", a.Kind)
 }
 
 // collectResult encodes up to limit elements of a partition (all when limit < 0).
-func (d Dataset[T]) collectResult(limit int) resultFunc {
-	return func(tc *taskContext, part int) ([]byte, error) {
+func (d Dataset[T]) collectResult(limit int) engine.ResultFunc {
+	return func(tc *engine.TaskContext, part int) ([]byte, error) {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return nil, err
@@ -93,8 +90,8 @@ func (d Dataset[T]) collectResult(limit int) resultFunc {
 	}
 }
 
-func (d Dataset[T]) countResult() resultFunc {
-	return func(tc *taskContext, part int) ([]byte, error) {
+func (d Dataset[T]) countResult() engine.ResultFunc {
+	return func(tc *engine.TaskContext, part int) ([]byte, error) {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return nil, err
@@ -116,7 +113,7 @@ func Count[T any](ctx context.Context, d Dataset[T]) (int64, error) {
 		total += int64(n)
 		return nil
 	}
-	err := d.s.runJob(ctx, d.n, "Count"+callSite(), &actionSpec{Kind: actionCount}, d.countResult(), onResult)
+	err := runJob(ctx, d, nil, "Count"+callSite(), &engine.Action{Kind: engine.ActionCount}, d.countResult(), onResult)
 	return total, err
 }
 
@@ -128,7 +125,7 @@ func Take[T any](ctx context.Context, d Dataset[T], n int) ([]T, error) {
 		return nil, nil
 	}
 	name := "Take" + callSite()
-	total := d.n.nparts
+	total := d.n.NumParts
 	var out []T
 	scanned := 0
 	for len(out) < n && scanned < total {
@@ -148,8 +145,8 @@ func Take[T any](ctx context.Context, d Dataset[T], n int) ([]T, error) {
 			return decodeSeq(d.codec, data)(func(t T) bool { got[part] = append(got[part], t); return true })
 		}
 		limit := n - len(out)
-		a := &actionSpec{Kind: actionCollect, Limit: limit}
-		if err := d.s.runJobOn(ctx, d.n, parts, name, a, d.collectResult(limit), onResult); err != nil {
+		a := &engine.Action{Kind: engine.ActionCollect, Limit: limit}
+		if err := runJob(ctx, d, parts, name, a, d.collectResult(limit), onResult); err != nil {
 			return nil, err
 		}
 		for _, p := range parts {
@@ -158,126 +155,6 @@ func Take[T any](ctx context.Context, d Dataset[T], n int) ([]T, error) {
 		scanned += len(parts)
 	}
 	return out[:min(len(out), n)], nil
-}
-
-// SaveAsText writes d as text files into the directory path, one line per element
-// (strings as they are, other values as fmt.Print formats them; a KV as
-// "key<TAB>value"), one part file per partition. Output goes through a committer:
-// tasks write under path/_temporary, the job moves committed files into place and
-// writes _SUCCESS last, so a failed job leaves nothing that looks complete. An existing
-// path fails the job before it runs, unless spindle.output.overwrite is true.
-func SaveAsText[T any](ctx context.Context, d Dataset[T], path string) error {
-	return saveFiles(ctx, d, path, "SaveAsText", formatText)
-}
-
-// Output formats of saveFiles.
-const (
-	formatText = "text"
-	formatCSV  = "csv"
-)
-
-// writeText writes one line per element.
-func writeText[T any](w io.Writer, in seq[T]) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	var werr error
-	if err := in(func(t T) bool {
-		werr = writeTextLine(bw, t)
-		return werr == nil
-	}); err != nil {
-		return err
-	}
-	if werr != nil {
-		return werr
-	}
-	return bw.Flush()
-}
-
-func writeTextLine(w *bufio.Writer, v any) error {
-	switch v := v.(type) {
-	case string:
-		w.WriteString(v)
-	case []byte:
-		w.Write(v)
-	default:
-		if _, err := fmt.Fprint(w, v); err != nil {
-			return err
-		}
-	}
-	return w.WriteByte('\n')
-}
-
-// saveFiles runs d with every task writing its partition through the committer.
-func saveFiles[T any](ctx context.Context, d Dataset[T], path, op, format string) error {
-	s := d.s
-	fsys, inner, err := hdfs.Resolve(path, s.fsOptions())
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", op, path, err)
-	}
-	a := &actionSpec{Kind: actionSave, Path: path, JobTag: s.newJobTag(), Format: format, Overwrite: s.conf.Bool("spindle.output.overwrite")}
-	result, err := d.saveResult(a)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", op, path, err)
-	}
-	c := hdfs.NewCommitter(fsys, inner, a.JobTag, a.Overwrite)
-	if err := c.SetupJob(ctx); err != nil {
-		return fmt.Errorf("%s %s: %w", op, path, err)
-	}
-	if err := s.runJob(ctx, d.n, op+callSite(), a, result, func(int, []byte) error { return nil }); err != nil {
-		if aerr := c.AbortJob(context.WithoutCancel(ctx)); aerr != nil {
-			s.log.Warn().Err(aerr).Str("path", path).Msg("abort output")
-		}
-		return err
-	}
-	if err := c.CommitJob(ctx); err != nil {
-		return fmt.Errorf("%s %s: commit: %w", op, path, err)
-	}
-	return nil
-}
-
-// saveResult is a save's task side: write the partition into the task attempt's
-// file and commit it.
-func (d Dataset[T]) saveResult(a *actionSpec) (resultFunc, error) {
-	var write func(io.Writer, seq[T]) error
-	ext := ""
-	switch a.Format {
-	case formatText:
-		write = writeText[T]
-	case formatCSV:
-		enc, err := csvrow.NewEncoder[T]()
-		if err != nil {
-			return nil, err
-		}
-		write = func(w io.Writer, in seq[T]) error { return writeCSV(w, enc, in) }
-		ext = ".csv"
-	default:
-		return nil, fmt.Errorf("unknown output format %q", a.Format)
-	}
-	s := d.s
-	return func(tc *taskContext, part int) ([]byte, error) {
-		fsys, inner, err := hdfs.Resolve(a.Path, s.fsOptions())
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", a.Path, err)
-		}
-		c := hdfs.NewCommitter(fsys, inner, a.JobTag, a.Overwrite)
-		attempt := tc.task.Attempt
-		in, err := d.iter(tc, part)
-		if err != nil {
-			return nil, err
-		}
-		w, _, err := c.TaskWriter(tc.ctx, part, attempt, ext)
-		if err != nil {
-			return nil, err
-		}
-		err = write(w, in)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			_ = c.AbortTask(context.WithoutCancel(tc.ctx), part, attempt)
-			return nil, err
-		}
-		return nil, c.CommitTask(tc.ctx, part, attempt)
-	}, nil
 }
 
 // ErrEmpty is returned by Reduce on a dataset without elements.
@@ -300,7 +177,7 @@ func Reduce[T any](ctx context.Context, d Dataset[T], f func(T, T) T) (T, error)
 	}
 	// The local task side folds, and sends its one partial result in collect's
 	// encoding, so that the driver reads both the same way.
-	result := func(tc *taskContext, part int) ([]byte, error) {
+	result := func(tc *engine.TaskContext, part int) ([]byte, error) {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return nil, err
@@ -323,7 +200,7 @@ func Reduce[T any](ctx context.Context, d Dataset[T], f func(T, T) T) (T, error)
 	onResult := func(_ int, data []byte) error {
 		return decodeSeq(d.codec, data)(func(t T) bool { fold(t); return true })
 	}
-	if err := d.s.runJob(ctx, d.n, "Reduce"+callSite(), &actionSpec{Kind: actionCollect, Limit: -1}, result, onResult); err != nil {
+	if err := runJob(ctx, d, nil, "Reduce"+callSite(), &engine.Action{Kind: engine.ActionCollect, Limit: -1}, result, onResult); err != nil {
 		return acc, err
 	}
 	if !have {
@@ -358,7 +235,7 @@ func CountByKey[K comparable, V any](ctx context.Context, d Dataset[KV[K, V]]) (
 		}
 		return nil
 	}
-	if err := d.s.runJob(ctx, d.n, "CountByKey"+callSite(), &actionSpec{Kind: actionCountByKey}, d.countByKeyResult(), onResult); err != nil {
+	if err := runJob(ctx, d, nil, "CountByKey"+callSite(), &engine.Action{Kind: engine.ActionCountByKey}, d.countByKeyResult(), onResult); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -370,25 +247,15 @@ type keyedElement interface {
 	appendKey(dst []byte) []byte
 }
 
-func (kv KV[K, V]) appendKey(dst []byte) []byte { return keyCodecOf[K]().Append(dst, kv.Key) }
-
-var keyCodecs sync.Map // reflect.Type → codec.Codec[K]
-
-func keyCodecOf[K any]() codec.Codec[K] {
-	t := reflect.TypeFor[K]()
-	if c, ok := keyCodecs.Load(t); ok {
-		return c.(codec.Codec[K])
-	}
-	c := mustKeyCodec[K]()
-	keyCodecs.Store(t, c)
-	return c
-}
+// appendKey resolves K's codec per element: the codec package caches it, so this
+// is one lookup.
+func (kv KV[K, V]) appendKey(dst []byte) []byte { return mustKeyCodec[K]().Append(dst, kv.Key) }
 
 // countByKeyResult counts a partition's elements by encoded key and encodes the
 // counts as (uvarint key length, key, uvarint count): key encodings need not be
 // self-delimiting.
-func (d Dataset[T]) countByKeyResult() resultFunc {
-	return func(tc *taskContext, part int) ([]byte, error) {
+func (d Dataset[T]) countByKeyResult() engine.ResultFunc {
+	return func(tc *engine.TaskContext, part int) ([]byte, error) {
 		in, err := d.iter(tc, part)
 		if err != nil {
 			return nil, err

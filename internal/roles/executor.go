@@ -1,14 +1,13 @@
-package spindle
+package roles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -16,62 +15,24 @@ import (
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/executor"
+	"github.com/spindle-engine/spindle/hdfs"
+	"github.com/spindle-engine/spindle/internal/cluster"
+	"github.com/spindle-engine/spindle/internal/engine"
 	"github.com/spindle-engine/spindle/shuffle"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
-// The job binary plays every part of an application; EnvRole says which.
-const (
-	// EnvRole selects the process's part: unset for a driver (local mode, or YARN
-	// client mode), "am" for the ApplicationMaster that runs the driver (cluster
-	// mode), "am-client" for the thin AM of client mode, "executor" for an executor.
-	// deploy names the AM's roles and environment, which it sets at submit; the
-	// executor's are the AM's to set.
-	EnvRole      = deploy.EnvRole
-	roleAM       = deploy.RoleAM
-	roleClientAM = deploy.RoleClientAM
-	roleExecutor = "executor"
-
-	envAppID        = deploy.EnvAppID
-	envDriverAMAddr = deploy.EnvDriverAMAddr
-	envDriverAddr   = "SPINDLE_DRIVER_ADDR"
-	envExecutorID   = "SPINDLE_EXECUTOR_ID"
-)
-
-// containerLogger logs JSON lines to stderr, which YARN keeps as the container's
-// stderr log, in a form log tools can read.
-func containerLogger(c *conf.Conf, fields map[string]string) zerolog.Logger {
-	// Containers log at info unless told otherwise: their logs are read after the
-	// fact, when the terminal's warn-level quiet does not help.
-	level := zerolog.InfoLevel
-	if v, ok := c.Explicit()["spindle.log.level"]; ok {
-		if l, err := zerolog.ParseLevel(strings.ToLower(v)); err == nil {
-			level = l
-		}
-	}
-	if l, err := zerolog.ParseLevel(strings.ToLower(os.Getenv(EnvLogLevel))); err == nil && os.Getenv(EnvLogLevel) != "" {
-		level = l
-	}
-	// Log times to the microsecond: tools line up containers' lines by them.
-	zerolog.TimeFieldFormat = time.RFC3339Nano
-	ctx := zerolog.New(os.Stderr).Level(level).With().Timestamp()
-	for k, v := range fields {
-		ctx = ctx.Str(k, v)
-	}
-	return ctx.Logger()
-}
-
 // runExecutor is an executor container's process: it serves its map outputs, dials
 // the driver and runs tasks until the driver lets it go.
-func runExecutor(ctx context.Context) int {
+func runExecutor(ctx context.Context, jobs engine.Jobs) int {
 	c, err := confFromEnv(zerolog.New(os.Stderr))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spindle executor: %v\n", err)
 		return 2
 	}
-	id, appID := os.Getenv(envExecutorID), os.Getenv(envAppID)
+	id, appID := os.Getenv(deploy.EnvExecutorID), os.Getenv(deploy.EnvAppID)
 	log := containerLogger(c, map[string]string{"role": "executor", "executor": id, "app": appID})
-	if err := executorMain(ctx, c, id, appID, log); err != nil {
+	if err := executorMain(ctx, c, jobs, id, appID, log); err != nil {
 		log.Error().Err(err).Msg("executor failed")
 		return 1
 	}
@@ -79,13 +40,17 @@ func runExecutor(ctx context.Context) int {
 	return 0
 }
 
-func executorMain(ctx context.Context, c *conf.Conf, id, appID string, log zerolog.Logger) error {
+func executorMain(ctx context.Context, c *conf.Conf, jobs engine.Jobs, id, appID string, log zerolog.Logger) (err error) {
 	env, secret, err := containerIdentity()
 	if err != nil {
 		return err
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(c.Size("spindle.executor.memory"))
+	}
+	h, err := hadoopFromEnv()
+	if err != nil {
+		return err
 	}
 	// YARN's local dirs are the application's, shared by its containers on a node:
 	// each executor keeps its files in a directory of its own.
@@ -121,22 +86,23 @@ func executorMain(ctx context.Context, c *conf.Conf, id, appID string, log zerol
 		return err
 	}
 
-	s := newSession(ctx, c, &log)
-	s.remote, s.app = true, appID
-	s.env = newExecEnv(c, dirs)
-	s.env.executor, s.env.fetcher = id, fetcher
-	if dir := os.Getenv("HADOOP_CONF_DIR"); dir != "" {
-		if s.hadoop, err = conf.LoadHadoop(dir); err != nil {
-			return fmt.Errorf("HADOOP_CONF_DIR: %w", err)
-		}
+	fsOpts := hdfs.Options{User: deploy.HadoopUser()}
+	if h != nil {
+		fsOpts.DefaultFS = h.GetDefault("fs.defaultFS", "")
 	}
-	log.Info().Str("driver", os.Getenv(envDriverAddr)).Str("shuffle", shuffleAddr).Strs("dirs", dirs).Msg("executor starting")
+	fs := hdfs.NewFileSystems(fsOpts)
+	defer func() { err = errors.Join(err, fs.Close()) }()
+	tenv := engine.NewEnv(c, dirs)
+	tenv.ExecutorID, tenv.Fetcher = id, fetcher
+	runner := engine.NewExecutor(engine.ExecutorConfig{Conf: c, Log: log, FS: fs, Env: tenv, Jobs: jobs})
+	driverAddr := os.Getenv(deploy.EnvDriverAddr)
+	log.Info().Str("driver", driverAddr).Str("shuffle", shuffleAddr).Strs("dirs", dirs).Msg("executor starting")
 	return executor.Run(ctx, executor.Config{
-		DriverAddr: os.Getenv(envDriverAddr), AppID: appID, ExecutorID: id,
+		DriverAddr: driverAddr, AppID: appID, ExecutorID: id,
 		Host: env.NMHost, ShuffleAddr: shuffleAddr, Secret: secret,
 		Cores: c.Int("spindle.executor.cores"), Memory: c.Size("spindle.executor.memory"),
 		Log: log,
-	}, s)
+	}, runner)
 }
 
 // appSecret is the shuffle service's view of the one application it serves.
@@ -160,7 +126,7 @@ func runClientAM(ctx context.Context) int {
 		fmt.Fprintf(os.Stderr, "spindle am: %v\n", err)
 		return 2
 	}
-	log := containerLogger(c, map[string]string{"role": "am", "app": os.Getenv(envAppID)})
+	log := containerLogger(c, map[string]string{"role": "am", "app": os.Getenv(deploy.EnvAppID)})
 	if err := clientAMMain(ctx, c, log); err != nil {
 		log.Error().Err(err).Msg("ApplicationMaster failed")
 		return 1
@@ -169,7 +135,7 @@ func runClientAM(ctx context.Context) int {
 }
 
 func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
-	env, secret, err := containerIdentity()
+	ct, err := amContainer()
 	if err != nil {
 		return err
 	}
@@ -178,24 +144,9 @@ func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
 		return fmt.Errorf("HADOOP_CONF_DIR: %w", err)
 	}
 	launcher := func(driverAddr string) (func(yarn.Container, string) (*yarn.LaunchContext, error), error) {
-		return executorLauncher(env, env.Attempt.App.String(), driverAddr, secret)
+		return ct.ExecutorLauncher(driverAddr), nil
 	}
 	return am.RunClientAM(ctx, am.Config{
-		Hadoop: h, Env: env, Allocator: allocatorConfig(c), Log: log, MaxAttempts: maxAttempts(c),
-	}, os.Getenv(envDriverAMAddr), secret, launcher)
-}
-
-// containerIdentity reads what YARN gave this container and the application secret
-// from its credentials.
-func containerIdentity() (*yarn.AMEnv, []byte, error) {
-	env, err := yarn.AMContext()
-	if err != nil {
-		return nil, nil, fmt.Errorf("container environment: %w", err)
-	}
-	if env.Credentials != nil {
-		if s := env.Credentials.Secrets[deploy.SecretAlias]; len(s) > 0 {
-			return env, s, nil
-		}
-	}
-	return nil, nil, fmt.Errorf("container credentials have no %s secret", deploy.SecretAlias)
+		Hadoop: h, Env: ct.Env, Allocator: cluster.AllocatorConfig(c), Log: log, MaxAttempts: cluster.MaxAttempts(c),
+	}, os.Getenv(deploy.EnvDriverAMAddr), ct.Secret, launcher)
 }

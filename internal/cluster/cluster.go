@@ -1,0 +1,391 @@
+// Package cluster is the driver's side of a YARN application: it starts the
+// ApplicationMaster in this process (cluster mode) or submits a thin one and steers
+// it over the client link (client mode), serves the executors' endpoint, asks for
+// executors where the pending tasks' data is, holds the first job until enough of
+// them registered, and ends the application with the program's final status.
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/spindle-engine/spindle/am"
+	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
+	"github.com/spindle-engine/spindle/executor"
+	"github.com/spindle-engine/spindle/internal/progress"
+	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/yarn"
+)
+
+// Config configures the driver's side of an application.
+type Config struct {
+	Conf    *conf.Conf
+	Hadoop  *conf.Hadoop
+	Log     zerolog.Logger
+	Metrics *progress.Metrics // the AM reports its progress and status page from them
+	// User is the Hadoop user, who owns the staging directory.
+	User string
+	// AM is this process's container when it is the ApplicationMaster (cluster mode);
+	// nil means this process is a client-mode driver, which submits a thin AM.
+	AM *Container
+	// Binary is the job binary a client-mode driver submits, and DriverHost the host
+	// its executors and AM dial it at.
+	Binary, DriverHost string
+	// Submitted, when set, hears the application id once a client-mode driver has
+	// submitted its AM, before it waits for the AM to attach.
+	Submitted func(appID string)
+}
+
+// appMaster is what the driver needs from the ApplicationMaster: the AM itself in
+// cluster mode (*am.Master), or its link to the AM in client mode (*am.DriverLink).
+type appMaster interface {
+	SetTarget(ctx context.Context, n int, hints map[string]int) error
+	ExecutorRegistered(ctx context.Context, executorID string) error
+	Exits() <-chan am.ExecutorExit
+	Failed() <-chan error
+	Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error
+}
+
+// Cluster is a running application's driver side. It implements engine.Cluster.
+type Cluster struct {
+	cfg       Config
+	started   time.Time
+	appID     string
+	slots     int
+	instances int
+	backend   *executor.Backend
+	master    appMaster
+	inAM      *am.Master     // cluster mode: the AM runs in this process
+	link      *am.DriverLink // client mode
+	app       *deploy.App    // client mode: the application this driver submitted
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+	hints     chan map[string]int // the newest pending hosts, for the target loop
+
+	mu      sync.Mutex
+	failure error         // the AM gave up (too many executor failures, say)
+	failed  chan struct{} // closed with failure set
+	closed  bool
+	// registered counts executors that registered; changed is closed and replaced
+	// on each registration.
+	registered int
+	changed    chan struct{}
+	ready      bool // enough executors registered once, or the wait ran out
+}
+
+// Start connects the driver to executors in YARN containers. In the AM (cluster
+// mode) it starts the allocator in this process; on the submitting machine (client
+// mode) it submits a thin AM that allocates on its behalf. ctx bounds the start; the
+// application lives until Close.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Hadoop == nil {
+		return nil, errors.New("conf spindle.master=yarn: HADOOP_CONF_DIR (or YARN_CONF_DIR) must name the cluster's configuration directory")
+	}
+	c := cfg.Conf
+	instances, cores := c.Int("spindle.executor.instances"), c.Int("spindle.executor.cores")
+	if instances < 1 || cores < 1 {
+		return nil, fmt.Errorf("conf spindle.executor.instances=%d, spindle.executor.cores=%d: both must be at least 1", instances, cores)
+	}
+	cl := &Cluster{
+		cfg: cfg, started: time.Now(), instances: instances, slots: instances * cores,
+		failed: make(chan struct{}), changed: make(chan struct{}), hints: make(chan map[string]int, 1),
+	}
+	// The application outlives Start's context: it ends at Close.
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	cl.stop = stop
+	var err error
+	if cfg.AM != nil {
+		err = cl.startInAM(ctx, lctx)
+	} else {
+		err = cl.startClient(ctx, lctx)
+	}
+	if err != nil {
+		stop()
+		if cl.link != nil {
+			err = errors.Join(err, cl.link.Close())
+		}
+		return nil, err
+	}
+	if err := cl.master.SetTarget(ctx, instances, nil); err != nil {
+		return nil, errors.Join(err, cl.Close(err, ""))
+	}
+	cl.wg.Add(2)
+	go func() {
+		defer cl.wg.Done()
+		cl.watch(lctx)
+	}()
+	go func() {
+		defer cl.wg.Done()
+		cl.pushTargets(lctx)
+	}()
+	return cl, nil
+}
+
+// Backend is the scheduler's backend for the executors.
+func (cl *Cluster) Backend() scheduler.Backend { return cl.backend }
+
+// AppID is the YARN application's id.
+func (cl *Cluster) AppID() string { return cl.appID }
+
+// Slots is the executors' task slots in all.
+func (cl *Cluster) Slots() int { return cl.slots }
+
+// backendConfig is the executors' endpoint for this application.
+func (cl *Cluster) backendConfig(secret []byte, host string) executor.BackendConfig {
+	return executor.BackendConfig{AppID: cl.appID, Secret: secret, Listen: ":0", AdvertiseHost: host, Log: cl.cfg.Log, Registered: cl.executorRegistered}
+}
+
+// startInAM is cluster mode: this process is the AM container.
+func (cl *Cluster) startInAM(ctx, lctx context.Context) error {
+	ct := cl.cfg.AM
+	cl.appID = ct.Env.Attempt.App.String()
+	var err error
+	if cl.backend, err = executor.NewBackend(cl.backendConfig(ct.Secret, ct.Env.NMHost)); err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(cl.backend.Addr())
+	rpcPort, _ := strconv.Atoi(port)
+	m, err := am.Start(lctx, am.Config{
+		Hadoop: cl.cfg.Hadoop, Env: ct.Env, Allocator: AllocatorConfig(cl.cfg.Conf),
+		ExecutorLaunch: ct.ExecutorLauncher(cl.backend.Addr()), RPCPort: int32(rpcPort),
+		Status: func() string { return cl.cfg.Metrics.Summary(time.Since(cl.started)).String() }, Progress: cl.cfg.Metrics.Progress, Log: cl.cfg.Log,
+		MaxAttempts: MaxAttempts(cl.cfg.Conf),
+	})
+	if err != nil {
+		return fmt.Errorf("ApplicationMaster: %w", err)
+	}
+	cl.master, cl.inAM = m, m
+	return nil
+}
+
+// startClient is client mode: the driver runs here and submits a thin AM.
+func (cl *Cluster) startClient(ctx, lctx context.Context) error {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("application secret: %w", err)
+	}
+	host := cl.cfg.DriverHost
+	// The application id names the secret's owner in executors' handshakes; it is only
+	// known once the RM grants it, so the driver's endpoints listen first and learn it
+	// from the submission.
+	link, err := am.ListenDriver(lctx, ":0", host, secret, cl.cfg.Log)
+	if err != nil {
+		return err
+	}
+	cl.link = link
+	c := cl.cfg.Conf
+	spec := &deploy.Spec{
+		Binary: cl.cfg.Binary, Name: c.String("spindle.app.name"), Queue: c.String("spindle.yarn.queue"),
+		Conf: c, Hadoop: cl.cfg.Hadoop, Mode: deploy.ModeClient, DriverAMAddr: link.Addr(), Secret: secret,
+		User: cl.cfg.User, Log: cl.cfg.Log,
+	}
+	app, err := deploy.Submit(ctx, spec)
+	if err != nil {
+		return err
+	}
+	cl.appID, cl.app = app.ID.String(), app
+	if cl.backend, err = executor.NewBackend(cl.backendConfig(secret, host)); err != nil {
+		return err
+	}
+	link.SetEndpoint(cl.backend.Addr())
+	if cl.cfg.Submitted != nil {
+		cl.cfg.Submitted(cl.appID)
+	}
+	if err := link.Attached(ctx); err != nil {
+		return fmt.Errorf("%s: ApplicationMaster did not attach: %w", cl.appID, err)
+	}
+	cl.master = link
+	return nil
+}
+
+// executorRegistered tells the AM about an executor that reached the driver, and
+// wakes the first job's wait.
+func (cl *Cluster) executorRegistered(ctx context.Context, id string) {
+	if err := cl.master.ExecutorRegistered(ctx, id); err != nil {
+		cl.cfg.Log.Warn().Err(err).Str("executor", id).Msg("the ApplicationMaster did not hear of a registered executor")
+	}
+	cl.mu.Lock()
+	cl.registered++
+	close(cl.changed)
+	cl.changed = make(chan struct{})
+	cl.mu.Unlock()
+}
+
+// PendingHosts takes the scheduler's pending tasks' preferred hosts: the AM asks for
+// the executors still to come there. It never blocks: the newest hosts replace any
+// the target loop has not sent yet.
+func (cl *Cluster) PendingHosts(hosts map[string]int) {
+	for {
+		select {
+		case cl.hints <- hosts:
+			return
+		default:
+		}
+		select {
+		case <-cl.hints:
+		default:
+		}
+	}
+}
+
+// pushTargets hands the newest hints to the AM until ctx ends; the AM may take a
+// heartbeat to accept them, which the scheduler must not wait for.
+func (cl *Cluster) pushTargets(ctx context.Context) {
+	for {
+		select {
+		case h := <-cl.hints:
+			if err := cl.master.SetTarget(ctx, cl.instances, h); err != nil && ctx.Err() == nil {
+				cl.cfg.Log.Warn().Err(err).Msg("executor target not sent to the ApplicationMaster")
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// watch turns the AM's reports into the driver's events until ctx ends.
+func (cl *Cluster) watch(ctx context.Context) {
+	for {
+		select {
+		case e := <-cl.master.Exits():
+			cl.backend.RemoveExecutor(e.ExecutorID, fmt.Errorf("container %s: %s", e.ContainerID, e.Message))
+		case err := <-cl.master.Failed():
+			cl.mu.Lock()
+			if cl.failure == nil {
+				cl.failure = fmt.Errorf("ApplicationMaster: %w", err)
+				close(cl.failed)
+			}
+			cl.mu.Unlock()
+			cl.cfg.Log.Error().Err(err).Msg("application failed")
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// JobStarting holds the first job until enough executors registered, as Spark's
+// YARN backend does (a job started on the first executor alone would run there),
+// and returns a context that ends when the application fails.
+func (cl *Cluster) JobStarting(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := cl.awaitExecutors(ctx); err != nil {
+		return nil, nil, err
+	}
+	jctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-cl.failed:
+			cancel(cl.failureErr())
+		case <-done:
+		}
+	}()
+	return jctx, func() { close(done); wg.Wait(); cancel(nil) }, nil
+}
+
+func (cl *Cluster) failureErr() error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.failure
+}
+
+func (cl *Cluster) awaitExecutors(ctx context.Context) error {
+	c := cl.cfg.Conf
+	want := int(math.Ceil(c.Float("spindle.scheduler.minRegisteredResourcesRatio") * float64(cl.instances)))
+	timeout := time.NewTimer(c.Duration("spindle.scheduler.maxRegisteredResourcesWaitingTime"))
+	defer timeout.Stop()
+	for {
+		cl.mu.Lock()
+		if cl.ready || cl.registered >= want {
+			cl.ready = true
+			cl.mu.Unlock()
+			return nil
+		}
+		changed := cl.changed
+		cl.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timeout.C:
+			cl.mu.Lock()
+			cl.ready = true
+			n := cl.registered
+			cl.mu.Unlock()
+			// As Spark warns: with no executor the job waits for the cluster.
+			cl.cfg.Log.Warn().Int("registered", n).Int("wanted", want).
+				Msg("starting with fewer executors than spindle.scheduler.minRegisteredResourcesRatio asks; if none come, check that the cluster has room for the executors' containers")
+			return nil
+		case <-cl.failed:
+			return cl.failureErr()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close ends the application: it unregisters with the final status (or, for a
+// failed attempt that YARN will retry, leaves without unregistering), and removes the
+// staging files.
+func (cl *Cluster) Close(outcome error, summary string) error {
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		return nil
+	}
+	cl.closed = true
+	if outcome == nil {
+		outcome = cl.failure
+	}
+	cl.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// A successful application's diagnostics hold the job summary, where `spindle
+	// status` and `yarn application -status` show it.
+	status, diag := yarn.Succeeded, summary
+	switch {
+	case errors.Is(outcome, context.Canceled):
+		status, diag = yarn.Killed, "the driver was interrupted"
+	case outcome != nil:
+		status, diag = yarn.Failed, outcome.Error()
+	}
+	var err error
+	switch {
+	case cl.inAM != nil && errors.Is(outcome, context.Canceled):
+		// YARN stopped this container (the application was killed): the RM has its
+		// final state already.
+		err = cl.inAM.Close()
+	case cl.inAM != nil && outcome != nil && !cl.inAM.LastAttempt():
+		err = cl.inAM.Close()
+	default:
+		err = cl.master.Finish(ctx, status, diag)
+		if cl.inAM != nil && cl.cfg.AM.StagingDir != "" && !cl.cfg.Conf.Bool("spindle.yarn.preserveStagingFiles") {
+			// The AM removes the staging dir, as Spark's does on its last attempt: the
+			// CLI may not be waiting.
+			err = errors.Join(err, deploy.RemoveStagingURL(ctx, cl.cfg.AM.StagingDir, cl.cfg.User))
+		}
+	}
+	cl.stop()
+	cl.wg.Wait()
+	if cl.link != nil {
+		err = errors.Join(err, cl.link.Close())
+	}
+	if cl.app != nil {
+		if _, werr := cl.app.Wait(ctx, 200*time.Millisecond, nil); werr != nil {
+			err = errors.Join(err, werr)
+		}
+		err = errors.Join(err, cl.app.Cleanup(ctx))
+	}
+	return err
+}

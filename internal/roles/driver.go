@@ -1,0 +1,120 @@
+package roles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/deploy"
+	"github.com/spindle-engine/spindle/hdfs"
+	"github.com/spindle-engine/spindle/internal/cluster"
+	"github.com/spindle-engine/spindle/internal/engine"
+	"github.com/spindle-engine/spindle/internal/progress"
+	"github.com/spindle-engine/spindle/scheduler"
+)
+
+// DriverSpec is a driver to start.
+type DriverSpec struct {
+	Conf *conf.Conf
+	// Hadoop is the cluster's configuration; nil when there is none (local mode with
+	// local or full hdfs:// paths only).
+	Hadoop *conf.Hadoop
+	Log    zerolog.Logger
+	// Bar draws the progress bar; nil draws none.
+	Bar  *progress.Bar
+	Jobs engine.Jobs
+	// ShipInProcess runs local tasks from their payloads, as remote executors do.
+	ShipInProcess bool
+	// User is the Hadoop user; "" means HADOOP_USER_NAME, else the OS user.
+	User string
+	// AM is this process's container when it is the ApplicationMaster (cluster
+	// mode).
+	AM *cluster.Container
+	// Submitted hears a client-mode driver's application id once submitted.
+	Submitted func(appID string)
+}
+
+// NewDriver starts a driver: in-process slots for a local master, executors in YARN
+// containers for the yarn master. The caller must Close it.
+func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
+	c := spec.Conf
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	user := spec.User
+	if user == "" {
+		user = deploy.HadoopUser()
+	}
+	fsOpts := hdfs.Options{User: user}
+	if spec.Hadoop != nil {
+		fsOpts.DefaultFS = spec.Hadoop.GetDefault("fs.defaultFS", "")
+	}
+	fs := hdfs.NewFileSystems(fsOpts)
+	metrics := progress.NewMetrics(spec.Bar)
+	dc := engine.DriverConfig{Conf: c, Log: spec.Log, FS: fs, Metrics: metrics}
+	master := c.String("spindle.master")
+	if master == "yarn" {
+		bin, err := os.Executable()
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("job binary: %w", err), fs.Close())
+		}
+		cl, err := cluster.Start(ctx, cluster.Config{
+			Conf: c, Hadoop: spec.Hadoop, Log: spec.Log, Metrics: metrics, User: user, AM: spec.AM,
+			Binary: bin, DriverHost: driverHost(c), Submitted: spec.Submitted,
+		})
+		if err != nil {
+			return nil, errors.Join(err, fs.Close())
+		}
+		dc.AppID, dc.Slots, dc.Backend, dc.Ship, dc.Cluster, dc.PendingHosts = cl.AppID(), cl.Slots(), cl.Backend(), true, cl, cl.PendingHosts
+		d, err := engine.NewDriver(ctx, dc)
+		if err != nil {
+			return nil, errors.Join(err, cl.Close(err, ""), fs.Close())
+		}
+		return d, nil
+	}
+	slots, err := scheduler.ParseLocalMaster(master)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("conf spindle.master=%q: want local, local[N], local[*] or yarn: %w", master, err), fs.Close())
+	}
+	dc.AppID = fmt.Sprintf("local-%d", time.Now().UnixNano())
+	dir, err := os.MkdirTemp(c.String("spindle.local.dir"), "spindle-"+dc.AppID+"-")
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("conf spindle.local.dir: %w", err), fs.Close())
+	}
+	// In local mode the driver process is the executor, so its memory is the
+	// driver's, as in Spark.
+	local := c.Clone()
+	if err := local.Set("spindle.executor.memory", c.String("spindle.driver.memory")); err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir), fs.Close())
+	}
+	dc.Slots, dc.Env = slots, engine.NewEnv(local, []string{dir})
+	if spec.ShipInProcess {
+		// Tasks go through the same payloads as to remote executors, to an executor
+		// in this process.
+		dc.Ship = true
+		dc.Runner = engine.NewExecutor(engine.ExecutorConfig{Conf: c, Log: spec.Log, FS: fs, Env: dc.Env, Jobs: spec.Jobs})
+	}
+	d, err := engine.NewDriver(ctx, dc)
+	if err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir), fs.Close())
+	}
+	spec.Log.Debug().Str("master", master).Int("slots", slots).Str("localDir", dir).Msg("session started")
+	return d, nil
+}
+
+// driverHost is the host executors and the client-mode AM dial the driver at:
+// spindle.driver.host, else this machine's name.
+func driverHost(c *conf.Conf) string {
+	if h := c.Get("spindle.driver.host"); h != "" {
+		return h
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "localhost"
+}
