@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/spindle-engine/spindle/am/pb"
 	"github.com/spindle-engine/spindle/security/handshake"
@@ -17,18 +16,29 @@ import (
 )
 
 // RunClientAM is the thin AM of client mode: it registers, attaches to the driver at
-// driverAMAddr, allocates and launches executors as the driver asks, and unregisters
+// driver.Addr, allocates and launches executors as the driver asks, and unregisters
 // when the driver finishes (FAILED if the driver goes away first). launcher builds
 // executors' launch contexts once the driver has said where they dial it.
-func RunClientAM(ctx context.Context, cfg Config, driverAMAddr string, secret []byte,
-	launcher func(driverAddr string) (func(yarn.Container, string) (*yarn.LaunchContext, error), error)) error {
-	var launch atomic.Pointer[func(yarn.Container, string) (*yarn.LaunchContext, error)]
-	cfg.ExecutorLaunch = func(c yarn.Container, id string) (*yarn.LaunchContext, error) {
+func RunClientAM(ctx context.Context, cfg Config, driver ClientLink, launcher func(driverAddr string) (LaunchFunc, error)) error {
+	driverAMAddr := driver.Addr
+	var launch atomic.Pointer[LaunchFunc]
+	cfg.ExecutorLaunch = func(c yarn.Container, id string) (*yarn.LaunchContext, []byte, error) {
 		f := launch.Load()
 		if f == nil {
-			return nil, errors.New("the driver has not said where executors dial it")
+			return nil, nil, errors.New("the driver has not said where executors dial it")
 		}
 		return (*f)(c, id)
+	}
+	// Launch records go to the driver over the link, which is up before the driver
+	// names its endpoint, and so before any launch.
+	var report atomic.Pointer[func(*pb.AMMessage)]
+	cfg.Launched = func(l Launched) {
+		if send := report.Load(); send != nil {
+			(*send)(&pb.AMMessage{Msg: &pb.AMMessage_Launched{Launched: &pb.ExecutorLaunched{
+				ExecutorId: l.ExecutorID, ContainerId: l.ContainerID, Host: l.Host,
+				Credential: l.Credential, ShuffleService: l.ShuffleService,
+			}}})
+		}
 	}
 	m, err := Start(ctx, cfg)
 	if err != nil {
@@ -39,7 +49,8 @@ func RunClientAM(ctx context.Context, cfg Config, driverAMAddr string, secret []
 		defer cancel()
 		return m.Finish(fctx, st, diag)
 	}
-	cc, err := grpc.NewClient(driverAMAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := handshake.NewClientCredentials(cfg.Env.Attempt.App.String(), handshake.PurposeAMLink, driver.Secret, driver.Encrypt)
+	cc, err := grpc.NewClient(driverAMAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return errors.Join(err, unregister(yarn.Failed, "cannot reach the driver: "+err.Error()))
 	}
@@ -54,7 +65,7 @@ func RunClientAM(ctx context.Context, cfg Config, driverAMAddr string, secret []
 	stream, err := pb.NewAMLinkClient(cc).Attach(sctx)
 	if err == nil {
 		app := cfg.Env.Attempt.App.String()
-		err = stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Hello{Hello: &pb.Hello{AppId: app, Proof: handshake.Proof(secret, handshake.AMAttach, app), TrackingUrl: m.TrackingURL()}}})
+		err = stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Hello{Hello: &pb.Hello{AppId: app, TrackingUrl: m.TrackingURL()}}})
 	}
 	if err != nil {
 		return errors.Join(err, unregister(yarn.Failed, "cannot reach the driver at "+driverAMAddr+": "+err.Error()))
@@ -67,6 +78,7 @@ func RunClientAM(ctx context.Context, cfg Config, driverAMAddr string, secret []
 			cfg.Log.Warn().Err(err).Msg("AM link: send")
 		}
 	}
+	report.Store(&send)
 	forwarding.Add(1)
 	go func() {
 		defer forwarding.Done()
@@ -97,6 +109,10 @@ func RunClientAM(ctx context.Context, cfg Config, driverAMAddr string, secret []
 		case *pb.DriverMessage_Registered:
 			if err := m.ExecutorRegistered(sctx, msg.Registered.ExecutorId); err != nil {
 				cfg.Log.Debug().Err(err).Msg("AM link: registration after the loop ended")
+			}
+		case *pb.DriverMessage_Kill:
+			if err := m.KillExecutors(sctx, msg.Kill.ExecutorIds); err != nil {
+				cfg.Log.Debug().Err(err).Msg("AM link: release after the loop ended")
 			}
 		case *pb.DriverMessage_Finish:
 			ferr := unregister(yarn.FinalStatus(msg.Finish.FinalStatus), msg.Finish.Diagnostics)

@@ -25,11 +25,11 @@ import (
 // AM: messages wait in an outbox that the attached stream drains, so a slow or
 // absent AM never blocks the driver, and nothing that matters is dropped.
 type DriverLink struct {
-	secret []byte
-	log    zerolog.Logger
-	srv    *grpc.Server
-	addr   string
-	stop   context.CancelFunc // stops the server
+	log      zerolog.Logger
+	launched func(Launched)
+	srv      *grpc.Server
+	addr     string
+	stop     context.CancelFunc // stops the server
 
 	attached chan struct{}
 	attach   sync.Once
@@ -62,19 +62,53 @@ type DriverLink struct {
 	finish   *pb.Finish
 }
 
-// ListenDriver serves the link at listen; advertiseHost is the host the AM dials.
-// The link ends when ctx does, or with Close (or Finish), which also waits for it.
-func ListenDriver(ctx context.Context, listen, advertiseHost string, secret []byte, log zerolog.Logger) (*DriverLink, error) {
-	lis, err := net.Listen("tcp", listen)
+// LinkConfig configures the driver's end of the link.
+type LinkConfig struct {
+	// Listen is the address to bind, e.g. "10.0.0.5:0"; AdvertiseHost is the host
+	// the AM dials.
+	Listen, AdvertiseHost string
+	// Secret is the application's secret, which the AM proves in the connection's
+	// handshake.
+	Secret []byte
+	// Encrypt encrypts the link (spindle.network.crypto.enabled).
+	Encrypt bool
+	// Launched hears the AM's record of each executor it launched.
+	Launched func(Launched)
+	Log      zerolog.Logger
+}
+
+// linkMessageLimit bounds one message on the link: they are small, and a bound
+// keeps a bug on either side from growing the other.
+const linkMessageLimit = 1 << 20
+
+// anyApp is the link's view of the one secret it knows: the application id is
+// granted only after the link listens, and the secret alone names the
+// application.
+type anyApp []byte
+
+func (a anyApp) Secret(string) ([]byte, bool) { return a, true }
+
+// ListenDriver serves the link. The link ends when ctx does, or with Close (or
+// Finish), which also waits for it.
+func ListenDriver(ctx context.Context, cfg LinkConfig) (*DriverLink, error) {
+	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("AM link: listen %s: %w", listen, err)
+		return nil, fmt.Errorf("AM link: listen %s: %w", cfg.Listen, err)
 	}
+	log := cfg.Log
+	creds := handshake.NewServerCredentials(anyApp(cfg.Secret), handshake.ServerOptions{
+		Purpose: handshake.PurposeAMLink, RequireEncryption: cfg.Encrypt,
+		Refused: func(remote net.Addr, err error) {
+			log.Warn().Str("remote", remote.String()).Err(err).Msg("AM link: connection refused")
+		},
+	})
 	sctx, stop := context.WithCancel(ctx)
 	l := &DriverLink{
-		secret: secret, log: log, stop: stop,
+		log: log, stop: stop, launched: cfg.Launched,
 		// Stop waits for Attach handlers, so that Close leaves none running.
-		srv:      grpc.NewServer(grpc.WaitForHandlers(true)),
-		addr:     net.JoinHostPort(advertiseHost, strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)),
+		srv: grpc.NewServer(grpc.Creds(creds), grpc.WaitForHandlers(true),
+			grpc.MaxRecvMsgSize(linkMessageLimit), grpc.MaxSendMsgSize(linkMessageLimit)),
+		addr:     net.JoinHostPort(cfg.AdvertiseHost, strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)),
 		attached: make(chan struct{}), exits: make(chan ExecutorExit, 256),
 		failed: make(chan error, 1), lost: make(chan struct{}), finished: make(chan error, 1),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
@@ -163,6 +197,18 @@ func (l *DriverLink) ExecutorRegistered(_ context.Context, id string) error {
 	return nil
 }
 
+// KillExecutors asks the AM to give back executors' containers; see
+// Master.KillExecutors. Like ExecutorRegistered, it is never dropped.
+func (l *DriverLink) KillExecutors(_ context.Context, ids []string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrStopped
+	}
+	l.postLocked(&pb.DriverMessage{Msg: &pb.DriverMessage_Kill{Kill: &pb.KillExecutors{ExecutorIds: ids}}}, nil)
+	return nil
+}
+
 // Exits reports executors' containers as the AM sees them end.
 func (l *DriverLink) Exits() <-chan ExecutorExit { return l.exits }
 
@@ -242,13 +288,13 @@ func (l *DriverLink) take() []*pb.DriverMessage {
 	return out
 }
 
-// putBack returns to the front of the outbox the registrations that a broken
-// stream did not deliver. Targets, the endpoint and Finish need not come back:
+// putBack returns to the front of the outbox the registrations and releases that a
+// broken stream did not deliver. Targets, the endpoint and Finish need not come back:
 // the next AM to attach gets them from the link's state.
 func (l *DriverLink) putBack(unsent []*pb.DriverMessage) {
 	var regs []*pb.DriverMessage
 	for _, m := range unsent {
-		if m.GetRegistered() != nil {
+		if m.GetRegistered() != nil || m.GetKill() != nil {
 			regs = append(regs, m)
 		}
 	}
@@ -267,7 +313,7 @@ func (l *DriverLink) putBack(unsent []*pb.DriverMessage) {
 
 // rebaseLocked prepares the outbox for an AM that just attached, which may be a
 // new attempt that knows nothing: the endpoint and the target first, then the
-// registrations not yet sent, and Finish if the driver has finished.
+// registrations and releases not yet sent, and Finish if the driver has finished.
 func (l *DriverLink) rebaseLocked() {
 	var out []*pb.DriverMessage
 	l.endpointAt, l.targetAt = -1, -1
@@ -280,7 +326,7 @@ func (l *DriverLink) rebaseLocked() {
 		out = append(out, targetMessage(l.target))
 	}
 	for _, m := range l.outbox {
-		if m.GetRegistered() != nil {
+		if m.GetRegistered() != nil || m.GetKill() != nil {
 			out = append(out, m)
 		}
 	}
@@ -315,10 +361,11 @@ func (s *linkService) Attach(stream pb.AMLink_AttachServer) error {
 	if err != nil {
 		return err
 	}
+	// The handshake authenticated the connection: only the application's AM holds
+	// its secret.
 	hello := first.GetHello()
-	if hello == nil || !handshake.Verify(l.secret, hello.Proof, handshake.AMAttach, hello.AppId) {
-		l.log.Warn().Msg("AM link: refused an AM with bad credentials")
-		return status.Error(codes.Unauthenticated, "AM link: bad credentials")
+	if hello == nil {
+		return status.Error(codes.InvalidArgument, "AM link: the first message must be Hello")
 	}
 	l.mu.Lock()
 	if l.closed {
@@ -389,6 +436,12 @@ func (l *DriverLink) receive(stream pb.AMLink_AttachServer) error {
 			case l.exits <- ExecutorExit{ExecutorID: e.ExecutorId, ContainerID: e.ContainerId, Kind: allocator.ExitKind(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: e.Message}:
 			case <-l.done:
 				return ErrStopped
+			}
+		case *pb.AMMessage_Launched:
+			if l.launched != nil {
+				x := m.Launched
+				l.launched(Launched{ExecutorID: x.ExecutorId, ContainerID: x.ContainerId, Host: x.Host,
+					Credential: x.Credential, ShuffleService: x.ShuffleService})
 			}
 		case *pb.AMMessage_Failed:
 			l.fail(fromWire(m.Failed.Kind, m.Failed.Reason))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/spindle-engine/spindle/am/pb"
 	"github.com/spindle-engine/spindle/security/handshake"
@@ -21,7 +20,8 @@ import (
 // attach dials a DriverLink as a thin AM would.
 func attach(t *testing.T, ctx context.Context, l *DriverLink, secret []byte, opts ...grpc.DialOption) pb.AMLink_AttachClient {
 	t.Helper()
-	opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	app := "application_1_0001"
+	opts = append(opts, grpc.WithTransportCredentials(handshake.NewClientCredentials(app, handshake.PurposeAMLink, secret, false)))
 	cc, err := grpc.NewClient(l.Addr(), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -31,8 +31,7 @@ func attach(t *testing.T, ctx context.Context, l *DriverLink, secret []byte, opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := "application_1_0001"
-	if err := stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Hello{Hello: &pb.Hello{AppId: app, Proof: handshake.Proof(secret, handshake.AMAttach, app)}}}); err != nil {
+	if err := stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Hello{Hello: &pb.Hello{AppId: app}}}); err != nil {
 		t.Fatal(err)
 	}
 	return stream
@@ -40,7 +39,7 @@ func attach(t *testing.T, ctx context.Context, l *DriverLink, secret []byte, opt
 
 func listen(t *testing.T, ctx context.Context) *DriverLink {
 	t.Helper()
-	l, err := ListenDriver(ctx, "127.0.0.1:0", "127.0.0.1", []byte("s3cret"), zerolog.Nop())
+	l, err := ListenDriver(ctx, LinkConfig{Listen: "127.0.0.1:0", AdvertiseHost: "127.0.0.1", Secret: []byte("s3cret"), Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +120,17 @@ func TestLinkRefusesAndReportsLoss(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	l := listen(t, ctx)
-	bad := attach(t, ctx, l, []byte("wrong"))
-	if _, err := bad.Recv(); err == nil || !strings.Contains(err.Error(), "bad credentials") {
+	cc, err := grpc.NewClient(l.Addr(), grpc.WithTransportCredentials(
+		handshake.NewClientCredentials("application_1_0001", handshake.PurposeAMLink, []byte("wrong"), false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	bad, err := pb.NewAMLinkClient(cc).Attach(ctx)
+	if err == nil {
+		_, err = bad.Recv()
+	}
+	if err == nil || !strings.Contains(err.Error(), "bad credentials") {
 		t.Fatalf("an AM with the wrong secret got %v", err)
 	}
 	sctx, cut := context.WithCancel(ctx)

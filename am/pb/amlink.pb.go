@@ -93,6 +93,7 @@ type AMMessage struct {
 	//	*AMMessage_Exited
 	//	*AMMessage_Failed
 	//	*AMMessage_Finished
+	//	*AMMessage_Launched
 	Msg           isAMMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -171,6 +172,15 @@ func (x *AMMessage) GetFinished() *Finished {
 	return nil
 }
 
+func (x *AMMessage) GetLaunched() *ExecutorLaunched {
+	if x != nil {
+		if x, ok := x.Msg.(*AMMessage_Launched); ok {
+			return x.Launched
+		}
+	}
+	return nil
+}
+
 type isAMMessage_Msg interface {
 	isAMMessage_Msg()
 }
@@ -191,6 +201,10 @@ type AMMessage_Finished struct {
 	Finished *Finished `protobuf:"bytes,4,opt,name=finished,proto3,oneof"`
 }
 
+type AMMessage_Launched struct {
+	Launched *ExecutorLaunched `protobuf:"bytes,5,opt,name=launched,proto3,oneof"`
+}
+
 func (*AMMessage_Hello) isAMMessage_Msg() {}
 
 func (*AMMessage_Exited) isAMMessage_Msg() {}
@@ -199,11 +213,13 @@ func (*AMMessage_Failed) isAMMessage_Msg() {}
 
 func (*AMMessage_Finished) isAMMessage_Msg() {}
 
-// Hello is the AM's first message. proof is HMAC-SHA256(secret, "am|" app_id).
+func (*AMMessage_Launched) isAMMessage_Msg() {}
+
+// Hello is the AM's first message. The connection's handshake has proved the
+// application's secret (security/handshake); the proof it once carried is gone.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AppId         string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
-	Proof         []byte                 `protobuf:"bytes,2,opt,name=proof,proto3" json:"proof,omitempty"`
 	TrackingUrl   string                 `protobuf:"bytes,3,opt,name=tracking_url,json=trackingUrl,proto3" json:"tracking_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -246,16 +262,89 @@ func (x *Hello) GetAppId() string {
 	return ""
 }
 
-func (x *Hello) GetProof() []byte {
+func (x *Hello) GetTrackingUrl() string {
 	if x != nil {
-		return x.Proof
+		return x.TrackingUrl
+	}
+	return ""
+}
+
+// ExecutorLaunched is the AM's record of an executor whose container started: the
+// driver admits only launched executors, in their container, with that container's
+// credential, once each.
+type ExecutorLaunched struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId  string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	ContainerId string                 `protobuf:"bytes,2,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	Host        string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Credential  []byte                 `protobuf:"bytes,4,opt,name=credential,proto3" json:"credential,omitempty"`
+	// shuffle_service is the node's shuffle service (host:port), if it runs one.
+	ShuffleService string `protobuf:"bytes,5,opt,name=shuffle_service,json=shuffleService,proto3" json:"shuffle_service,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ExecutorLaunched) Reset() {
+	*x = ExecutorLaunched{}
+	mi := &file_am_pb_amlink_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecutorLaunched) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecutorLaunched) ProtoMessage() {}
+
+func (x *ExecutorLaunched) ProtoReflect() protoreflect.Message {
+	mi := &file_am_pb_amlink_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecutorLaunched.ProtoReflect.Descriptor instead.
+func (*ExecutorLaunched) Descriptor() ([]byte, []int) {
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ExecutorLaunched) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *ExecutorLaunched) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
+func (x *ExecutorLaunched) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ExecutorLaunched) GetCredential() []byte {
+	if x != nil {
+		return x.Credential
 	}
 	return nil
 }
 
-func (x *Hello) GetTrackingUrl() string {
+func (x *ExecutorLaunched) GetShuffleService() string {
 	if x != nil {
-		return x.TrackingUrl
+		return x.ShuffleService
 	}
 	return ""
 }
@@ -273,7 +362,7 @@ type ExecutorExited struct {
 
 func (x *ExecutorExited) Reset() {
 	*x = ExecutorExited{}
-	mi := &file_am_pb_amlink_proto_msgTypes[2]
+	mi := &file_am_pb_amlink_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +374,7 @@ func (x *ExecutorExited) String() string {
 func (*ExecutorExited) ProtoMessage() {}
 
 func (x *ExecutorExited) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[2]
+	mi := &file_am_pb_amlink_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +387,7 @@ func (x *ExecutorExited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorExited.ProtoReflect.Descriptor instead.
 func (*ExecutorExited) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{2}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ExecutorExited) GetExecutorId() string {
@@ -348,7 +437,7 @@ type Failed struct {
 
 func (x *Failed) Reset() {
 	*x = Failed{}
-	mi := &file_am_pb_amlink_proto_msgTypes[3]
+	mi := &file_am_pb_amlink_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +449,7 @@ func (x *Failed) String() string {
 func (*Failed) ProtoMessage() {}
 
 func (x *Failed) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[3]
+	mi := &file_am_pb_amlink_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +462,7 @@ func (x *Failed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failed.ProtoReflect.Descriptor instead.
 func (*Failed) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{3}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Failed) GetReason() string {
@@ -401,7 +490,7 @@ type Finished struct {
 
 func (x *Finished) Reset() {
 	*x = Finished{}
-	mi := &file_am_pb_amlink_proto_msgTypes[4]
+	mi := &file_am_pb_amlink_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +502,7 @@ func (x *Finished) String() string {
 func (*Finished) ProtoMessage() {}
 
 func (x *Finished) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[4]
+	mi := &file_am_pb_amlink_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +515,7 @@ func (x *Finished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finished.ProtoReflect.Descriptor instead.
 func (*Finished) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{4}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Finished) GetError() string {
@@ -451,6 +540,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Registered
 	//	*DriverMessage_Finish
 	//	*DriverMessage_Endpoint
+	//	*DriverMessage_Kill
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -458,7 +548,7 @@ type DriverMessage struct {
 
 func (x *DriverMessage) Reset() {
 	*x = DriverMessage{}
-	mi := &file_am_pb_amlink_proto_msgTypes[5]
+	mi := &file_am_pb_amlink_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +560,7 @@ func (x *DriverMessage) String() string {
 func (*DriverMessage) ProtoMessage() {}
 
 func (x *DriverMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[5]
+	mi := &file_am_pb_amlink_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +573,7 @@ func (x *DriverMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverMessage.ProtoReflect.Descriptor instead.
 func (*DriverMessage) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{5}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DriverMessage) GetMsg() isDriverMessage_Msg {
@@ -529,6 +619,15 @@ func (x *DriverMessage) GetEndpoint() *Endpoint {
 	return nil
 }
 
+func (x *DriverMessage) GetKill() *KillExecutors {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_Kill); ok {
+			return x.Kill
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -549,6 +648,10 @@ type DriverMessage_Endpoint struct {
 	Endpoint *Endpoint `protobuf:"bytes,4,opt,name=endpoint,proto3,oneof"`
 }
 
+type DriverMessage_Kill struct {
+	Kill *KillExecutors `protobuf:"bytes,5,opt,name=kill,proto3,oneof"`
+}
+
 func (*DriverMessage_Target) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Registered) isDriverMessage_Msg() {}
@@ -556,6 +659,54 @@ func (*DriverMessage_Registered) isDriverMessage_Msg() {}
 func (*DriverMessage_Finish) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Endpoint) isDriverMessage_Msg() {}
+
+func (*DriverMessage_Kill) isDriverMessage_Msg() {}
+
+// KillExecutors gives back the containers of executors the driver released
+// (dynamic allocation), after it lowered the target.
+type KillExecutors struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorIds   []string               `protobuf:"bytes,1,rep,name=executor_ids,json=executorIds,proto3" json:"executor_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KillExecutors) Reset() {
+	*x = KillExecutors{}
+	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KillExecutors) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KillExecutors) ProtoMessage() {}
+
+func (x *KillExecutors) ProtoReflect() protoreflect.Message {
+	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KillExecutors.ProtoReflect.Descriptor instead.
+func (*KillExecutors) Descriptor() ([]byte, []int) {
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *KillExecutors) GetExecutorIds() []string {
+	if x != nil {
+		return x.ExecutorIds
+	}
+	return nil
+}
 
 type Target struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -567,7 +718,7 @@ type Target struct {
 
 func (x *Target) Reset() {
 	*x = Target{}
-	mi := &file_am_pb_amlink_proto_msgTypes[6]
+	mi := &file_am_pb_amlink_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +730,7 @@ func (x *Target) String() string {
 func (*Target) ProtoMessage() {}
 
 func (x *Target) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[6]
+	mi := &file_am_pb_amlink_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +743,7 @@ func (x *Target) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Target.ProtoReflect.Descriptor instead.
 func (*Target) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{6}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Target) GetExecutors() int32 {
@@ -618,7 +769,7 @@ type ExecutorRegistered struct {
 
 func (x *ExecutorRegistered) Reset() {
 	*x = ExecutorRegistered{}
-	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	mi := &file_am_pb_amlink_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +781,7 @@ func (x *ExecutorRegistered) String() string {
 func (*ExecutorRegistered) ProtoMessage() {}
 
 func (x *ExecutorRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	mi := &file_am_pb_amlink_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +794,7 @@ func (x *ExecutorRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorRegistered.ProtoReflect.Descriptor instead.
 func (*ExecutorRegistered) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{7}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExecutorRegistered) GetExecutorId() string {
@@ -663,7 +814,7 @@ type Finish struct {
 
 func (x *Finish) Reset() {
 	*x = Finish{}
-	mi := &file_am_pb_amlink_proto_msgTypes[8]
+	mi := &file_am_pb_amlink_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +826,7 @@ func (x *Finish) String() string {
 func (*Finish) ProtoMessage() {}
 
 func (x *Finish) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[8]
+	mi := &file_am_pb_amlink_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +839,7 @@ func (x *Finish) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finish.ProtoReflect.Descriptor instead.
 func (*Finish) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{8}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Finish) GetFinalStatus() int32 {
@@ -715,7 +866,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_am_pb_amlink_proto_msgTypes[9]
+	mi := &file_am_pb_amlink_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +878,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[9]
+	mi := &file_am_pb_amlink_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +891,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{9}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Endpoint) GetAddr() string {
@@ -755,17 +906,26 @@ var File_am_pb_amlink_proto protoreflect.FileDescriptor
 const file_am_pb_amlink_proto_rawDesc = "" +
 	"\n" +
 	"\x12am/pb/amlink.proto\x12\n" +
-	"spindle.am\"\xd5\x01\n" +
+	"spindle.am\"\x91\x02\n" +
 	"\tAMMessage\x12)\n" +
 	"\x05hello\x18\x01 \x01(\v2\x11.spindle.am.HelloH\x00R\x05hello\x124\n" +
 	"\x06exited\x18\x02 \x01(\v2\x1a.spindle.am.ExecutorExitedH\x00R\x06exited\x12,\n" +
 	"\x06failed\x18\x03 \x01(\v2\x12.spindle.am.FailedH\x00R\x06failed\x122\n" +
-	"\bfinished\x18\x04 \x01(\v2\x14.spindle.am.FinishedH\x00R\bfinishedB\x05\n" +
-	"\x03msg\"W\n" +
+	"\bfinished\x18\x04 \x01(\v2\x14.spindle.am.FinishedH\x00R\bfinished\x12:\n" +
+	"\blaunched\x18\x05 \x01(\v2\x1c.spindle.am.ExecutorLaunchedH\x00R\blaunchedB\x05\n" +
+	"\x03msg\"G\n" +
 	"\x05Hello\x12\x15\n" +
-	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x14\n" +
-	"\x05proof\x18\x02 \x01(\fR\x05proof\x12!\n" +
-	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrl\"\xae\x01\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12!\n" +
+	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrlJ\x04\b\x02\x10\x03\"\xb3\x01\n" +
+	"\x10ExecutorLaunched\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12!\n" +
+	"\fcontainer_id\x18\x02 \x01(\tR\vcontainerId\x12\x12\n" +
+	"\x04host\x18\x03 \x01(\tR\x04host\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x04 \x01(\fR\n" +
+	"credential\x12'\n" +
+	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\"\xae\x01\n" +
 	"\x0eExecutorExited\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12!\n" +
@@ -778,15 +938,18 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"M\n" +
 	"\bFinished\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12+\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"\xe8\x01\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"\x99\x02\n" +
 	"\rDriverMessage\x12,\n" +
 	"\x06target\x18\x01 \x01(\v2\x12.spindle.am.TargetH\x00R\x06target\x12@\n" +
 	"\n" +
 	"registered\x18\x02 \x01(\v2\x1e.spindle.am.ExecutorRegisteredH\x00R\n" +
 	"registered\x12,\n" +
 	"\x06finish\x18\x03 \x01(\v2\x12.spindle.am.FinishH\x00R\x06finish\x122\n" +
-	"\bendpoint\x18\x04 \x01(\v2\x14.spindle.am.EndpointH\x00R\bendpointB\x05\n" +
-	"\x03msg\"\x95\x01\n" +
+	"\bendpoint\x18\x04 \x01(\v2\x14.spindle.am.EndpointH\x00R\bendpoint\x12/\n" +
+	"\x04kill\x18\x05 \x01(\v2\x19.spindle.am.KillExecutorsH\x00R\x04killB\x05\n" +
+	"\x03msg\"2\n" +
+	"\rKillExecutors\x12!\n" +
+	"\fexecutor_ids\x18\x01 \x03(\tR\vexecutorIds\"\x95\x01\n" +
 	"\x06Target\x12\x1c\n" +
 	"\texecutors\x18\x01 \x01(\x05R\texecutors\x123\n" +
 	"\x05hints\x18\x02 \x03(\v2\x1d.spindle.am.Target.HintsEntryR\x05hints\x1a8\n" +
@@ -825,40 +988,44 @@ func file_am_pb_amlink_proto_rawDescGZIP() []byte {
 }
 
 var file_am_pb_amlink_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_am_pb_amlink_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_am_pb_amlink_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_am_pb_amlink_proto_goTypes = []any{
 	(FailureKind)(0),           // 0: spindle.am.FailureKind
 	(*AMMessage)(nil),          // 1: spindle.am.AMMessage
 	(*Hello)(nil),              // 2: spindle.am.Hello
-	(*ExecutorExited)(nil),     // 3: spindle.am.ExecutorExited
-	(*Failed)(nil),             // 4: spindle.am.Failed
-	(*Finished)(nil),           // 5: spindle.am.Finished
-	(*DriverMessage)(nil),      // 6: spindle.am.DriverMessage
-	(*Target)(nil),             // 7: spindle.am.Target
-	(*ExecutorRegistered)(nil), // 8: spindle.am.ExecutorRegistered
-	(*Finish)(nil),             // 9: spindle.am.Finish
-	(*Endpoint)(nil),           // 10: spindle.am.Endpoint
-	nil,                        // 11: spindle.am.Target.HintsEntry
+	(*ExecutorLaunched)(nil),   // 3: spindle.am.ExecutorLaunched
+	(*ExecutorExited)(nil),     // 4: spindle.am.ExecutorExited
+	(*Failed)(nil),             // 5: spindle.am.Failed
+	(*Finished)(nil),           // 6: spindle.am.Finished
+	(*DriverMessage)(nil),      // 7: spindle.am.DriverMessage
+	(*KillExecutors)(nil),      // 8: spindle.am.KillExecutors
+	(*Target)(nil),             // 9: spindle.am.Target
+	(*ExecutorRegistered)(nil), // 10: spindle.am.ExecutorRegistered
+	(*Finish)(nil),             // 11: spindle.am.Finish
+	(*Endpoint)(nil),           // 12: spindle.am.Endpoint
+	nil,                        // 13: spindle.am.Target.HintsEntry
 }
 var file_am_pb_amlink_proto_depIdxs = []int32{
 	2,  // 0: spindle.am.AMMessage.hello:type_name -> spindle.am.Hello
-	3,  // 1: spindle.am.AMMessage.exited:type_name -> spindle.am.ExecutorExited
-	4,  // 2: spindle.am.AMMessage.failed:type_name -> spindle.am.Failed
-	5,  // 3: spindle.am.AMMessage.finished:type_name -> spindle.am.Finished
-	0,  // 4: spindle.am.Failed.kind:type_name -> spindle.am.FailureKind
-	0,  // 5: spindle.am.Finished.kind:type_name -> spindle.am.FailureKind
-	7,  // 6: spindle.am.DriverMessage.target:type_name -> spindle.am.Target
-	8,  // 7: spindle.am.DriverMessage.registered:type_name -> spindle.am.ExecutorRegistered
-	9,  // 8: spindle.am.DriverMessage.finish:type_name -> spindle.am.Finish
-	10, // 9: spindle.am.DriverMessage.endpoint:type_name -> spindle.am.Endpoint
-	11, // 10: spindle.am.Target.hints:type_name -> spindle.am.Target.HintsEntry
-	1,  // 11: spindle.am.AMLink.Attach:input_type -> spindle.am.AMMessage
-	6,  // 12: spindle.am.AMLink.Attach:output_type -> spindle.am.DriverMessage
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 1: spindle.am.AMMessage.exited:type_name -> spindle.am.ExecutorExited
+	5,  // 2: spindle.am.AMMessage.failed:type_name -> spindle.am.Failed
+	6,  // 3: spindle.am.AMMessage.finished:type_name -> spindle.am.Finished
+	3,  // 4: spindle.am.AMMessage.launched:type_name -> spindle.am.ExecutorLaunched
+	0,  // 5: spindle.am.Failed.kind:type_name -> spindle.am.FailureKind
+	0,  // 6: spindle.am.Finished.kind:type_name -> spindle.am.FailureKind
+	9,  // 7: spindle.am.DriverMessage.target:type_name -> spindle.am.Target
+	10, // 8: spindle.am.DriverMessage.registered:type_name -> spindle.am.ExecutorRegistered
+	11, // 9: spindle.am.DriverMessage.finish:type_name -> spindle.am.Finish
+	12, // 10: spindle.am.DriverMessage.endpoint:type_name -> spindle.am.Endpoint
+	8,  // 11: spindle.am.DriverMessage.kill:type_name -> spindle.am.KillExecutors
+	13, // 12: spindle.am.Target.hints:type_name -> spindle.am.Target.HintsEntry
+	1,  // 13: spindle.am.AMLink.Attach:input_type -> spindle.am.AMMessage
+	7,  // 14: spindle.am.AMLink.Attach:output_type -> spindle.am.DriverMessage
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_am_pb_amlink_proto_init() }
@@ -871,12 +1038,14 @@ func file_am_pb_amlink_proto_init() {
 		(*AMMessage_Exited)(nil),
 		(*AMMessage_Failed)(nil),
 		(*AMMessage_Finished)(nil),
+		(*AMMessage_Launched)(nil),
 	}
-	file_am_pb_amlink_proto_msgTypes[5].OneofWrappers = []any{
+	file_am_pb_amlink_proto_msgTypes[6].OneofWrappers = []any{
 		(*DriverMessage_Target)(nil),
 		(*DriverMessage_Registered)(nil),
 		(*DriverMessage_Finish)(nil),
 		(*DriverMessage_Endpoint)(nil),
+		(*DriverMessage_Kill)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -884,7 +1053,7 @@ func file_am_pb_amlink_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_am_pb_amlink_proto_rawDesc), len(file_am_pb_amlink_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -162,11 +162,17 @@ func (e *env) command(t *testing.T, ctx context.Context, args ...string) result 
 	return r
 }
 
-// yarnArgs are the submit flags every test uses: small containers, one attempt.
+// crypto is whether this run of the suite encrypts Spindle's own connections
+// (SPINDLE_E2E_CRYPTO=true): `make test` runs the suite both ways.
+var crypto = os.Getenv("SPINDLE_E2E_CRYPTO") == "true"
+
+// yarnArgs are the submit flags every test uses: small containers, one attempt, and
+// encryption as the run asks.
 func (e *env) yarnArgs(mode string, extra ...string) []string {
-	return append([]string{"--master", "yarn", "--deploy-mode", mode,
+	args := []string{"--master", "yarn", "--deploy-mode", mode,
 		"--num-executors", "2", "--executor-cores", "1", "--executor-memory", "512m", "--driver-memory", "512m",
-		"--conf", "spindle.yarn.maxAppAttempts=1"}, extra...)
+		"--conf", "spindle.yarn.maxAppAttempts=1", "--conf", fmt.Sprintf("spindle.network.crypto.enabled=%v", crypto)}
+	return append(args, extra...)
 }
 
 // report is the RM's final report of app.

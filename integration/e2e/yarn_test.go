@@ -92,6 +92,24 @@ func TestWordCount(t *testing.T) {
 			if len(ran) != 2 {
 				t.Errorf("executors ran tasks on %d NodeManagers (%v), want 2; containers: %v", len(ran), ran, nodes)
 			}
+			// In cluster mode the driver logs in the AM's container: every executor's
+			// connection is encrypted exactly when the run asks.
+			if mode == "cluster" {
+				registered, encrypted := 0, 0
+				for _, l := range logs {
+					for _, line := range strings.Split(l, "\n") {
+						if strings.Contains(line, `"executor registered"`) && strings.Contains(line, `"role":"driver"`) {
+							registered++
+							if strings.Contains(line, `"encrypted":true`) {
+								encrypted++
+							}
+						}
+					}
+				}
+				if want := map[bool]int{true: registered, false: 0}[crypto]; registered == 0 || encrypted != want {
+					t.Errorf("%d executors registered, %d encrypted; encryption %v", registered, encrypted, crypto)
+				}
+			}
 		})
 	}
 }
