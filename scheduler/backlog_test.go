@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// TestPendingHostsCountOnlyPendingTasks checks the allocator's hints: a stage adds
-// its tasks' hosts once it is submitted, a task stops counting once it runs, and a
-// stage whose tasks are done adds none.
-func TestPendingHostsCountOnlyPendingTasks(t *testing.T) {
+// TestBacklogCountsOnlyPendingTasks checks the allocator's hints and the backlog's
+// counts: a stage adds its tasks once it is submitted, a task stops being pending
+// once it runs, and a stage whose tasks are done adds nothing.
+func TestBacklogCountsOnlyPendingTasks(t *testing.T) {
 	h := newHarness(t, Options{LocalityWait: time.Hour})
 	h.addExecutor("a", "hA")
 	job := &JobSpec{Name: "j", Stages: stages("1:0:3", "2:-1:2:1")}
@@ -21,21 +21,22 @@ func TestPendingHostsCountOnlyPendingTasks(t *testing.T) {
 	job.Stages[1].Preferred = func(int) []string { return []string{"dn2"} }
 	id := -1
 	steps := []struct {
-		do   func()
-		want map[string]int
+		do               func()
+		pending, running int
+		hosts            map[string]int
 	}{
 		// The reading stage is not submitted yet; executor locations do not count.
-		{func() { id = h.submit(job) }, map[string]int{"dn1": 2, "localhost": 1}},
-		{func() { h.offer("a") }, map[string]int{"dn1": 1}},
-		{func() { h.succeed(h.launched(1, 0)); h.offer("a") }, map[string]int{}},
-		// The map stage is done: it adds nothing, the reading stage its hosts.
-		{func() { h.succeed(h.launched(1, 1)); h.offer("a"); h.succeed(h.launched(1, 2)) }, map[string]int{"dn2": 2}},
-		{func() { h.runAll("a") }, map[string]int{}},
+		{func() { id = h.submit(job) }, 3, 0, map[string]int{"dn1": 2, "localhost": 1}},
+		{func() { h.offer("a") }, 2, 1, map[string]int{"dn1": 1}},
+		{func() { h.succeed(h.launched(1, 0)); h.offer("a") }, 1, 1, map[string]int{}},
+		// The map stage is done: it adds nothing, the reading stage its tasks.
+		{func() { h.succeed(h.launched(1, 1)); h.offer("a"); h.succeed(h.launched(1, 2)) }, 2, 0, map[string]int{"dn2": 2}},
+		{func() { h.runAll("a") }, 0, 0, map[string]int{}},
 	}
 	for i, st := range steps {
 		st.do()
-		if got := h.ts.PendingHosts(); !maps.Equal(got, st.want) {
-			t.Fatalf("step %d: hints %v, want %v\n%v", i, got, st.want, h.take())
+		if got := h.ts.Backlog(); got.Pending != st.pending || got.Running != st.running || !maps.Equal(got.Hosts, st.hosts) {
+			t.Fatalf("step %d: backlog %+v, want %d pending, %d running, hosts %v\n%v", i, got, st.pending, st.running, st.hosts, h.take())
 		}
 	}
 	if err, ok := h.ended[id]; !ok || err != nil {
@@ -43,12 +44,12 @@ func TestPendingHostsCountOnlyPendingTasks(t *testing.T) {
 	}
 }
 
-// TestDriverPublishesPendingHosts runs a job on a driver and checks what reaches
-// Options.PendingHosts: the submitted stage's hosts, then nothing once it is done.
-func TestDriverPublishesPendingHosts(t *testing.T) {
+// TestDriverPublishesTheBacklog runs a job on a driver and checks the hints that
+// reach Options.Backlog: the submitted stage's hosts, then nothing once it is done.
+func TestDriverPublishesTheBacklog(t *testing.T) {
 	fb := newFakeBackend()
 	hints := make(chan map[string]int, 100)
-	d := NewDriver(fb, Options{PendingHosts: func(h map[string]int) { hints <- h }, HintInterval: time.Millisecond}, nil)
+	d := NewDriver(fb, Options{Backlog: func(b Backlog) { hints <- b.Hosts }, BacklogInterval: time.Millisecond}, nil)
 	closeAtEnd(t, d)
 	fb.send(t, ExecutorAdded{Executor: ExecutorInfo{ID: "a", Host: "ha", Slots: 1}})
 	job := &JobSpec{Name: "j", Stages: stages("1:-1:2")}

@@ -14,10 +14,13 @@ var ErrInvalidJob = errors.New("invalid job")
 // by resubmitting the stages that produce them. It does no I/O and is not safe for
 // concurrent use: the Driver's goroutine owns it.
 type DAGScheduler struct {
-	externalShuffle bool
-	outputs         *mapOutputs
-	jobs            map[int]*job
-	stages          map[int]*stage
+	// maxStageAttempts bounds how often one stage is resubmitted after fetch
+	// failures before its job fails (spindle.stage.maxConsecutiveAttempts).
+	maxStageAttempts int
+	externalShuffle  bool
+	outputs          *mapOutputs
+	jobs             map[int]*job
+	stages           map[int]*stage
 	// lostExecutors keeps outputs reported by a task that ran on an executor already
 	// known lost from being trusted.
 	lostExecutors map[string]bool
@@ -54,13 +57,17 @@ type stage struct {
 
 // NewDAGScheduler returns a DAGScheduler. With externalShuffle, map outputs survive
 // the loss of the executor that wrote them.
-func NewDAGScheduler(externalShuffle bool) *DAGScheduler {
+func NewDAGScheduler(externalShuffle bool, maxStageAttempts int) *DAGScheduler {
+	if maxStageAttempts <= 0 {
+		maxStageAttempts = defaultMaxStageAttempts
+	}
 	return &DAGScheduler{
-		externalShuffle: externalShuffle,
-		outputs:         newMapOutputs(),
-		jobs:            map[int]*job{},
-		stages:          map[int]*stage{},
-		lostExecutors:   map[string]bool{},
+		externalShuffle:  externalShuffle,
+		maxStageAttempts: maxStageAttempts,
+		outputs:          newMapOutputs(),
+		jobs:             map[int]*job{},
+		stages:           map[int]*stage{},
+		lostExecutors:    map[string]bool{},
 	}
 }
 

@@ -53,7 +53,15 @@ func (d *DAGScheduler) fetchFailed(ev FetchFailed, acts *[]Action) {
 	if s == nil {
 		return
 	}
-	d.outputs.remove(ff.ShuffleID, ff.MapPartition, ff.Executor)
+	if d.externalShuffle && ff.Unreachable && ff.Addr != "" {
+		// The node's shuffle service is gone: every output it serves is lost, and
+		// executors writing there must not run map tasks, as Spark unregisters a
+		// host's outputs and excludes it on a fetch failure.
+		d.outputs.removeAddr(ff.Addr)
+		*acts = append(*acts, ExcludeService{Addr: ff.Addr})
+	} else {
+		d.outputs.remove(ff.ShuffleID, ff.MapPartition, ff.Executor)
+	}
 	if s.state != stageRunning || s.attempt != t.StageAttempt {
 		// That attempt already failed; its resubmission reads fresh outputs, and a
 		// lost one shows up there as another fetch failure.
@@ -64,7 +72,7 @@ func (d *DAGScheduler) fetchFailed(ev FetchFailed, acts *[]Action) {
 		StageCompleted{Stage: s.spec, Attempt: s.attempt, Err: ff},
 		CancelStage{StageID: s.spec.ID})
 	s.state = stageIdle
-	if s.failedAttempts >= maxStageAttempts {
+	if s.failedAttempts >= d.maxStageAttempts {
 		d.failJob(s.job, &StageAttemptsError{
 			Job: s.job.spec.Name, StageID: s.spec.ID, StageName: s.spec.Name,
 			Attempts: s.failedAttempts, Err: ff,

@@ -173,7 +173,7 @@ func TestDAGStageAttemptsAreBounded(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.addExecutor("a", "ha")
 	h.submit(&JobSpec{Name: "j", Stages: stages("1:10:1", "2:-1:1:1")})
-	for i := 0; i < maxStageAttempts; i++ {
+	for i := 0; i < defaultMaxStageAttempts; i++ {
 		for {
 			ls := h.offer("a")
 			if len(ls) != 1 {
@@ -188,8 +188,8 @@ func TestDAGStageAttemptsAreBounded(t *testing.T) {
 		}
 	}
 	var sa *StageAttemptsError
-	if err := h.ended[0]; !errors.As(err, &sa) || sa.Attempts != maxStageAttempts {
-		t.Fatalf("job error = %v, want a StageAttemptsError after %d attempts", err, maxStageAttempts)
+	if err := h.ended[0]; !errors.As(err, &sa) || sa.Attempts != defaultMaxStageAttempts {
+		t.Fatalf("job error = %v, want a StageAttemptsError after %d attempts", err, defaultMaxStageAttempts)
 	}
 }
 
@@ -344,3 +344,35 @@ func TestDAGCancelKillsRunningTasks(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDAGUnreachableShuffleServiceLosesAllItsOutputs: with an external shuffle
+// service, a service that does not answer loses every output it serves (not only
+// the one fetched), and the executors behind it get no more tasks, so the map
+// stage runs again elsewhere.
+func TestDAGUnreachableShuffleServiceLosesAllItsOutputs(t *testing.T) {
+	h := newHarness(t, Options{MaxFailures: 1, ExternalShuffle: true})
+	h.addExecutor("a", "ha")
+	h.addExecutor("b", "hb")
+	h.submit(&JobSpec{Name: "j", Stages: stages("1:10:3", "2:-1:1:1")})
+	h.offer("a", "b")
+	h.offer("a", "b") // maps 0 and 2 on a, 1 on b
+	for _, p := range []int{0, 1, 2} {
+		h.succeed(h.launched(1, p))
+	}
+	h.offer("a")
+	h.take()
+	h.fail(h.launched(2, 0), &FetchFailedError{ShuffleID: 10, MapPartition: 0, Executor: "a", Addr: "ha:7337", Unreachable: true, Err: errors.New("connection refused")})
+	h.runAll("a", "b")
+	wantLog(t, h.take(), []string{
+		"exclude service ha:7337",
+		"stage 2.0 failed", "cancel stage 2",
+		"submit stage 1.1 [0 2]", // both of a's outputs, not only map 0
+		"launch 1.1/p0#1 on b NO_PREF",
+		"launch 1.1/p2#1 on b NO_PREF",
+		"stage 1.1 done", "submit stage 2.1 [0]",
+		"launch 2.1/p0#1 on b NO_PREF",
+		"result 0.0", "stage 2.1 done",
+		"kill stage 1 []", "kill stage 2 []",
+		"job 0 succeeded",
+	})
+}

@@ -2,8 +2,9 @@
 // stages at shuffle boundaries and submits a stage once the shuffles it reads are
 // complete; the task scheduler places each stage's tasks on executor slots by
 // locality, retries failed tasks, and re-queues those of lost executors, and knows
-// which hosts its pending tasks prefer (the hints the ApplicationMaster asks for
-// containers with); a Backend runs the tasks, in-process (LocalBackend) or on remote
+// its backlog: the tasks waiting and running, and which hosts the waiting ones
+// prefer (the hints the ApplicationMaster asks for containers with, and what
+// dynamic allocation, package scaling, scales by); a Backend runs the tasks, in-process (LocalBackend) or on remote
 // executors (package executor's Backend).
 //
 // DAGScheduler and TaskScheduler are pure state machines in the style of

@@ -32,12 +32,12 @@ type Driver struct {
 	execIDs   []string // sorted, so offers come in a stable order
 	jobs      map[int]*jobRun
 	wake      *time.Timer
-	// Pending hosts: hints were last counted at hintsAt; hintsDirty says they may
-	// have changed since; hintWake fires when the next count may run.
-	hints      map[string]int
-	hintsDirty bool
-	hintsAt    time.Time
-	hintWake   *time.Timer
+	// The backlog was last counted at backlogAt; backlogDirty says it may have
+	// changed since; backlogWake fires when the next count may run.
+	backlog      Backlog
+	backlogDirty bool
+	backlogAt    time.Time
+	backlogWake  *time.Timer
 }
 
 type executorSlots struct {
@@ -70,11 +70,11 @@ func NewDriver(b Backend, opts Options, l Listener) *Driver {
 		cancel:    make(chan cancelReq),
 		quit:      make(chan struct{}),
 		stopped:   make(chan struct{}),
-		dag:       NewDAGScheduler(opts.ExternalShuffle),
+		dag:       NewDAGScheduler(opts.ExternalShuffle, opts.MaxStageAttempts),
 		ts:        NewTaskScheduler(opts.MaxFailures, opts.LocalityWait),
 		executors: map[string]*executorSlots{},
 		jobs:      map[int]*jobRun{},
-		hints:     map[string]int{},
+		backlog:   Backlog{Hosts: map[string]int{}},
 	}
 	go d.loop()
 	return d
@@ -125,9 +125,9 @@ func (d *Driver) loop() {
 	d.wake = time.NewTimer(time.Hour)
 	d.wake.Stop()
 	defer d.wake.Stop()
-	d.hintWake = time.NewTimer(time.Hour)
-	d.hintWake.Stop()
-	defer d.hintWake.Stop()
+	d.backlogWake = time.NewTimer(time.Hour)
+	d.backlogWake.Stop()
+	defer d.backlogWake.Stop()
 	for {
 		select {
 		case ev := <-d.events:
@@ -137,35 +137,35 @@ func (d *Driver) loop() {
 		case c := <-d.cancel:
 			d.cancelJob(c)
 		case <-d.wake.C:
-		case <-d.hintWake.C:
+		case <-d.backlogWake.C:
 		case <-d.quit:
 			d.shutdown(ctx, stopBackend)
 			return
 		}
-		d.hintsDirty = true
+		d.backlogDirty = true
 		d.schedule()
-		d.publishHints()
+		d.publishBacklog()
 	}
 }
 
-// publishHints hands the pending tasks' preferred hosts to Options.PendingHosts
-// when they changed, no more often than HintInterval.
-func (d *Driver) publishHints() {
-	if d.opts.PendingHosts == nil || !d.hintsDirty {
+// publishBacklog hands the backlog to Options.Backlog when it changed, no more
+// often than BacklogInterval.
+func (d *Driver) publishBacklog() {
+	if d.opts.Backlog == nil || !d.backlogDirty {
 		return
 	}
 	now := time.Now()
-	if wait := d.opts.HintInterval - now.Sub(d.hintsAt); !d.hintsAt.IsZero() && wait > 0 {
-		d.hintWake.Reset(wait)
+	if wait := d.opts.BacklogInterval - now.Sub(d.backlogAt); !d.backlogAt.IsZero() && wait > 0 {
+		d.backlogWake.Reset(wait)
 		return
 	}
-	d.hintsDirty, d.hintsAt = false, now
-	hosts := d.ts.PendingHosts()
-	if maps.Equal(hosts, d.hints) {
+	d.backlogDirty, d.backlogAt = false, now
+	b := d.ts.Backlog()
+	if b.Pending == d.backlog.Pending && b.Running == d.backlog.Running && maps.Equal(b.Hosts, d.backlog.Hosts) {
 		return
 	}
-	d.hints = hosts
-	d.opts.PendingHosts(maps.Clone(hosts))
+	d.backlog = b
+	d.opts.Backlog(Backlog{Pending: b.Pending, Running: b.Running, Hosts: maps.Clone(b.Hosts)})
 }
 
 // refuse fails every job until Close, for a Driver whose backend did not start.
@@ -282,6 +282,8 @@ func (d *Driver) apply(acts []Action) {
 			}
 		case StageCompleted:
 			d.listener.StageCompleted(a.Stage, a.Attempt, a.Err)
+		case ExcludeService:
+			d.ts.ExcludeService(a.Addr)
 		case DeliverResult:
 			run := d.jobs[a.JobID]
 			if run == nil || run.resultErr != nil {

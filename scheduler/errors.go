@@ -27,11 +27,21 @@ type FetchFailedError struct {
 	ShuffleID    int
 	MapPartition int
 	Executor     string
-	Err          error
+	Host         string // where the map output was served from; "" when unknown
+	// Addr is the server the output was fetched from, and Unreachable says it did
+	// not answer (rather than answering that the output is missing or corrupt): with
+	// an external shuffle service, every output it serves is then lost.
+	Addr        string
+	Unreachable bool
+	Err         error
 }
 
 func (e *FetchFailedError) Error() string {
-	return fmt.Sprintf("fetch shuffle %d map %d from executor %q: %v", e.ShuffleID, e.MapPartition, e.Executor, e.Err)
+	where := ""
+	if e.Host != "" {
+		where = " on " + e.Host
+	}
+	return fmt.Sprintf("fetch shuffle %d map %d from executor %q%s: %v", e.ShuffleID, e.MapPartition, e.Executor, where, e.Err)
 }
 
 func (e *FetchFailedError) Unwrap() error { return e.Err }
@@ -72,6 +82,7 @@ type StageAttemptsError struct {
 }
 
 func (e *StageAttemptsError) Error() string {
+	// The last fetch failure names the map output, its host and why it was lost.
 	return fmt.Sprintf("job %q: stage %d (%s) failed %d attempts on lost shuffle input, last: %v",
 		e.Job, e.StageID, e.StageName, e.Attempts, e.Err)
 }

@@ -87,6 +87,12 @@ type JobFailed struct {
 	Err   error
 }
 
+// ExcludeService stops placing tasks on the executors whose map outputs the shuffle
+// service at Addr serves: it did not answer, so what they write there cannot be
+// read.
+type ExcludeService struct{ Addr string }
+
+func (ExcludeService) dagAction() {}
 func (SubmitTaskSet) dagAction()  {}
 func (CancelStage) dagAction()    {}
 func (StageCompleted) dagAction() {}

@@ -28,7 +28,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 	opts = opts.withDefaults()
 	return &harness{
 		t:       t,
-		dag:     NewDAGScheduler(opts.ExternalShuffle),
+		dag:     NewDAGScheduler(opts.ExternalShuffle, opts.MaxStageAttempts),
 		ts:      NewTaskScheduler(opts.MaxFailures, opts.LocalityWait),
 		now:     time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		running: map[int64]Launch{},
@@ -92,6 +92,9 @@ func (h *harness) apply(acts []Action) {
 			}
 			h.results[a.JobID][a.Partition] = string(a.Data)
 			h.record("result %d.%d", a.JobID, a.Partition)
+		case ExcludeService:
+			h.ts.ExcludeService(a.Addr)
+			h.record("exclude service %s", a.Addr)
 		case JobSucceeded:
 			h.ended[a.JobID] = nil
 			h.record("job %d succeeded", a.JobID)

@@ -66,6 +66,18 @@ func (m *mapOutputs) removeExecutor(executor string) {
 	}
 }
 
+// removeAddr drops every output served from addr (a shuffle service that is gone).
+func (m *mapOutputs) removeAddr(addr string) {
+	for _, s := range m.shuffles {
+		for i, st := range s.maps {
+			if st != nil && st.Addr == addr {
+				s.maps[i] = nil
+				s.available--
+			}
+		}
+	}
+}
+
 // missing lists the map partitions of a shuffle that have no output.
 func (m *mapOutputs) missing(shuffleID int) []int {
 	s := m.shuffles[shuffleID]

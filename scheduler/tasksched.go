@@ -36,7 +36,10 @@ type TaskScheduler struct {
 	tasks        map[int64]*runningTask
 	executors    map[string]ExecutorInfo
 	hosts        map[string]int // executors alive per host
-	nextTaskID   int64
+	// excludedAddrs are shuffle services that stopped answering: their executors
+	// get no tasks.
+	excludedAddrs map[string]bool
+	nextTaskID    int64
 	// launches counts the attempts of each stage's partitions across stage
 	// attempts, so that no two attempts of a partition share an Attempt number
 	// (map tasks name their output files by it).
@@ -147,7 +150,7 @@ func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
 	hosts := make([]string, len(offers)) // as AddExecutor recorded them, canonical
 	total := 0
 	for i, o := range offers {
-		if e, ok := s.executors[o.Executor]; ok {
+		if e, ok := s.executors[o.Executor]; ok && !s.excludedAddrs[e.Addr] {
 			free[i], hosts[i] = o.Free, e.Host
 			total += o.Free
 		}
@@ -311,12 +314,12 @@ func (s *TaskScheduler) NextWake() (time.Time, bool) {
 	return at, found
 }
 
-// PendingHosts counts, per host, the tasks waiting for a slot that prefer it: the
-// ApplicationMaster asks for containers there. Running, finished and abandoned
-// (zombie) tasks do not count, nor do preferences for one executor, whose host
-// already has it.
-func (s *TaskScheduler) PendingHosts() map[string]int {
-	out := map[string]int{}
+// Backlog counts the tasks waiting for a slot and those running, and per host the
+// waiting tasks that prefer it: the ApplicationMaster asks for containers there.
+// Running, finished and abandoned (zombie) tasks are not pending, and preferences
+// for one executor do not count, since its host already has it.
+func (s *TaskScheduler) Backlog() Backlog {
+	b := Backlog{Running: len(s.tasks), Hosts: map[string]int{}}
 	for _, m := range s.sets {
 		if m.zombie {
 			continue
@@ -325,14 +328,25 @@ func (s *TaskScheduler) PendingHosts() map[string]int {
 			if !m.launchable(i) {
 				continue
 			}
+			b.Pending++
 			for _, loc := range t.Preferred {
 				if exec, host := parseLocation(loc); exec == "" {
-					out[host]++
+					b.Hosts[host]++
 				}
 			}
 		}
 	}
-	return out
+	return b
+}
+
+// ExcludeService takes the executors whose outputs the shuffle service at addr
+// serves out of every later offer, for their lives: what they would write there
+// could not be read.
+func (s *TaskScheduler) ExcludeService(addr string) {
+	if s.excludedAddrs == nil {
+		s.excludedAddrs = map[string]bool{}
+	}
+	s.excludedAddrs[addr] = true
 }
 
 // Pending reports whether any task set still has tasks to launch or running.

@@ -109,31 +109,42 @@ type Options struct {
 	// ExternalShuffle says map outputs are served by a shuffle service that
 	// outlives executors, so losing an executor does not lose its map outputs.
 	ExternalShuffle bool
-	// PendingHosts, when set, receives the pending tasks' preferred hosts (see
-	// TaskScheduler.PendingHosts) whenever they changed, at most once per
-	// HintInterval. The Driver calls it from its goroutine with a map of its own, so
-	// it must not block; it need not copy the map.
-	PendingHosts func(hosts map[string]int)
-	// HintInterval bounds how often PendingHosts is called, since counting the
-	// pending tasks costs a pass over them; 0 means 1 s.
-	HintInterval time.Duration
+	// MaxStageAttempts is how many attempts of one stage may fail on lost shuffle
+	// input before its job fails (spindle.stage.maxConsecutiveAttempts); 0 means 4.
+	MaxStageAttempts int
+	// Backlog, when set, receives what waits on the scheduler (see
+	// TaskScheduler.Backlog) whenever it changed, at most once per BacklogInterval:
+	// the pending tasks' preferred hosts are the ApplicationMaster's hints, and the
+	// counts drive dynamic allocation. The Driver calls it from its goroutine with a
+	// value of its own, so it must not block; it need not copy the map.
+	Backlog func(Backlog)
+	// BacklogInterval bounds how often Backlog is called, since counting the pending
+	// tasks costs a pass over them; 0 means 100 ms.
+	BacklogInterval time.Duration
+}
+
+// Backlog is what waits on the scheduler: the tasks waiting for a slot, the tasks
+// running, and per host the pending tasks that prefer it.
+type Backlog struct {
+	Pending, Running int
+	Hosts            map[string]int
 }
 
 const (
-	defaultMaxFailures  = 4
-	defaultLocalityWait = 3 * time.Second
-	defaultHintInterval = time.Second
-	// maxStageAttempts bounds how often one stage is resubmitted after fetch
-	// failures before its job fails, as Spark's default does.
-	maxStageAttempts = 4
+	defaultMaxFailures     = 4
+	defaultLocalityWait    = 3 * time.Second
+	defaultBacklogInterval = 100 * time.Millisecond
+	// defaultMaxStageAttempts bounds how often one stage is resubmitted after
+	// fetch failures before its job fails, as Spark's default does.
+	defaultMaxStageAttempts = 4
 )
 
 func (o Options) withDefaults() Options {
 	if o.MaxFailures <= 0 {
 		o.MaxFailures = defaultMaxFailures
 	}
-	if o.HintInterval <= 0 {
-		o.HintInterval = defaultHintInterval
+	if o.BacklogInterval <= 0 {
+		o.BacklogInterval = defaultBacklogInterval
 	}
 	switch {
 	case o.LocalityWait == 0:
@@ -142,4 +153,45 @@ func (o Options) withDefaults() Options {
 		o.LocalityWait = 0
 	}
 	return o
+}
+
+// Tee is a Listener that tells each of ls, in order.
+func Tee(ls ...Listener) Listener { return tee(ls) }
+
+type tee []Listener
+
+func (t tee) JobStarted(job *JobSpec) {
+	for _, l := range t {
+		l.JobStarted(job)
+	}
+}
+
+func (t tee) StageSubmitted(stage *StageSpec, attempt, numTasks int) {
+	for _, l := range t {
+		l.StageSubmitted(stage, attempt, numTasks)
+	}
+}
+
+func (t tee) TaskStarted(task *Task, executor string) {
+	for _, l := range t {
+		l.TaskStarted(task, executor)
+	}
+}
+
+func (t tee) TaskEnded(task *Task, executor string, res *TaskResult, err error) {
+	for _, l := range t {
+		l.TaskEnded(task, executor, res, err)
+	}
+}
+
+func (t tee) StageCompleted(stage *StageSpec, attempt int, err error) {
+	for _, l := range t {
+		l.StageCompleted(stage, attempt, err)
+	}
+}
+
+func (t tee) JobEnded(job *JobSpec, err error) {
+	for _, l := range t {
+		l.JobEnded(job, err)
+	}
 }

@@ -50,9 +50,14 @@ type DriverConfig struct {
 	Ship bool
 	// Cluster is the executors' cluster on YARN; nil in local mode.
 	Cluster Cluster
-	// PendingHosts receives the pending tasks' preferred hosts (see
-	// scheduler.Options.PendingHosts).
-	PendingHosts func(hosts map[string]int)
+	// Backlog receives what waits on the scheduler (see scheduler.Options.Backlog).
+	Backlog func(scheduler.Backlog)
+	// Listener hears the scheduler's events besides Metrics, e.g. dynamic
+	// allocation's; may be nil.
+	Listener scheduler.Listener
+	// ExternalShuffle says map outputs are served by a shuffle service that outlives
+	// executors.
+	ExternalShuffle bool
 }
 
 // Driver runs a session's jobs: it compiles plans into stages and hands them to the
@@ -91,11 +96,17 @@ func NewDriver(ctx context.Context, cfg DriverConfig) (*Driver, error) {
 		}
 		backend = scheduler.NewLocalBackend(cfg.Slots, runner)
 	}
+	var listener scheduler.Listener = cfg.Metrics
+	if cfg.Listener != nil {
+		listener = scheduler.Tee(cfg.Metrics, cfg.Listener)
+	}
 	d.sched = scheduler.NewDriver(backend, scheduler.Options{
-		MaxFailures:  cfg.Conf.Int("spindle.task.maxFailures"),
-		LocalityWait: cfg.Conf.Duration("spindle.locality.wait"),
-		PendingHosts: cfg.PendingHosts,
-	}, cfg.Metrics)
+		MaxFailures:      cfg.Conf.Int("spindle.task.maxFailures"),
+		LocalityWait:     cfg.Conf.Duration("spindle.locality.wait"),
+		Backlog:          cfg.Backlog,
+		ExternalShuffle:  cfg.ExternalShuffle,
+		MaxStageAttempts: cfg.Conf.Int("spindle.stage.maxConsecutiveAttempts"),
+	}, listener)
 	return d, nil
 }
 

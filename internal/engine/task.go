@@ -159,13 +159,14 @@ func (tc *TaskContext) ReadShuffle(sd *ShuffleDep, part int) (shuffle.RecordRead
 		if err != nil {
 			closeAll()
 			if errors.Is(err, shuffle.ErrMissingOutput) || tc.env.remoteOutput(st) {
-				return nil, &scheduler.FetchFailedError{ShuffleID: sd.ID, MapPartition: m, Executor: st.Executor, Err: err}
+				return nil, &scheduler.FetchFailedError{ShuffleID: sd.ID, MapPartition: m, Executor: st.Executor, Host: st.Host,
+					Addr: st.Addr, Unreachable: !errors.Is(err, shuffle.ErrMissingOutput) && !errors.Is(err, shuffle.ErrCorrupt), Err: err}
 			}
 			return nil, err
 		}
 		tc.Metrics.ShuffleReadBytes += size
 		r := shuffle.NewSegmentReader(rc, fmt.Sprintf("shuffle %d map %d reduce %d", sd.ID, m, part))
-		rs = append(rs, &fetchReader{RecordReader: r, env: tc.env, shuffleID: sd.ID, mapID: m, executor: st.Executor})
+		rs = append(rs, &fetchReader{RecordReader: r, env: tc.env, shuffleID: sd.ID, mapID: m, executor: st.Executor, host: st.Host})
 	}
 	if sd.Sorted {
 		return shuffle.Merge(rs), nil
@@ -197,7 +198,7 @@ type fetchReader struct {
 	shuffle.RecordReader
 	env              *Env
 	shuffleID, mapID int
-	executor         string
+	executor, host   string
 }
 
 func (f *fetchReader) Err() error {
@@ -212,5 +213,5 @@ func (f *fetchReader) Err() error {
 			err = errors.Join(err, rerr)
 		}
 	}
-	return &scheduler.FetchFailedError{ShuffleID: f.shuffleID, MapPartition: f.mapID, Executor: f.executor, Err: err}
+	return &scheduler.FetchFailedError{ShuffleID: f.shuffleID, MapPartition: f.mapID, Executor: f.executor, Host: f.host, Err: err}
 }
