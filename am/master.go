@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -26,9 +25,18 @@ type Config struct {
 	Hadoop    yarn.HadoopConfig
 	Env       *yarn.AMEnv
 	Allocator allocator.Config
-	// ExecutorLaunch builds the launch context of executor executorID in c.
-	ExecutorLaunch func(c yarn.Container, executorID string) (*yarn.LaunchContext, error)
-	RPCPort        int32 // reported at registration: the driver's port, or 0
+	// ExecutorLaunch builds the launch context of executor executorID in c, and the
+	// per-container credential it put in the context's credentials.
+	ExecutorLaunch func(c yarn.Container, executorID string) (lc *yarn.LaunchContext, credential []byte, err error)
+	// RequireShuffleService: executors need their node's shuffle service
+	// (spindle.shuffle.service.enabled); a node whose NodeManager does not report
+	// it is excluded, and the executor replaced elsewhere.
+	RequireShuffleService bool
+	// Launched, when set, hears of each executor whose container started, from the
+	// goroutine that started it: the driver admits only launched executors.
+	Launched func(Launched)
+
+	RPCPort int32 // reported at registration: the driver's port, or 0
 	// Status is the text of the tracking page (job progress); may be nil.
 	Status func() string
 	// Progress is the application's progress, 0 to 1, reported to the RM with every
@@ -85,7 +93,9 @@ type rmClient interface {
 
 // nmClient starts containers on NodeManagers; *yarn.NMClient is one.
 type nmClient interface {
-	Start(ctx context.Context, c yarn.Container, lc *yarn.LaunchContext) error
+	// StartWithMeta starts a container and returns the NodeManager's auxiliary
+	// services' metadata (a shuffle service's port).
+	StartWithMeta(ctx context.Context, c yarn.Container, lc *yarn.LaunchContext) (map[string][]byte, error)
 	Close() error
 }
 
@@ -108,7 +118,9 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	// Node reports come from the client protocol, not the AM's: a client of its own,
 	// needed only until the allocator knows the racks.
 	var nodes nodeLister
-	if rm, err := yarn.NewResourceManager(cfg.Hadoop); err != nil {
+	// On a Kerberized cluster the AM has no login of its own: the RM delegation
+	// token submit put in its credentials authenticates it.
+	if rm, err := yarn.NewResourceManager(cfg.Hadoop, yarn.WithTokens(cfg.Env.Credentials.TokenList())); err != nil {
 		cfg.Log.Warn().Err(err).Msg("no ResourceManager client for node reports; racks default to " + yarn.DefaultRack)
 	} else {
 		defer func() {
@@ -142,33 +154,6 @@ func start(ctx context.Context, cfg Config, amrm rmClient, nm nmClient, nodes no
 	m.cancel = cancel
 	go m.loop(lctx)
 	return m, nil
-}
-
-// serveTracking serves the tracking page the RM links to.
-func (m *Master) serveTracking() error {
-	lis, err := net.Listen("tcp", ":0")
-	if err != nil {
-		return fmt.Errorf("tracking page: %w", err)
-	}
-	port := lis.Addr().(*net.TCPAddr).Port
-	m.tracking = "http://" + net.JoinHostPort(m.cfg.Env.NMHost, strconv.Itoa(port)) + "/"
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Spindle application %s\n\n", m.cfg.Env.Attempt.App)
-		if m.cfg.Status != nil {
-			fmt.Fprintln(w, m.cfg.Status())
-		}
-	})
-	m.web = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	m.serving.Add(1)
-	go func() {
-		defer m.serving.Done()
-		if err := m.web.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-			m.log.Warn().Err(err).Msg("tracking page stopped")
-		}
-	}()
-	return nil
 }
 
 // learnRacks gives the allocator the racks of the cluster's nodes before the first
@@ -232,6 +217,23 @@ func (m *Master) ExecutorRegistered(ctx context.Context, executorID string) erro
 		if c, ok := m.launched[executorID]; ok {
 			m.alloc.OnExecutorRegistered(c)
 		}
+	})
+}
+
+// KillExecutors gives back the containers of executors the driver no longer wants
+// (dynamic allocation's idle executors), as long as more run than the target: call
+// SetTarget with the lowered target first. Released containers are not failures
+// and are not replaced.
+func (m *Master) KillExecutors(ctx context.Context, executorIDs []string) error {
+	return m.do(ctx, func() {
+		var containers []string
+		for _, id := range executorIDs {
+			if c, ok := m.launched[id]; ok {
+				containers = append(containers, c)
+				delete(m.launched, id)
+			}
+		}
+		m.apply(ctx, m.alloc.ReleaseIdle(containers))
 	})
 }
 
@@ -396,9 +398,15 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 			go func() {
 				defer m.launches.Done()
 				if err := m.launch(ctx, c, a.ExecutorID); err != nil {
-					m.log.Warn().Err(err).Str("container", c.ID.String()).Msg("executor launch failed")
+					m.log.Warn().Err(err).Str("container", c.ID.String()).Str("node", c.Node.Host).Msg("executor launch failed")
 					// ErrStopped here means the loop has ended and nothing is left to release.
-					_ = m.do(ctx, func() { m.apply(ctx, m.alloc.OnLaunchFailed(c.ID.String(), err)) })
+					_ = m.do(ctx, func() {
+						if errors.Is(err, ErrNoShuffleService) {
+							m.apply(ctx, m.alloc.OnServiceDown(c.ID.String(), err.Error()))
+							return
+						}
+						m.apply(ctx, m.alloc.OnLaunchFailed(c.ID.String(), err))
+					})
 				}
 			}()
 		case allocator.Release:
@@ -426,13 +434,31 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 }
 
 func (m *Master) launch(ctx context.Context, c yarn.Container, executorID string) error {
-	lc, err := m.cfg.ExecutorLaunch(c, executorID)
+	lc, cred, err := m.cfg.ExecutorLaunch(c, executorID)
 	if err != nil {
 		return err
 	}
-	if err := m.nm.Start(ctx, c, lc); err != nil {
+	meta, err := m.nm.StartWithMeta(ctx, c, lc)
+	if err != nil {
 		return err
 	}
+	// A node's shuffle service matters only to an application that uses it: one
+	// that does not gave the service no secret, and its executors serve their own
+	// outputs.
+	svc := ""
+	if m.cfg.RequireShuffleService {
+		svc, err = shuffleService(meta, c.Node.Host)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w on node %s: %w (see the NodeManager's log)", ErrNoShuffleService, c.Node.Host, err)
+		case svc == "":
+			return fmt.Errorf("%w on node %s (is the NodeManager's %s auxiliary service configured?)", ErrNoShuffleService, c.Node.Host, ShuffleServiceName)
+		}
+	}
 	m.log.Info().Str("executor", executorID).Str("container", c.ID.String()).Str("node", c.Node.String()).Msg("executor launched")
+	if m.cfg.Launched != nil {
+		m.cfg.Launched(Launched{ExecutorID: executorID, ContainerID: c.ID.String(), Host: c.Node.Host,
+			Credential: cred, ShuffleService: svc})
+	}
 	return nil
 }

@@ -28,6 +28,7 @@ type fakeRM struct {
 	completed []yarn.ContainerStatus
 	updated   []yarn.NodeReport
 	released  []string
+	excluded  []string // nodes the AM asked the RM to exclude
 	finished  []string // "STATUS diagnostics"
 	closed    bool
 }
@@ -52,6 +53,7 @@ func (f *fakeRM) Allocate(_ context.Context, r *yarn.AllocateRequest) (*yarn.All
 	for _, id := range r.Releases {
 		f.released = append(f.released, id.String())
 	}
+	f.excluded = append(f.excluded, r.BlacklistAdd...)
 	resp := &yarn.AllocateResponse{Completed: f.completed, UpdatedNodes: f.updated}
 	f.completed, f.updated = nil, nil
 	for ; f.wanted > 0; f.wanted-- {
@@ -93,9 +95,14 @@ type fakeNM struct {
 	mu      sync.Mutex
 	started []string
 	release chan struct{}
+	// noService lists nodes whose NodeManager runs no shuffle service, down nodes
+	// whose service runs but whose daemon is down (the reason it reports).
+	noService map[string]bool
+	down      map[string]string
 }
 
-func (n *fakeNM) Start(ctx context.Context, c yarn.Container, lc *yarn.LaunchContext) error {
+// StartWithMeta answers as a NodeManager running the shuffle service on port 7337.
+func (n *fakeNM) StartWithMeta(ctx context.Context, c yarn.Container, lc *yarn.LaunchContext) (map[string][]byte, error) {
 	n.mu.Lock()
 	n.started = append(n.started, c.ID.String()+" "+lc.Env["ID"])
 	n.mu.Unlock()
@@ -103,7 +110,13 @@ func (n *fakeNM) Start(ctx context.Context, c yarn.Container, lc *yarn.LaunchCon
 	case <-n.release:
 	case <-ctx.Done():
 	}
-	return nil
+	if n.noService[c.Node.Host] {
+		return map[string][]byte{}, nil
+	}
+	if reason, ok := n.down[c.Node.Host]; ok {
+		return map[string][]byte{ShuffleServiceName: append([]byte{0, 0, 0, 0}, reason+"   "...)}, nil
+	}
+	return map[string][]byte{ShuffleServiceName: {0, 0, 0x1c, 0xa9}}, nil
 }
 
 func (n *fakeNM) Close() error { return nil }
@@ -120,17 +133,20 @@ func testMaster(t *testing.T, maxFailures int) (*Master, *fakeRM, *fakeNM) {
 }
 
 // testMasterWith starts a Master against rm and, if not nil, nodes.
-func testMasterWith(t *testing.T, maxFailures int, rm *fakeRM, nodes nodeLister) (*Master, *fakeRM, *fakeNM) {
+func testMasterWith(t *testing.T, maxFailures int, rm *fakeRM, nodes nodeLister, opts ...func(*Config)) (*Master, *fakeRM, *fakeNM) {
 	t.Helper()
 	nm := &fakeNM{release: make(chan struct{})}
 	cfg := Config{
 		Env: &yarn.AMEnv{NMHost: "127.0.0.1", Attempt: yarn.AttemptID{Attempt: 1}},
 		Allocator: allocator.Config{ExecutorMemoryMB: 1024, ExecutorVcores: 1, MaxExecutorFailures: maxFailures,
 			InitialInterval: 5 * time.Millisecond, HeartbeatInterval: 20 * time.Millisecond},
-		ExecutorLaunch: func(c yarn.Container, id string) (*yarn.LaunchContext, error) {
-			return &yarn.LaunchContext{Env: map[string]string{"ID": id}}, nil
+		ExecutorLaunch: func(c yarn.Container, id string) (*yarn.LaunchContext, []byte, error) {
+			return &yarn.LaunchContext{Env: map[string]string{"ID": id}}, []byte("credential of " + id), nil
 		},
 		Log: zerolog.Nop(),
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	m, err := start(context.Background(), cfg, rm, nm, nodes)
 	if err != nil {
@@ -353,5 +369,132 @@ func TestMasterCallsTakeContext(t *testing.T) {
 		if err := c.call(context.Background()); !errors.Is(err, ErrStopped) {
 			t.Errorf("%s after Close = %v, want ErrStopped", c.name, err)
 		}
+	}
+}
+
+// TestLaunchRecordsCarryCredentialAndShuffleService: each started executor is
+// reported with its container, its credential and, for an application that uses
+// it, its node's shuffle service from the NodeManager's metadata.
+func TestLaunchRecordsCarryCredentialAndShuffleService(t *testing.T) {
+	for _, require := range []bool{false, true} {
+		launched := make(chan Launched, 4)
+		m, _, nm := testMasterWith(t, 5, &fakeRM{}, nil, func(c *Config) {
+			c.Launched = func(l Launched) { launched <- l }
+			c.RequireShuffleService = require
+		})
+		close(nm.release)
+		if err := m.SetTarget(context.Background(), 2, nil); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]Launched{}
+		for len(got) < 2 {
+			select {
+			case l := <-launched:
+				got[l.ExecutorID] = l
+			case <-time.After(10 * time.Second):
+				t.Fatalf("launch records %v", got)
+			}
+		}
+		for id, l := range got {
+			want := ""
+			if require {
+				want = l.Host + ":7337"
+			}
+			if string(l.Credential) != "credential of "+id || l.ContainerID == "" || l.ShuffleService != want {
+				t.Errorf("shuffle service used %v: executor %s: %+v", require, id, l)
+			}
+		}
+	}
+}
+
+// TestKillExecutorsReleasesTheirContainers: executors the driver gives back are
+// released to the RM, their completion is no failure, and nothing replaces them.
+func TestKillExecutorsReleasesTheirContainers(t *testing.T) {
+	m, rm, nm := testMaster(t, 0)
+	close(nm.release)
+	ctx := context.Background()
+	if err := m.SetTarget(ctx, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "two launches", func() bool { return nm.count() == 2 })
+	for _, id := range []string{"1", "2"} {
+		if err := m.ExecutorRegistered(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.SetTarget(ctx, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.KillExecutors(ctx, []string{"1"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the release", func() bool { rm.mu.Lock(); defer rm.mu.Unlock(); return len(rm.released) == 1 })
+	rm.mu.Lock()
+	released := rm.released[0]
+	rm.mu.Unlock()
+	rm.complete(released, -105) // KILLED_BY_APPMASTER
+	// Later heartbeats ask for nothing more, and the release is not a failure (the
+	// limit is 0: one failure would fail the application).
+	allocs := func() int { rm.mu.Lock(); defer rm.mu.Unlock(); return rm.allocs }
+	after := allocs()
+	eventually(t, "more heartbeats", func() bool { return allocs() > after+3 })
+	if n := nm.count(); n != 2 {
+		t.Fatalf("%d launches, want no replacement", n)
+	}
+	select {
+	case err := <-m.Failed():
+		t.Fatalf("the application failed: %v", err)
+	case e := <-m.Exits():
+		t.Fatalf("a released container was reported as an exit: %+v", e)
+	default:
+	}
+}
+
+// TestNodeWithoutShuffleServiceIsExcluded: with the shuffle service required, a
+// node whose NodeManager reports none gets no executor: the container is released,
+// the node excluded, the exit is no failure, and the executor is replaced.
+func TestNodeWithoutShuffleServiceIsExcluded(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		nm      func(*fakeNM)
+		message string
+	}{
+		{"no service", func(n *fakeNM) { n.noService = map[string]bool{"nm1": true} }, "auxiliary service configured?"},
+		{"daemon down", func(n *fakeNM) { n.down = map[string]string{"nm1": "spindle_shuffle daemon down: no such file"} }, "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			launched := make(chan Launched, 8)
+			rm := &fakeRM{}
+			m, _, nm := testMasterWith(t, 0, rm, nil, func(c *Config) {
+				c.RequireShuffleService = true
+				c.Launched = func(l Launched) { launched <- l }
+			})
+			tt.nm(nm)
+			close(nm.release)
+			if err := m.SetTarget(context.Background(), 1, nil); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case e := <-m.Exits():
+				if e.CountsAsFailure || !strings.Contains(e.Message, "no spindle_shuffle service") || !strings.Contains(e.Message, tt.message) || !strings.Contains(e.Message, "nm1 excluded") {
+					t.Fatalf("exit %+v", e)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no exit for the node without the service")
+			}
+			select {
+			case l := <-launched:
+				if l.Host != "nm0" || l.ShuffleService != "nm0:7337" {
+					t.Fatalf("replacement launched %+v", l)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the executor was not replaced on the other node")
+			}
+			eventually(t, "the node's exclusion", func() bool {
+				rm.mu.Lock()
+				defer rm.mu.Unlock()
+				return slices.Contains(rm.excluded, "nm1") && len(rm.released) == 1
+			})
+		})
 	}
 }

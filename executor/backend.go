@@ -31,9 +31,17 @@ type BackendConfig struct {
 	// ExecutorTimeout is how long an executor may stay silent before it is taken for
 	// lost; 0 means 120 s (Spark's spark.network.timeout).
 	ExecutorTimeout time.Duration
+	// Encrypt encrypts every executor's connection (spindle.network.crypto.enabled).
+	Encrypt bool
+	// LaunchWait bounds how long a registration waits for the ApplicationMaster's
+	// record of its launch (Expect), which may arrive after the executor dials; 0
+	// means 30 s.
+	LaunchWait time.Duration
 	// Registered, when set, hears of each executor once it registered, on the
-	// goroutine serving its stream (ctx is the stream's).
+	// goroutine serving its stream (ctx is the stream's); Removed, of each
+	// registered executor once it is gone.
 	Registered func(ctx context.Context, executorID string)
+	Removed    func(executorID string)
 	Log        zerolog.Logger
 }
 
@@ -50,6 +58,7 @@ type Backend struct {
 	ctx       context.Context
 	events    chan<- scheduler.BackendEvent
 	executors map[string]*conn
+	launches  *launches
 	served    chan struct{}
 	stopped   bool
 	cancel    context.CancelFunc
@@ -83,6 +92,9 @@ func NewBackend(cfg BackendConfig) (*Backend, error) {
 	if cfg.ExecutorTimeout <= 0 {
 		cfg.ExecutorTimeout = 120 * time.Second
 	}
+	if cfg.LaunchWait <= 0 {
+		cfg.LaunchWait = 30 * time.Second
+	}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("executor endpoint: listen %s: %w", cfg.Listen, err)
@@ -92,11 +104,23 @@ func NewBackend(cfg BackendConfig) (*Backend, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	b := &Backend{cfg: cfg, lis: lis, addr: net.JoinHostPort(host, strconv.Itoa(port)), executors: map[string]*conn{}}
-	b.srv = grpc.NewServer(grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))
+	b := &Backend{cfg: cfg, lis: lis, addr: net.JoinHostPort(host, strconv.Itoa(port)), executors: map[string]*conn{}, launches: newLaunches()}
+	// No gRPC byte is read from a peer before the handshake has authenticated it, so
+	// the message limits below only ever apply to the application's own processes.
+	creds := handshake.NewServerCredentials(handshake.OneApp{App: cfg.AppID, Key: cfg.Secret}, handshake.ServerOptions{
+		Purpose: handshake.PurposeExecutor, RequireEncryption: cfg.Encrypt,
+		Refused: func(remote net.Addr, err error) {
+			cfg.Log.Warn().Str("remote", remote.String()).Err(err).Msg("executor connection refused")
+		},
+	})
+	b.srv = grpc.NewServer(grpc.Creds(creds), grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))
 	pb.RegisterDriverServer(b.srv, &driverService{b: b})
 	return b, nil
 }
+
+// Expect records the ApplicationMaster's launch of an executor: only launched
+// executors may register, each once.
+func (b *Backend) Expect(l Launch) { b.launches.expect(l) }
 
 // Addr is the host:port executors dial.
 func (b *Backend) Addr() string { return b.addr }
@@ -204,6 +228,48 @@ func (b *Backend) Kill(executor string, taskID int64) error {
 	return b.enqueue(executor, &pb.DriverMessage{Msg: &pb.DriverMessage_Kill{Kill: &pb.KillTask{TaskId: taskID}}})
 }
 
+// UpdateTokens sends renewed delegation tokens (a credentials file) to every
+// registered executor, which replaces its HDFS clients' tokens without a restart.
+// Executors that are gone are skipped, and one that registers later has its tokens
+// from its launch context. It returns ctx's error if ctx ends first.
+func (b *Backend) UpdateTokens(ctx context.Context, credentials []byte) error {
+	b.mu.Lock()
+	conns := make([]*conn, 0, len(b.executors))
+	for _, c := range b.executors {
+		conns = append(conns, c)
+	}
+	b.mu.Unlock()
+	for _, c := range conns {
+		m := &pb.DriverMessage{Msg: &pb.DriverMessage_UpdateTokens{UpdateTokens: &pb.UpdateTokens{Credentials: credentials}}}
+		select {
+		case c.out <- m:
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// ErrReleased is the removal reason of an executor the driver gave back (dynamic
+// allocation): it was idle, and nothing of it is lost.
+var ErrReleased = errors.New("released: idle")
+
+// Release takes an executor out of use for good: the scheduler hears of its removal
+// at once, so that it launches nothing more there, and the executor is told to shut
+// down.
+func (b *Backend) Release(id string) {
+	c, err := b.conn(id)
+	if err != nil {
+		return
+	}
+	b.send(scheduler.ExecutorRemoved{ID: id, Reason: ErrReleased})
+	select {
+	case c.out <- &pb.DriverMessage{Msg: &pb.DriverMessage_Shutdown{Shutdown: &pb.Shutdown{Reason: ErrReleased.Error()}}}:
+	case <-c.done:
+	}
+}
+
 // RemoveExecutor drops an executor the driver learned is gone (its container
 // ended): its stream is closed and the scheduler hears of its loss once.
 func (b *Backend) RemoveExecutor(id string, reason error) {
@@ -277,9 +343,10 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 	if reg == nil {
 		return status.Error(codes.InvalidArgument, "the first message must register the executor")
 	}
-	if reg.AppId != b.cfg.AppID || !handshake.Verify(b.cfg.Secret, reg.Proof, handshake.ExecutorRegister, b.cfg.AppID, reg.ExecutorId) {
-		b.cfg.Log.Warn().Str("executor", reg.ExecutorId).Str("app", reg.AppId).Msg("executor refused: bad application credentials")
-		return status.Errorf(codes.Unauthenticated, "executor %s: bad credentials for application %s", reg.ExecutorId, reg.AppId)
+	launch, err := b.admit(stream.Context(), reg)
+	if err != nil {
+		b.cfg.Log.Warn().Str("executor", reg.ExecutorId).Str("container", reg.ContainerId).Err(err).Msg("executor refused")
+		return status.Errorf(codes.PermissionDenied, "executor %s: %v", reg.ExecutorId, err)
 	}
 	c := &conn{id: reg.ExecutorId, out: make(chan *pb.DriverMessage, 256), done: make(chan struct{}), lastSeen: time.Now(), enc: newTaskEncoder()}
 	b.mu.Lock()
@@ -293,12 +360,20 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 	}
 	b.executors[c.id] = c
 	b.mu.Unlock()
-	if err := stream.Send(&pb.DriverMessage{Msg: &pb.DriverMessage_Registered{Registered: &pb.Registered{}}}); err != nil {
+	if err := stream.Send(&pb.DriverMessage{Msg: &pb.DriverMessage_Registered{Registered: &pb.Registered{ShuffleService: launch.ShuffleService}}}); err != nil {
 		b.drop(c, err)
 		return err
 	}
-	b.cfg.Log.Info().Str("executor", c.id).Str("host", reg.Host).Int32("cores", reg.Cores).Msg("executor registered")
-	b.send(scheduler.ExecutorAdded{Executor: scheduler.ExecutorInfo{ID: c.id, Host: reg.Host, Addr: reg.ShuffleAddr, Slots: int(reg.Cores)}})
+	auth, _ := handshake.FromContext(stream.Context())
+	b.cfg.Log.Info().Str("executor", c.id).Str("container", launch.ContainerID).Str("host", reg.Host).Int32("cores", reg.Cores).
+		Bool("encrypted", auth != nil && auth.Encrypted).Msg("executor registered")
+	// Map outputs are served by the node's shuffle service when the application
+	// uses one, else by the executor itself.
+	addr := reg.ShuffleAddr
+	if launch.ShuffleService != "" {
+		addr = launch.ShuffleService
+	}
+	b.send(scheduler.ExecutorAdded{Executor: scheduler.ExecutorInfo{ID: c.id, Host: reg.Host, Addr: addr, Slots: int(reg.Cores)}})
 	if b.cfg.Registered != nil {
 		b.cfg.Registered(stream.Context(), c.id)
 	}
@@ -345,6 +420,29 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 	}
 }
 
+// admit checks a registration: the connection is the application's (the handshake
+// proved its secret), the ApplicationMaster launched this executor in this
+// container, the executor proves its container's credential over this connection,
+// and it has not registered before.
+func (b *Backend) admit(ctx context.Context, reg *pb.Register) (Launch, error) {
+	auth, ok := handshake.FromContext(ctx)
+	if !ok || auth.App != b.cfg.AppID || reg.AppId != b.cfg.AppID {
+		return Launch{}, fmt.Errorf("bad credentials for application %s", reg.AppId)
+	}
+	wctx, cancel := context.WithTimeout(ctx, b.cfg.LaunchWait)
+	defer cancel()
+	return b.launches.claim(wctx, reg.ExecutorId, func(l Launch) error {
+		if l.ContainerID != reg.ContainerId {
+			return fmt.Errorf("registered from container %q, but was launched in %s", reg.ContainerId, l.ContainerID)
+		}
+		if !handshake.Verify(l.Credential, reg.Proof, handshake.ExecutorIdentity,
+			auth.Binding, []byte(reg.AppId), []byte(reg.ExecutorId), []byte(reg.ContainerId)) {
+			return errors.New("bad credentials: the proof is not its container's, or not made over this connection")
+		}
+		return nil
+	})
+}
+
 // drop forgets an executor and tells the scheduler once.
 func (b *Backend) drop(c *conn, reason error) {
 	c.remove(reason)
@@ -355,4 +453,7 @@ func (b *Backend) drop(c *conn, reason error) {
 	b.mu.Unlock()
 	b.cfg.Log.Info().Str("executor", c.id).AnErr("reason", c.reason).Msg("executor removed")
 	b.send(scheduler.ExecutorRemoved{ID: c.id, Reason: c.reason})
+	if b.cfg.Removed != nil {
+		b.cfg.Removed(c.id)
+	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/spindle-engine/spindle/executor/pb"
 	"github.com/spindle-engine/spindle/scheduler"
@@ -65,15 +64,34 @@ func startBackend(t *testing.T) (*Backend, *scheduler.Driver) {
 	return b, d
 }
 
-// startExecutor runs an executor in a goroutine; its Run result arrives on the channel.
+// startExecutor has the backend expect executor id, as the AM's launch does, and
+// runs it in a goroutine; its Run result arrives on the channel.
 func startExecutor(t *testing.T, b *Backend, id string, s []byte, r scheduler.Runner) (context.CancelFunc, <-chan error) {
+	t.Helper()
+	return runExecutor(t, executorConfig(b, id, s, launch(t, b, id)), r)
+}
+
+// launch records a launch of executor id in container "c<id>", as the AM does.
+func launch(t *testing.T, b *Backend, id string) []byte {
+	t.Helper()
+	cred, err := NewCredential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Expect(Launch{ExecutorID: id, ContainerID: "c" + id, Host: "h" + id, Credential: cred})
+	return cred
+}
+
+func executorConfig(b *Backend, id string, s, cred []byte) Config {
+	return Config{DriverAddr: b.Addr(), AppID: "app-1", ExecutorID: id, ContainerID: "c" + id, Credential: cred, Host: "h" + id,
+		ShuffleAddr: "h" + id + ":7337", Secret: s, Cores: 2, HeartbeatInterval: 50 * time.Millisecond, Log: zerolog.Nop()}
+}
+
+func runExecutor(t *testing.T, cfg Config, r scheduler.Runner) (context.CancelFunc, <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{DriverAddr: b.Addr(), AppID: "app-1", ExecutorID: id, Host: "h" + id,
-			ShuffleAddr: "h" + id + ":7337", Secret: s, Cores: 2, HeartbeatInterval: 50 * time.Millisecond, Log: zerolog.Nop()}, r)
-	}()
+	go func() { done <- Run(ctx, cfg, r) }()
 	t.Cleanup(cancel)
 	return cancel, done
 }
@@ -128,10 +146,10 @@ func TestFailureRoundTrip(t *testing.T) {
 		err   error
 		check func(t *testing.T, got error)
 	}{
-		{"fetch failure", &scheduler.FetchFailedError{ShuffleID: 3, MapPartition: 7, Executor: "9", Err: errors.New("connection refused")},
+		{"fetch failure", &scheduler.FetchFailedError{ShuffleID: 3, MapPartition: 7, Executor: "9", Host: "nm1", Err: errors.New("connection refused")},
 			func(t *testing.T, got error) {
 				var ff *scheduler.FetchFailedError
-				if !errors.As(got, &ff) || ff.ShuffleID != 3 || ff.MapPartition != 7 || ff.Executor != "9" || !strings.Contains(got.Error(), "connection refused") {
+				if !errors.As(got, &ff) || ff.ShuffleID != 3 || ff.MapPartition != 7 || ff.Executor != "9" || ff.Host != "nm1" || !strings.Contains(got.Error(), "on nm1: connection refused") {
 					t.Fatalf("got %v", got)
 				}
 			}},
@@ -298,17 +316,9 @@ func TestSilentExecutorIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Stop(context.Background())
-	cc, err := grpc.NewClient(b.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	stream, err := pb.NewDriverClient(cc).Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
-		AppId: "app-1", ExecutorId: "9", Host: "h", Cores: 1, Proof: handshake.Proof(secret, handshake.ExecutorRegister, "app-1", "9")}}}); err != nil {
+	cred := launch(t, b, "9")
+	stream := dial(t, ctx, b, secret)
+	if err := stream.Send(registration(t, stream, "9", cred)); err != nil {
 		t.Fatal(err)
 	}
 	var added, removed int
@@ -331,4 +341,32 @@ func TestSilentExecutorIsRemoved(t *testing.T) {
 	if added != 1 || b.NumExecutors() != 0 {
 		t.Fatalf("added %d, still registered %d", added, b.NumExecutors())
 	}
+}
+
+// dial opens a raw protocol stream to the backend with secret.
+func dial(t *testing.T, ctx context.Context, b *Backend, s []byte) pb.Driver_ConnectClient {
+	t.Helper()
+	cc, err := grpc.NewClient(b.Addr(), grpc.WithTransportCredentials(handshake.NewClientCredentials("app-1", handshake.PurposeExecutor, s, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	stream, err := pb.NewDriverClient(cc).Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stream
+}
+
+// registration is executor id's Register message, proved over stream's connection.
+func registration(t *testing.T, stream pb.Driver_ConnectClient, id string, cred []byte) *pb.ExecutorMessage {
+	t.Helper()
+	auth, ok := handshake.FromContext(stream.Context())
+	if !ok {
+		t.Fatal("the stream's connection has no handshake")
+	}
+	return &pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
+		AppId: "app-1", ExecutorId: id, ContainerId: "c" + id, Host: "h", Cores: 1,
+		Proof: handshake.Proof(cred, handshake.ExecutorIdentity, auth.Binding, []byte("app-1"), []byte(id), []byte("c"+id)),
+	}}}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/spindle-engine/spindle/executor/pb"
 	"github.com/spindle-engine/spindle/scheduler"
@@ -27,9 +26,23 @@ type Config struct {
 	// Host is the executor's host as the cluster names it (YARN's NM_HOST);
 	// ShuffleAddr is where it serves its map outputs.
 	Host, ShuffleAddr string
-	Secret            []byte
-	Cores             int
-	Memory            int64
+	// Secret is the application's secret, which the connection's handshake proves.
+	Secret []byte
+	// ContainerID and Credential are the container this executor runs in and the
+	// per-container credential the ApplicationMaster put in its credentials.
+	ContainerID string
+	Credential  []byte
+	// Encrypt asks for an encrypted connection (spindle.network.crypto.enabled).
+	Encrypt bool
+	// Registered, when set, runs once the driver accepted the executor, before any
+	// task: the driver names the node's shuffle service, if the application uses
+	// one, and the executor registers its directories there.
+	Registered func(ctx context.Context, shuffleService string) error
+	// Tokens, when set, receives renewed delegation tokens from the driver (a
+	// credentials file), on the stream's goroutine, between tasks' messages.
+	Tokens func(credentials []byte)
+	Cores  int
+	Memory int64
 	// HeartbeatInterval paces heartbeats; 0 means 10 s.
 	HeartbeatInterval time.Duration
 	Log               zerolog.Logger
@@ -42,7 +55,8 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
-	cc, err := grpc.NewClient(cfg.DriverAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := handshake.NewClientCredentials(cfg.AppID, handshake.PurposeExecutor, cfg.Secret, cfg.Encrypt)
+	cc, err := grpc.NewClient(cfg.DriverAddr, grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
 	if err != nil {
 		return fmt.Errorf("driver %s: %w", cfg.DriverAddr, err)
@@ -55,20 +69,33 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 		return fmt.Errorf("%w: connect %s: %w", ErrDriverGone, cfg.DriverAddr, err)
 	}
 	e := &runner{cfg: cfg, r: r, stream: stream, running: map[int64]context.CancelFunc{}}
-	if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: &pb.Register{
-		AppId: cfg.AppID, ExecutorId: cfg.ExecutorID, Host: cfg.Host, Cores: int32(cfg.Cores),
-		Memory: cfg.Memory, ShuffleAddr: cfg.ShuffleAddr, Proof: handshake.Proof(cfg.Secret, handshake.ExecutorRegister, cfg.AppID, cfg.ExecutorID),
-	}}}); err != nil {
+	reg := &pb.Register{AppId: cfg.AppID, ExecutorId: cfg.ExecutorID, ContainerId: cfg.ContainerID, Host: cfg.Host,
+		Cores: int32(cfg.Cores), Memory: cfg.Memory, ShuffleAddr: cfg.ShuffleAddr}
+	// The stream's connection is up once Connect returns; its binding ties the
+	// identity proof to it, so that the proof is worthless on any other.
+	auth, ok := handshake.FromContext(stream.Context())
+	if !ok {
+		return fmt.Errorf("register with driver %s: the connection was not authenticated", cfg.DriverAddr)
+	}
+	reg.Proof = handshake.Proof(cfg.Credential, handshake.ExecutorIdentity, auth.Binding,
+		[]byte(cfg.AppID), []byte(cfg.ExecutorID), []byte(cfg.ContainerID))
+	if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Register{Register: reg}}); err != nil {
 		return fmt.Errorf("%w: register with %s: %w", ErrDriverGone, cfg.DriverAddr, err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
 		return fmt.Errorf("register with driver %s: %w", cfg.DriverAddr, err)
 	}
-	if first.GetRegistered() == nil {
+	registered := first.GetRegistered()
+	if registered == nil {
 		return fmt.Errorf("register with driver %s: unexpected first message %T", cfg.DriverAddr, first.Msg)
 	}
 	cfg.Log.Info().Str("driver", cfg.DriverAddr).Msg("registered with the driver")
+	if cfg.Registered != nil {
+		if err := cfg.Registered(ctx, registered.ShuffleService); err != nil {
+			return err
+		}
+	}
 
 	taskCtx, stopTasks := context.WithCancel(ctx)
 	defer func() {
@@ -110,6 +137,10 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 		case *pb.DriverMessage_Shutdown:
 			cfg.Log.Info().Str("reason", m.Shutdown.Reason).Msg("driver shut the executor down")
 			return nil
+		case *pb.DriverMessage_UpdateTokens:
+			if cfg.Tokens != nil {
+				cfg.Tokens(m.UpdateTokens.Credentials)
+			}
 		}
 	}
 }

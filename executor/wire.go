@@ -209,7 +209,8 @@ func failureToProto(err error) *pb.TaskFailure {
 	case errors.As(err, &pe):
 		f.Kind, f.Message, f.Stack = pb.TaskFailure_PANIC, pe.Value, pe.Stack
 	case errors.As(err, &ff):
-		f.Kind, f.ShuffleId, f.MapPartition, f.Executor = pb.TaskFailure_FETCH_FAILED, int32(ff.ShuffleID), int32(ff.MapPartition), ff.Executor
+		f.Kind, f.ShuffleId, f.MapPartition, f.Executor, f.Host = pb.TaskFailure_FETCH_FAILED, int32(ff.ShuffleID), int32(ff.MapPartition), ff.Executor, ff.Host
+		f.Addr, f.Unreachable = ff.Addr, ff.Unreachable
 		if ff.Err != nil {
 			f.Message = ff.Err.Error() // the driver's FetchFailedError adds the rest
 		}
@@ -223,7 +224,7 @@ func failureFromProto(f *pb.TaskFailure) error {
 	switch f.Kind {
 	case pb.TaskFailure_FETCH_FAILED:
 		return &scheduler.FetchFailedError{ShuffleID: int(f.ShuffleId), MapPartition: int(f.MapPartition),
-			Executor: f.Executor, Err: &RemoteTaskError{Message: f.Message}}
+			Executor: f.Executor, Host: f.Host, Addr: f.Addr, Unreachable: f.Unreachable, Err: &RemoteTaskError{Message: f.Message}}
 	case pb.TaskFailure_NOT_RETRIABLE:
 		return &RemoteTaskError{Message: f.Message, NotRetriable: true}
 	case pb.TaskFailure_PANIC:

@@ -2,29 +2,21 @@ package shuffle
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/spindle-engine/spindle/security/handshake"
 	"github.com/spindle-engine/spindle/shuffle/pb"
 )
-
-// chunkSize bounds the data of one streamed message.
-const chunkSize = 1 << 20
 
 // Service serves map output segments over gRPC: the protocol of an executor serving
 // its own output, and of the node's external shuffle service.
@@ -32,19 +24,43 @@ type Service struct {
 	pb.UnimplementedShuffleServiceServer
 	secrets Secrets
 	log     zerolog.Logger
+	reg     Registrations
+	policy  DirPolicy
+	stats   serviceStats
+}
 
-	mu   sync.Mutex
-	dirs map[string]map[string][]string // app → executor → local dirs
+// DirPolicy may refuse the directories an application registers, beyond what every
+// service refuses (another application's); the external service uses it to keep
+// each application inside its own YARN application directories.
+type DirPolicy func(app string, dirs []string) error
+
+// ServiceOption configures a Service.
+type ServiceOption func(*Service)
+
+// WithRegistrations keeps registrations in r instead of in memory.
+func WithRegistrations(r Registrations) ServiceOption {
+	return func(s *Service) { s.reg = r }
+}
+
+// WithDirPolicy makes RegisterExecutor also ask p; its error refuses the
+// registration with PermissionDenied.
+func WithDirPolicy(p DirPolicy) ServiceOption {
+	return func(s *Service) { s.policy = p }
 }
 
 // NewService makes a service that authenticates callers with secrets.
-func NewService(secrets Secrets, log zerolog.Logger) *Service {
-	return &Service{secrets: secrets, log: log, dirs: map[string]map[string][]string{}}
+func NewService(secrets Secrets, log zerolog.Logger, opts ...ServiceOption) *Service {
+	s := &Service{secrets: secrets, log: log, reg: NewMemRegistrations()}
+	for _, o := range opts {
+		o(s)
+	}
+	s.stats.init()
+	return s
 }
 
 // Serve serves on lis until ctx ends, then stops gracefully (forcibly after 5 s).
 func (s *Service) Serve(ctx context.Context, lis net.Listener) error {
-	srv := grpc.NewServer(interceptors(s.secrets)...)
+	srv := grpc.NewServer(append(interceptors(s.secrets), s.serverOptions()...)...)
 	pb.RegisterShuffleServiceServer(srv, s)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
@@ -70,190 +86,95 @@ func (s *Service) RegisterExecutor(ctx context.Context, req *pb.RegisterExecutor
 	if err := callerApp(ctx, req.AppId); err != nil {
 		return nil, err
 	}
-	if req.ExecutorId == "" || len(req.LocalDirs) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "shuffle service: an executor needs an id and local dirs")
+	e, err := CleanRegistration(req.ExecutorId, Executor{Dirs: req.LocalDirs, Layout: req.Layout})
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "shuffle service: %v", err)
 	}
-	for _, d := range req.LocalDirs {
-		if !filepath.IsAbs(d) {
-			return nil, status.Errorf(codes.InvalidArgument, "shuffle service: local dir %q is not absolute", d)
+	if s.policy != nil {
+		if err := s.policy(req.AppId, e.Dirs); err != nil {
+			return nil, status.Errorf(codes.PermissionDenied, "shuffle service: %v", err)
 		}
 	}
-	dirs := make([]string, len(req.LocalDirs))
-	for i, d := range req.LocalDirs {
-		dirs[i] = filepath.Clean(d)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// An application may only name directories no other application registered,
-	// or it could fetch, and remove, another application's files.
-	for app, execs := range s.dirs {
-		if app == req.AppId {
-			continue
+	if err := s.reg.RegisterExecutor(req.AppId, req.ExecutorId, e); err != nil {
+		if errors.Is(err, ErrDirOwned) {
+			return nil, status.Errorf(codes.PermissionDenied, "shuffle service: %v", err)
 		}
-		for _, theirs := range execs {
-			for _, d := range dirs {
-				if slices.ContainsFunc(theirs, func(t string) bool { return nested(d, t) }) {
-					return nil, status.Errorf(codes.PermissionDenied, "shuffle service: local dir %s belongs to another application", d)
-				}
-			}
-		}
+		return nil, status.Errorf(codes.Internal, "shuffle service: register %s of %s: %v", req.ExecutorId, req.AppId, err)
 	}
-	if s.dirs[req.AppId] == nil {
-		s.dirs[req.AppId] = map[string][]string{}
-	}
-	s.dirs[req.AppId][req.ExecutorId] = dirs
-	s.log.Info().Str("app", req.AppId).Str("executor", req.ExecutorId).Strs("dirs", req.LocalDirs).Msg("executor registered")
+	s.log.Info().Str("app", req.AppId).Str("executor", req.ExecutorId).Strs("dirs", e.Dirs).Msg("executor registered")
 	return &pb.RegisterExecutorResponse{}, nil
 }
 
-// nested reports whether one of two clean absolute paths is the other or inside it.
-func nested(a, b string) bool {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	return a == b || strings.HasPrefix(b, a) && (strings.HasSuffix(a, string(filepath.Separator)) || b[len(a)] == filepath.Separator)
-}
-
-func (s *Service) executorDirs(app, executor string) ([]string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.dirs[app][executor]
-	return d, ok
-}
-
-// Fetch streams the requested segments in chunks of at most 1 MiB.
-func (s *Service) Fetch(req *pb.FetchRequest, stream pb.ShuffleService_FetchServer) error {
-	if err := callerApp(stream.Context(), req.AppId); err != nil {
-		return err
-	}
-	dirs, ok := s.executorDirs(req.AppId, req.ExecutorId)
-	if !ok {
-		return status.Errorf(codes.NotFound, "shuffle service: executor %s of %s is not registered", req.ExecutorId, req.AppId)
-	}
-	for _, r := range req.ReduceIds {
-		if err := s.sendSegment(stream, dirs, req, int(r)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) sendSegment(stream pb.ShuffleService_FetchServer, dirs []string, req *pb.FetchRequest, reduce int) error {
-	rc, _, err := OpenSegment(dirs, int(req.ShuffleId), int(req.MapId), reduce)
-	if errors.Is(err, ErrMissingOutput) {
-		return status.Errorf(codes.NotFound, "shuffle %d map %d reduce %d of %s: %v", req.ShuffleId, req.MapId, reduce, req.AppId, err)
-	}
-	if errors.Is(err, ErrCorrupt) {
-		return status.Errorf(codes.DataLoss, "shuffle %d map %d reduce %d of %s: %v", req.ShuffleId, req.MapId, reduce, req.AppId, err)
-	}
-	if err != nil {
-		return status.Errorf(codes.Internal, "shuffle %d map %d reduce %d: %v", req.ShuffleId, req.MapId, reduce, err)
-	}
-	defer rc.Close()
-	for {
-		// A fresh buffer per chunk: gRPC forbids changing a message after Send, as
-		// stats handlers may read it later.
-		buf := make([]byte, chunkSize)
-		n, err := io.ReadFull(rc, buf)
-		last := err == io.EOF || err == io.ErrUnexpectedEOF
-		if err != nil && !last {
-			return status.Errorf(codes.Internal, "read shuffle %d map %d reduce %d: %v", req.ShuffleId, req.MapId, reduce, err)
-		}
-		if err := stream.Send(&pb.Chunk{ReduceId: int32(reduce), Data: buf[:n], Last: last}); err != nil {
-			return err
-		}
-		if last {
-			return nil
-		}
-	}
-}
-
 // RemoveApplication deletes the application's shuffle files from its executors'
-// directories and forgets the application.
+// directories and forgets its executors.
 func (s *Service) RemoveApplication(ctx context.Context, req *pb.RemoveApplicationRequest) (*pb.RemoveApplicationResponse, error) {
 	if err := callerApp(ctx, req.AppId); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	execs := s.dirs[req.AppId]
-	delete(s.dirs, req.AppId)
-	s.mu.Unlock()
+	removed, err := s.DropApplication(req.AppId)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "shuffle service: remove %s: %v", req.AppId, err)
+	}
+	return &pb.RemoveApplicationResponse{FilesRemoved: int32(removed)}, nil
+}
+
+// DropApplication forgets app's executors and deletes the shuffle files in their
+// directories, returning how many it deleted: RemoveApplication's work, also done
+// by the external service when its supervisor says the application ended.
+func (s *Service) DropApplication(app string) (int, error) {
+	execs, err := s.reg.RemoveApplication(app)
+	if err != nil {
+		return 0, err
+	}
 	removed := 0
-	for _, dirs := range execs {
-		for _, d := range dirs {
+	for _, e := range execs {
+		for _, d := range e.Dirs {
 			entries, err := os.ReadDir(d)
 			if err != nil {
 				continue
 			}
-			for _, e := range entries {
-				if strings.HasPrefix(e.Name(), "shuffle_") && os.Remove(filepath.Join(d, e.Name())) == nil {
+			for _, f := range entries {
+				if strings.HasPrefix(f.Name(), "shuffle_") && os.Remove(filepath.Join(d, f.Name())) == nil {
 					removed++
 				}
 			}
 		}
 	}
-	s.log.Info().Str("app", req.AppId).Int("files", removed).Msg("application removed")
-	return &pb.RemoveApplicationResponse{FilesRemoved: int32(removed)}, nil
+	s.log.Info().Str("app", app).Int("executors", len(execs)).Int("files", removed).Msg("application removed")
+	return removed, nil
 }
-
-// Metadata keys of the per-application authentication: the caller proves it knows
-// the application's secret with an HMAC over the application, the method and a fresh
-// nonce of its own. The secret itself never travels.
-const (
-	mdApp   = "spindle-app"
-	mdNonce = "spindle-nonce"
-	mdAuth  = "spindle-auth"
-)
 
 // Secrets gives the shared secret of an application.
 type Secrets interface {
 	Secret(appID string) ([]byte, bool)
 }
 
-// callMAC is the hex proof a caller sends with one call.
-func callMAC(secret []byte, app, method, nonce string) string {
-	return hex.EncodeToString(handshake.Proof(secret, handshake.ShuffleCall, app, method, nonce))
-}
-
-func verifyMAC(secret []byte, got, app, method, nonce string) bool {
-	mac, err := hex.DecodeString(got)
-	return err == nil && handshake.Verify(secret, mac, handshake.ShuffleCall, app, method, nonce)
-}
-
-// authenticate checks an incoming call's credentials and returns its application.
-func authenticate(ctx context.Context, secrets Secrets, method string) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	get := func(k string) string {
-		if v := md.Get(k); len(v) == 1 {
-			return v[0]
-		}
-		return ""
+// authenticate returns the application whose secret the caller proved: the
+// connection's handshake (security/handshake) did it before gRPC read a byte.
+func authenticate(ctx context.Context) (string, error) {
+	auth, ok := handshake.FromContext(ctx)
+	if !ok || auth.App == "" {
+		return "", status.Error(codes.Unauthenticated, "shuffle service: the connection is not authenticated")
 	}
-	app, nonce, got := get(mdApp), get(mdNonce), get(mdAuth)
-	if app == "" || nonce == "" || got == "" {
-		return "", status.Error(codes.Unauthenticated, "shuffle service: missing application credentials")
-	}
-	secret, ok := secrets.Secret(app)
-	if !ok || !verifyMAC(secret, got, app, method, nonce) {
-		return "", status.Errorf(codes.Unauthenticated, "shuffle service: bad credentials for application %s", app)
-	}
-	return app, nil
+	return auth.App, nil
 }
 
 type appKey struct{}
 
-// interceptors authenticate every call and put its application in the context.
+// interceptors authenticate every connection with the handshake, under the secrets
+// of the applications served, and put each call's application in its context.
 func interceptors(secrets Secrets) []grpc.ServerOption {
 	return []grpc.ServerOption{
+		grpc.Creds(handshake.NewServerCredentials(secrets, handshake.ServerOptions{Purpose: handshake.PurposeShuffle})),
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			app, err := authenticate(ctx, secrets, info.FullMethod)
+			app, err := authenticate(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return h(context.WithValue(ctx, appKey{}, app), req)
 		}),
 		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			app, err := authenticate(ss.Context(), secrets, info.FullMethod)
+			app, err := authenticate(ss.Context())
 			if err != nil {
 				return err
 			}

@@ -99,6 +99,24 @@ func (a *Allocator) OnLaunchFailed(containerID string, err error) []Action {
 		CountsAsFailure: true, Message: fmt.Sprintf("launch on %s: %v", e.host, err)})...)
 }
 
+// OnServiceDown handles a container whose node does not run a service the
+// application needs (the shuffle service): the container is released, the node
+// excluded for ExclusionTimeout, and, the application being blameless, nothing
+// counts as a failure; the executor is replaced elsewhere.
+func (a *Allocator) OnServiceDown(containerID, reason string) []Action {
+	e, ok := a.forget(containerID)
+	if !ok {
+		return nil
+	}
+	if e.host != "" {
+		a.exclude(e.host)
+	}
+	return []Action{
+		Release{ContainerID: containerID, Reason: reason},
+		Exit{ContainerID: containerID, ExecutorID: e.id, Kind: ExitKilledByAM, Message: reason + "; node " + e.host + " excluded"},
+	}
+}
+
 // exit counts a failure and adds Failed the first time the limit is exceeded.
 func (a *Allocator) exit(e Exit) []Action {
 	out := []Action{e}

@@ -74,7 +74,7 @@ func (x TaskFailure_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TaskFailure_Kind.Descriptor instead.
 func (TaskFailure_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{14, 0}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type ExecutorMessage struct {
@@ -184,9 +184,12 @@ type Register struct {
 	Memory     int64                  `protobuf:"varint,5,opt,name=memory,proto3" json:"memory,omitempty"`
 	// shuffle_addr is where the executor serves its map outputs.
 	ShuffleAddr string `protobuf:"bytes,6,opt,name=shuffle_addr,json=shuffleAddr,proto3" json:"shuffle_addr,omitempty"`
-	// proof is HMAC-SHA256(secret, app_id "|" executor_id): the executor holds the
-	// application's secret, which never travels itself.
+	// proof shows the executor holds its container's credential, over this very
+	// connection (security/handshake.ExecutorIdentity over the connection's binding,
+	// the application, the executor and the container): the connection itself was
+	// authenticated with the application's secret by the handshake.
 	Proof         []byte `protobuf:"bytes,7,opt,name=proof,proto3" json:"proof,omitempty"`
+	ContainerId   string `protobuf:"bytes,8,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -270,6 +273,13 @@ func (x *Register) GetProof() []byte {
 	return nil
 }
 
+func (x *Register) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
 type Heartbeat struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RunningTasks  int32                  `protobuf:"varint,1,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
@@ -330,6 +340,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Launch
 	//	*DriverMessage_Kill
 	//	*DriverMessage_Shutdown
+	//	*DriverMessage_UpdateTokens
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -408,6 +419,15 @@ func (x *DriverMessage) GetShutdown() *Shutdown {
 	return nil
 }
 
+func (x *DriverMessage) GetUpdateTokens() *UpdateTokens {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_UpdateTokens); ok {
+			return x.UpdateTokens
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -428,6 +448,10 @@ type DriverMessage_Shutdown struct {
 	Shutdown *Shutdown `protobuf:"bytes,4,opt,name=shutdown,proto3,oneof"`
 }
 
+type DriverMessage_UpdateTokens struct {
+	UpdateTokens *UpdateTokens `protobuf:"bytes,10,opt,name=update_tokens,json=updateTokens,proto3,oneof"`
+}
+
 func (*DriverMessage_Registered) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Launch) isDriverMessage_Msg() {}
@@ -436,15 +460,67 @@ func (*DriverMessage_Kill) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Shutdown) isDriverMessage_Msg() {}
 
-type Registered struct {
+func (*DriverMessage_UpdateTokens) isDriverMessage_Msg() {}
+
+// UpdateTokens hands an executor renewed delegation tokens (Spark's
+// UpdateDelegationTokens): credentials is a Hadoop credentials file (HDTS) holding
+// only tokens, which replace those the executor's HDFS clients use.
+type UpdateTokens struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credentials   []byte                 `protobuf:"bytes,1,opt,name=credentials,proto3" json:"credentials,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *UpdateTokens) Reset() {
+	*x = UpdateTokens{}
+	mi := &file_executor_pb_executor_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTokens) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTokens) ProtoMessage() {}
+
+func (x *UpdateTokens) ProtoReflect() protoreflect.Message {
+	mi := &file_executor_pb_executor_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTokens.ProtoReflect.Descriptor instead.
+func (*UpdateTokens) Descriptor() ([]byte, []int) {
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateTokens) GetCredentials() []byte {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+type Registered struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// shuffle_service is the shuffle service on the executor's node, when the
+	// application uses one: the executor registers its directories there.
+	ShuffleService string `protobuf:"bytes,1,opt,name=shuffle_service,json=shuffleService,proto3" json:"shuffle_service,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_executor_pb_executor_proto_msgTypes[4]
+	mi := &file_executor_pb_executor_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -456,7 +532,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[4]
+	mi := &file_executor_pb_executor_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -469,7 +545,14 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{4}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Registered) GetShuffleService() string {
+	if x != nil {
+		return x.ShuffleService
+	}
+	return ""
 }
 
 type LaunchTask struct {
@@ -481,7 +564,7 @@ type LaunchTask struct {
 
 func (x *LaunchTask) Reset() {
 	*x = LaunchTask{}
-	mi := &file_executor_pb_executor_proto_msgTypes[5]
+	mi := &file_executor_pb_executor_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +576,7 @@ func (x *LaunchTask) String() string {
 func (*LaunchTask) ProtoMessage() {}
 
 func (x *LaunchTask) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[5]
+	mi := &file_executor_pb_executor_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +589,7 @@ func (x *LaunchTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchTask.ProtoReflect.Descriptor instead.
 func (*LaunchTask) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{5}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LaunchTask) GetTask() *Task {
@@ -525,7 +608,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_executor_pb_executor_proto_msgTypes[6]
+	mi := &file_executor_pb_executor_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +620,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[6]
+	mi := &file_executor_pb_executor_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +633,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{6}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -569,7 +652,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_executor_pb_executor_proto_msgTypes[7]
+	mi := &file_executor_pb_executor_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +664,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[7]
+	mi := &file_executor_pb_executor_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +677,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{7}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -627,7 +710,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_executor_pb_executor_proto_msgTypes[8]
+	mi := &file_executor_pb_executor_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +722,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[8]
+	mi := &file_executor_pb_executor_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +735,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{8}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Task) GetId() int64 {
@@ -761,7 +844,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_executor_pb_executor_proto_msgTypes[9]
+	mi := &file_executor_pb_executor_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +856,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[9]
+	mi := &file_executor_pb_executor_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +869,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{9}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ShuffleInput) GetShuffleId() int32 {
@@ -829,7 +912,7 @@ type MapStatus struct {
 
 func (x *MapStatus) Reset() {
 	*x = MapStatus{}
-	mi := &file_executor_pb_executor_proto_msgTypes[10]
+	mi := &file_executor_pb_executor_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +924,7 @@ func (x *MapStatus) String() string {
 func (*MapStatus) ProtoMessage() {}
 
 func (x *MapStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[10]
+	mi := &file_executor_pb_executor_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +937,7 @@ func (x *MapStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapStatus.ProtoReflect.Descriptor instead.
 func (*MapStatus) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{10}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MapStatus) GetExecutor() string {
@@ -896,7 +979,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_executor_pb_executor_proto_msgTypes[11]
+	mi := &file_executor_pb_executor_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +991,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[11]
+	mi := &file_executor_pb_executor_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1004,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{11}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskStatus) GetTaskId() int64 {
@@ -956,7 +1039,7 @@ type TaskResult struct {
 
 func (x *TaskResult) Reset() {
 	*x = TaskResult{}
-	mi := &file_executor_pb_executor_proto_msgTypes[12]
+	mi := &file_executor_pb_executor_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1051,7 @@ func (x *TaskResult) String() string {
 func (*TaskResult) ProtoMessage() {}
 
 func (x *TaskResult) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[12]
+	mi := &file_executor_pb_executor_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1064,7 @@ func (x *TaskResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{12}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TaskResult) GetSizes() []int64 {
@@ -1020,7 +1103,7 @@ type Metrics struct {
 
 func (x *Metrics) Reset() {
 	*x = Metrics{}
-	mi := &file_executor_pb_executor_proto_msgTypes[13]
+	mi := &file_executor_pb_executor_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1115,7 @@ func (x *Metrics) String() string {
 func (*Metrics) ProtoMessage() {}
 
 func (x *Metrics) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[13]
+	mi := &file_executor_pb_executor_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1128,7 @@ func (x *Metrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metrics.ProtoReflect.Descriptor instead.
 func (*Metrics) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{13}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Metrics) GetDurationNanos() int64 {
@@ -1105,13 +1188,16 @@ type TaskFailure struct {
 	MapPartition  int32                  `protobuf:"varint,4,opt,name=map_partition,json=mapPartition,proto3" json:"map_partition,omitempty"`
 	Executor      string                 `protobuf:"bytes,5,opt,name=executor,proto3" json:"executor,omitempty"`
 	Stack         string                 `protobuf:"bytes,6,opt,name=stack,proto3" json:"stack,omitempty"`
+	Host          string                 `protobuf:"bytes,7,opt,name=host,proto3" json:"host,omitempty"`                // a fetch failure's map output host
+	Addr          string                 `protobuf:"bytes,8,opt,name=addr,proto3" json:"addr,omitempty"`                // and the server it was fetched from
+	Unreachable   bool                   `protobuf:"varint,9,opt,name=unreachable,proto3" json:"unreachable,omitempty"` // which did not answer
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskFailure) Reset() {
 	*x = TaskFailure{}
-	mi := &file_executor_pb_executor_proto_msgTypes[14]
+	mi := &file_executor_pb_executor_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1209,7 @@ func (x *TaskFailure) String() string {
 func (*TaskFailure) ProtoMessage() {}
 
 func (x *TaskFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[14]
+	mi := &file_executor_pb_executor_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1222,7 @@ func (x *TaskFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailure.ProtoReflect.Descriptor instead.
 func (*TaskFailure) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{14}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskFailure) GetKind() TaskFailure_Kind {
@@ -1181,6 +1267,27 @@ func (x *TaskFailure) GetStack() string {
 	return ""
 }
 
+func (x *TaskFailure) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *TaskFailure) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *TaskFailure) GetUnreachable() bool {
+	if x != nil {
+		return x.Unreachable
+	}
+	return false
+}
+
 var File_executor_pb_executor_proto protoreflect.FileDescriptor
 
 const file_executor_pb_executor_proto_rawDesc = "" +
@@ -1190,7 +1297,7 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\bregister\x18\x01 \x01(\v2\x1a.spindle.executor.RegisterH\x00R\bregister\x126\n" +
 	"\x06status\x18\x02 \x01(\v2\x1c.spindle.executor.TaskStatusH\x00R\x06status\x12;\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x1b.spindle.executor.HeartbeatH\x00R\theartbeatB\x05\n" +
-	"\x03msg\"\xbd\x01\n" +
+	"\x03msg\"\xe0\x01\n" +
 	"\bRegister\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vexecutor_id\x18\x02 \x01(\tR\n" +
@@ -1199,21 +1306,27 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x05cores\x18\x04 \x01(\x05R\x05cores\x12\x16\n" +
 	"\x06memory\x18\x05 \x01(\x03R\x06memory\x12!\n" +
 	"\fshuffle_addr\x18\x06 \x01(\tR\vshuffleAddr\x12\x14\n" +
-	"\x05proof\x18\a \x01(\fR\x05proof\"O\n" +
+	"\x05proof\x18\a \x01(\fR\x05proof\x12!\n" +
+	"\fcontainer_id\x18\b \x01(\tR\vcontainerId\"O\n" +
 	"\tHeartbeat\x12#\n" +
 	"\rrunning_tasks\x18\x01 \x01(\x05R\frunningTasks\x12\x1d\n" +
 	"\n" +
-	"heap_bytes\x18\x02 \x01(\x03R\theapBytes\"\xfa\x01\n" +
+	"heap_bytes\x18\x02 \x01(\x03R\theapBytes\"\xc1\x02\n" +
 	"\rDriverMessage\x12>\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x1c.spindle.executor.RegisteredH\x00R\n" +
 	"registered\x126\n" +
 	"\x06launch\x18\x02 \x01(\v2\x1c.spindle.executor.LaunchTaskH\x00R\x06launch\x120\n" +
 	"\x04kill\x18\x03 \x01(\v2\x1a.spindle.executor.KillTaskH\x00R\x04kill\x128\n" +
-	"\bshutdown\x18\x04 \x01(\v2\x1a.spindle.executor.ShutdownH\x00R\bshutdownB\x05\n" +
-	"\x03msg\"\f\n" +
+	"\bshutdown\x18\x04 \x01(\v2\x1a.spindle.executor.ShutdownH\x00R\bshutdown\x12E\n" +
+	"\rupdate_tokens\x18\n" +
+	" \x01(\v2\x1e.spindle.executor.UpdateTokensH\x00R\fupdateTokensB\x05\n" +
+	"\x03msg\"0\n" +
+	"\fUpdateTokens\x12 \n" +
+	"\vcredentials\x18\x01 \x01(\fR\vcredentials\"5\n" +
 	"\n" +
-	"Registered\"8\n" +
+	"Registered\x12'\n" +
+	"\x0fshuffle_service\x18\x01 \x01(\tR\x0eshuffleService\"8\n" +
 	"\n" +
 	"LaunchTask\x12*\n" +
 	"\x04task\x18\x01 \x01(\v2\x16.spindle.executor.TaskR\x04task\"#\n" +
@@ -1267,7 +1380,7 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x13shuffle_write_bytes\x18\x05 \x01(\x03R\x11shuffleWriteBytes\x12\x1f\n" +
 	"\vspill_bytes\x18\x06 \x01(\x03R\n" +
 	"spillBytes\x12+\n" +
-	"\x11dropped_malformed\x18\a \x01(\x03R\x10droppedMalformed\"\x98\x02\n" +
+	"\x11dropped_malformed\x18\a \x01(\x03R\x10droppedMalformed\"\xe2\x02\n" +
 	"\vTaskFailure\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".spindle.executor.TaskFailure.KindR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1d\n" +
@@ -1275,7 +1388,10 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"shuffle_id\x18\x03 \x01(\x05R\tshuffleId\x12#\n" +
 	"\rmap_partition\x18\x04 \x01(\x05R\fmapPartition\x12\x1a\n" +
 	"\bexecutor\x18\x05 \x01(\tR\bexecutor\x12\x14\n" +
-	"\x05stack\x18\x06 \x01(\tR\x05stack\"A\n" +
+	"\x05stack\x18\x06 \x01(\tR\x05stack\x12\x12\n" +
+	"\x04host\x18\a \x01(\tR\x04host\x12\x12\n" +
+	"\x04addr\x18\b \x01(\tR\x04addr\x12 \n" +
+	"\vunreachable\x18\t \x01(\bR\vunreachable\"A\n" +
 	"\x04Kind\x12\t\n" +
 	"\x05ERROR\x10\x00\x12\x10\n" +
 	"\fFETCH_FAILED\x10\x01\x12\x11\n" +
@@ -1297,47 +1413,49 @@ func file_executor_pb_executor_proto_rawDescGZIP() []byte {
 }
 
 var file_executor_pb_executor_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_executor_pb_executor_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_executor_pb_executor_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_executor_pb_executor_proto_goTypes = []any{
 	(TaskFailure_Kind)(0),   // 0: spindle.executor.TaskFailure.Kind
 	(*ExecutorMessage)(nil), // 1: spindle.executor.ExecutorMessage
 	(*Register)(nil),        // 2: spindle.executor.Register
 	(*Heartbeat)(nil),       // 3: spindle.executor.Heartbeat
 	(*DriverMessage)(nil),   // 4: spindle.executor.DriverMessage
-	(*Registered)(nil),      // 5: spindle.executor.Registered
-	(*LaunchTask)(nil),      // 6: spindle.executor.LaunchTask
-	(*KillTask)(nil),        // 7: spindle.executor.KillTask
-	(*Shutdown)(nil),        // 8: spindle.executor.Shutdown
-	(*Task)(nil),            // 9: spindle.executor.Task
-	(*ShuffleInput)(nil),    // 10: spindle.executor.ShuffleInput
-	(*MapStatus)(nil),       // 11: spindle.executor.MapStatus
-	(*TaskStatus)(nil),      // 12: spindle.executor.TaskStatus
-	(*TaskResult)(nil),      // 13: spindle.executor.TaskResult
-	(*Metrics)(nil),         // 14: spindle.executor.Metrics
-	(*TaskFailure)(nil),     // 15: spindle.executor.TaskFailure
+	(*UpdateTokens)(nil),    // 5: spindle.executor.UpdateTokens
+	(*Registered)(nil),      // 6: spindle.executor.Registered
+	(*LaunchTask)(nil),      // 7: spindle.executor.LaunchTask
+	(*KillTask)(nil),        // 8: spindle.executor.KillTask
+	(*Shutdown)(nil),        // 9: spindle.executor.Shutdown
+	(*Task)(nil),            // 10: spindle.executor.Task
+	(*ShuffleInput)(nil),    // 11: spindle.executor.ShuffleInput
+	(*MapStatus)(nil),       // 12: spindle.executor.MapStatus
+	(*TaskStatus)(nil),      // 13: spindle.executor.TaskStatus
+	(*TaskResult)(nil),      // 14: spindle.executor.TaskResult
+	(*Metrics)(nil),         // 15: spindle.executor.Metrics
+	(*TaskFailure)(nil),     // 16: spindle.executor.TaskFailure
 }
 var file_executor_pb_executor_proto_depIdxs = []int32{
 	2,  // 0: spindle.executor.ExecutorMessage.register:type_name -> spindle.executor.Register
-	12, // 1: spindle.executor.ExecutorMessage.status:type_name -> spindle.executor.TaskStatus
+	13, // 1: spindle.executor.ExecutorMessage.status:type_name -> spindle.executor.TaskStatus
 	3,  // 2: spindle.executor.ExecutorMessage.heartbeat:type_name -> spindle.executor.Heartbeat
-	5,  // 3: spindle.executor.DriverMessage.registered:type_name -> spindle.executor.Registered
-	6,  // 4: spindle.executor.DriverMessage.launch:type_name -> spindle.executor.LaunchTask
-	7,  // 5: spindle.executor.DriverMessage.kill:type_name -> spindle.executor.KillTask
-	8,  // 6: spindle.executor.DriverMessage.shutdown:type_name -> spindle.executor.Shutdown
-	9,  // 7: spindle.executor.LaunchTask.task:type_name -> spindle.executor.Task
-	10, // 8: spindle.executor.Task.inputs:type_name -> spindle.executor.ShuffleInput
-	11, // 9: spindle.executor.ShuffleInput.maps:type_name -> spindle.executor.MapStatus
-	13, // 10: spindle.executor.TaskStatus.result:type_name -> spindle.executor.TaskResult
-	15, // 11: spindle.executor.TaskStatus.failure:type_name -> spindle.executor.TaskFailure
-	14, // 12: spindle.executor.TaskResult.metrics:type_name -> spindle.executor.Metrics
-	0,  // 13: spindle.executor.TaskFailure.kind:type_name -> spindle.executor.TaskFailure.Kind
-	1,  // 14: spindle.executor.Driver.Connect:input_type -> spindle.executor.ExecutorMessage
-	4,  // 15: spindle.executor.Driver.Connect:output_type -> spindle.executor.DriverMessage
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	6,  // 3: spindle.executor.DriverMessage.registered:type_name -> spindle.executor.Registered
+	7,  // 4: spindle.executor.DriverMessage.launch:type_name -> spindle.executor.LaunchTask
+	8,  // 5: spindle.executor.DriverMessage.kill:type_name -> spindle.executor.KillTask
+	9,  // 6: spindle.executor.DriverMessage.shutdown:type_name -> spindle.executor.Shutdown
+	5,  // 7: spindle.executor.DriverMessage.update_tokens:type_name -> spindle.executor.UpdateTokens
+	10, // 8: spindle.executor.LaunchTask.task:type_name -> spindle.executor.Task
+	11, // 9: spindle.executor.Task.inputs:type_name -> spindle.executor.ShuffleInput
+	12, // 10: spindle.executor.ShuffleInput.maps:type_name -> spindle.executor.MapStatus
+	14, // 11: spindle.executor.TaskStatus.result:type_name -> spindle.executor.TaskResult
+	16, // 12: spindle.executor.TaskStatus.failure:type_name -> spindle.executor.TaskFailure
+	15, // 13: spindle.executor.TaskResult.metrics:type_name -> spindle.executor.Metrics
+	0,  // 14: spindle.executor.TaskFailure.kind:type_name -> spindle.executor.TaskFailure.Kind
+	1,  // 15: spindle.executor.Driver.Connect:input_type -> spindle.executor.ExecutorMessage
+	4,  // 16: spindle.executor.Driver.Connect:output_type -> spindle.executor.DriverMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_executor_pb_executor_proto_init() }
@@ -1355,6 +1473,7 @@ func file_executor_pb_executor_proto_init() {
 		(*DriverMessage_Launch)(nil),
 		(*DriverMessage_Kill)(nil),
 		(*DriverMessage_Shutdown)(nil),
+		(*DriverMessage_UpdateTokens)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1362,7 +1481,7 @@ func file_executor_pb_executor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_executor_pb_executor_proto_rawDesc), len(file_executor_pb_executor_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

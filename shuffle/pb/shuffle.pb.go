@@ -27,10 +27,15 @@ const (
 )
 
 type RegisterExecutorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AppId         string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
-	ExecutorId    string                 `protobuf:"bytes,2,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
-	LocalDirs     []string               `protobuf:"bytes,3,rep,name=local_dirs,json=localDirs,proto3" json:"local_dirs,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	AppId      string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	ExecutorId string                 `protobuf:"bytes,2,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	LocalDirs  []string               `protobuf:"bytes,3,rep,name=local_dirs,json=localDirs,proto3" json:"local_dirs,omitempty"`
+	// layout names how map outputs are laid out in local_dirs; empty means
+	// "spindle-v1": shuffle_<shuffle>_<map>.{data,index} in
+	// local_dirs[(shuffle*31+map) % len(local_dirs)]. A service refuses a layout it
+	// does not know rather than serve the wrong files.
+	Layout        string `protobuf:"bytes,4,opt,name=layout,proto3" json:"layout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -86,6 +91,13 @@ func (x *RegisterExecutorRequest) GetLocalDirs() []string {
 	return nil
 }
 
+func (x *RegisterExecutorRequest) GetLayout() string {
+	if x != nil {
+		return x.Layout
+	}
+	return ""
+}
+
 type RegisterExecutorResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -122,6 +134,10 @@ func (*RegisterExecutorResponse) Descriptor() ([]byte, []int) {
 	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{1}
 }
 
+// FetchRequest names segments of one executor's map outputs: either one map output's
+// reduce partitions (shuffle_id, map_id, reduce_ids), or, when blocks is not empty,
+// any number of blocks of that executor, which the service streams in the order
+// given.
 type FetchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AppId         string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
@@ -129,6 +145,7 @@ type FetchRequest struct {
 	ShuffleId     int32                  `protobuf:"varint,3,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
 	MapId         int32                  `protobuf:"varint,4,opt,name=map_id,json=mapId,proto3" json:"map_id,omitempty"`
 	ReduceIds     []int32                `protobuf:"varint,5,rep,packed,name=reduce_ids,json=reduceIds,proto3" json:"reduce_ids,omitempty"`
+	Blocks        []*BlockId             `protobuf:"bytes,6,rep,name=blocks,proto3" json:"blocks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,19 +215,92 @@ func (x *FetchRequest) GetReduceIds() []int32 {
 	return nil
 }
 
-// Chunk is part of one reduce partition's segment; last marks its final chunk.
+func (x *FetchRequest) GetBlocks() []*BlockId {
+	if x != nil {
+		return x.Blocks
+	}
+	return nil
+}
+
+// BlockId is one reduce partition's segment of one map output.
+type BlockId struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShuffleId     int32                  `protobuf:"varint,1,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
+	MapId         int32                  `protobuf:"varint,2,opt,name=map_id,json=mapId,proto3" json:"map_id,omitempty"`
+	ReduceId      int32                  `protobuf:"varint,3,opt,name=reduce_id,json=reduceId,proto3" json:"reduce_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockId) Reset() {
+	*x = BlockId{}
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockId) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockId) ProtoMessage() {}
+
+func (x *BlockId) ProtoReflect() protoreflect.Message {
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockId.ProtoReflect.Descriptor instead.
+func (*BlockId) Descriptor() ([]byte, []int) {
+	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BlockId) GetShuffleId() int32 {
+	if x != nil {
+		return x.ShuffleId
+	}
+	return 0
+}
+
+func (x *BlockId) GetMapId() int32 {
+	if x != nil {
+		return x.MapId
+	}
+	return 0
+}
+
+func (x *BlockId) GetReduceId() int32 {
+	if x != nil {
+		return x.ReduceId
+	}
+	return 0
+}
+
+// Chunk is part of one segment; last marks its final chunk. A segment's chunks are
+// contiguous in the stream and segments follow the request's order, so a reader
+// needs no reassembly. block is the segment's index in FetchRequest.blocks (0 in
+// the reduce_ids form); size, on a segment's first chunk, is its length in bytes.
 type Chunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ReduceId      int32                  `protobuf:"varint,1,opt,name=reduce_id,json=reduceId,proto3" json:"reduce_id,omitempty"`
 	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
 	Last          bool                   `protobuf:"varint,3,opt,name=last,proto3" json:"last,omitempty"`
+	Block         int32                  `protobuf:"varint,4,opt,name=block,proto3" json:"block,omitempty"`
+	Size          int64                  `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Chunk) Reset() {
 	*x = Chunk{}
-	mi := &file_shuffle_pb_shuffle_proto_msgTypes[3]
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -222,7 +312,7 @@ func (x *Chunk) String() string {
 func (*Chunk) ProtoMessage() {}
 
 func (x *Chunk) ProtoReflect() protoreflect.Message {
-	mi := &file_shuffle_pb_shuffle_proto_msgTypes[3]
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -235,7 +325,7 @@ func (x *Chunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
 func (*Chunk) Descriptor() ([]byte, []int) {
-	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{3}
+	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Chunk) GetReduceId() int32 {
@@ -259,6 +349,20 @@ func (x *Chunk) GetLast() bool {
 	return false
 }
 
+func (x *Chunk) GetBlock() int32 {
+	if x != nil {
+		return x.Block
+	}
+	return 0
+}
+
+func (x *Chunk) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 type RemoveApplicationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AppId         string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
@@ -268,7 +372,7 @@ type RemoveApplicationRequest struct {
 
 func (x *RemoveApplicationRequest) Reset() {
 	*x = RemoveApplicationRequest{}
-	mi := &file_shuffle_pb_shuffle_proto_msgTypes[4]
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +384,7 @@ func (x *RemoveApplicationRequest) String() string {
 func (*RemoveApplicationRequest) ProtoMessage() {}
 
 func (x *RemoveApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shuffle_pb_shuffle_proto_msgTypes[4]
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +397,7 @@ func (x *RemoveApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveApplicationRequest.ProtoReflect.Descriptor instead.
 func (*RemoveApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{4}
+	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RemoveApplicationRequest) GetAppId() string {
@@ -312,7 +416,7 @@ type RemoveApplicationResponse struct {
 
 func (x *RemoveApplicationResponse) Reset() {
 	*x = RemoveApplicationResponse{}
-	mi := &file_shuffle_pb_shuffle_proto_msgTypes[5]
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +428,7 @@ func (x *RemoveApplicationResponse) String() string {
 func (*RemoveApplicationResponse) ProtoMessage() {}
 
 func (x *RemoveApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shuffle_pb_shuffle_proto_msgTypes[5]
+	mi := &file_shuffle_pb_shuffle_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +441,7 @@ func (x *RemoveApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveApplicationResponse.ProtoReflect.Descriptor instead.
 func (*RemoveApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{5}
+	return file_shuffle_pb_shuffle_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RemoveApplicationResponse) GetFilesRemoved() int32 {
@@ -351,14 +455,15 @@ var File_shuffle_pb_shuffle_proto protoreflect.FileDescriptor
 
 const file_shuffle_pb_shuffle_proto_rawDesc = "" +
 	"\n" +
-	"\x18shuffle/pb/shuffle.proto\x12\x0fspindle.shuffle\"p\n" +
+	"\x18shuffle/pb/shuffle.proto\x12\x0fspindle.shuffle\"\x88\x01\n" +
 	"\x17RegisterExecutorRequest\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vexecutor_id\x18\x02 \x01(\tR\n" +
 	"executorId\x12\x1d\n" +
 	"\n" +
-	"local_dirs\x18\x03 \x03(\tR\tlocalDirs\"\x1a\n" +
-	"\x18RegisterExecutorResponse\"\x9b\x01\n" +
+	"local_dirs\x18\x03 \x03(\tR\tlocalDirs\x12\x16\n" +
+	"\x06layout\x18\x04 \x01(\tR\x06layout\"\x1a\n" +
+	"\x18RegisterExecutorResponse\"\xcd\x01\n" +
 	"\fFetchRequest\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vexecutor_id\x18\x02 \x01(\tR\n" +
@@ -367,11 +472,19 @@ const file_shuffle_pb_shuffle_proto_rawDesc = "" +
 	"shuffle_id\x18\x03 \x01(\x05R\tshuffleId\x12\x15\n" +
 	"\x06map_id\x18\x04 \x01(\x05R\x05mapId\x12\x1d\n" +
 	"\n" +
-	"reduce_ids\x18\x05 \x03(\x05R\treduceIds\"L\n" +
+	"reduce_ids\x18\x05 \x03(\x05R\treduceIds\x120\n" +
+	"\x06blocks\x18\x06 \x03(\v2\x18.spindle.shuffle.BlockIdR\x06blocks\"\\\n" +
+	"\aBlockId\x12\x1d\n" +
+	"\n" +
+	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12\x15\n" +
+	"\x06map_id\x18\x02 \x01(\x05R\x05mapId\x12\x1b\n" +
+	"\treduce_id\x18\x03 \x01(\x05R\breduceId\"v\n" +
 	"\x05Chunk\x12\x1b\n" +
 	"\treduce_id\x18\x01 \x01(\x05R\breduceId\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
-	"\x04last\x18\x03 \x01(\bR\x04last\"1\n" +
+	"\x04last\x18\x03 \x01(\bR\x04last\x12\x14\n" +
+	"\x05block\x18\x04 \x01(\x05R\x05block\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\"1\n" +
 	"\x18RemoveApplicationRequest\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\"@\n" +
 	"\x19RemoveApplicationResponse\x12#\n" +
@@ -393,27 +506,29 @@ func file_shuffle_pb_shuffle_proto_rawDescGZIP() []byte {
 	return file_shuffle_pb_shuffle_proto_rawDescData
 }
 
-var file_shuffle_pb_shuffle_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_shuffle_pb_shuffle_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_shuffle_pb_shuffle_proto_goTypes = []any{
 	(*RegisterExecutorRequest)(nil),   // 0: spindle.shuffle.RegisterExecutorRequest
 	(*RegisterExecutorResponse)(nil),  // 1: spindle.shuffle.RegisterExecutorResponse
 	(*FetchRequest)(nil),              // 2: spindle.shuffle.FetchRequest
-	(*Chunk)(nil),                     // 3: spindle.shuffle.Chunk
-	(*RemoveApplicationRequest)(nil),  // 4: spindle.shuffle.RemoveApplicationRequest
-	(*RemoveApplicationResponse)(nil), // 5: spindle.shuffle.RemoveApplicationResponse
+	(*BlockId)(nil),                   // 3: spindle.shuffle.BlockId
+	(*Chunk)(nil),                     // 4: spindle.shuffle.Chunk
+	(*RemoveApplicationRequest)(nil),  // 5: spindle.shuffle.RemoveApplicationRequest
+	(*RemoveApplicationResponse)(nil), // 6: spindle.shuffle.RemoveApplicationResponse
 }
 var file_shuffle_pb_shuffle_proto_depIdxs = []int32{
-	0, // 0: spindle.shuffle.ShuffleService.RegisterExecutor:input_type -> spindle.shuffle.RegisterExecutorRequest
-	2, // 1: spindle.shuffle.ShuffleService.Fetch:input_type -> spindle.shuffle.FetchRequest
-	4, // 2: spindle.shuffle.ShuffleService.RemoveApplication:input_type -> spindle.shuffle.RemoveApplicationRequest
-	1, // 3: spindle.shuffle.ShuffleService.RegisterExecutor:output_type -> spindle.shuffle.RegisterExecutorResponse
-	3, // 4: spindle.shuffle.ShuffleService.Fetch:output_type -> spindle.shuffle.Chunk
-	5, // 5: spindle.shuffle.ShuffleService.RemoveApplication:output_type -> spindle.shuffle.RemoveApplicationResponse
-	3, // [3:6] is the sub-list for method output_type
-	0, // [0:3] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	3, // 0: spindle.shuffle.FetchRequest.blocks:type_name -> spindle.shuffle.BlockId
+	0, // 1: spindle.shuffle.ShuffleService.RegisterExecutor:input_type -> spindle.shuffle.RegisterExecutorRequest
+	2, // 2: spindle.shuffle.ShuffleService.Fetch:input_type -> spindle.shuffle.FetchRequest
+	5, // 3: spindle.shuffle.ShuffleService.RemoveApplication:input_type -> spindle.shuffle.RemoveApplicationRequest
+	1, // 4: spindle.shuffle.ShuffleService.RegisterExecutor:output_type -> spindle.shuffle.RegisterExecutorResponse
+	4, // 5: spindle.shuffle.ShuffleService.Fetch:output_type -> spindle.shuffle.Chunk
+	6, // 6: spindle.shuffle.ShuffleService.RemoveApplication:output_type -> spindle.shuffle.RemoveApplicationResponse
+	4, // [4:7] is the sub-list for method output_type
+	1, // [1:4] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_shuffle_pb_shuffle_proto_init() }
@@ -427,7 +542,7 @@ func file_shuffle_pb_shuffle_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shuffle_pb_shuffle_proto_rawDesc), len(file_shuffle_pb_shuffle_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -3,11 +3,16 @@
 // test, speaks to the RM and NMs only through package yarn, and prints what
 // it observed as one JSON line on stdout for the test to check.
 //
-// Usage: testam succeed|fail|hang|overask
+// Usage: testam succeed|fail|hang|overask|shuffle
 //
 // Environment (set by the test in the launch context): HADOOP_CONF_DIR
 // names the cluster's configuration; TESTAM_NODES the two node names to ask
 // for strictly (comma-separated).
+//
+// shuffle starts one container on each node with the application secret
+// (credentials' spindle.secret) as the spindle_shuffle aux service's service
+// data, prints the report with each node's shuffle port from startContainers'
+// metadata at once, and heartbeats until the test kills the application.
 package main
 
 import (
@@ -22,6 +27,7 @@ import (
 
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/ipc"
+	"github.com/spindle-engine/spindle/shuffle"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -37,6 +43,16 @@ type Report struct {
 	// Credentials lists the container_tokens file as "token <alias> <kind>"
 	// and "secret <alias> <value>" entries.
 	Credentials []string `json:"credentials"`
+	// Shuffle is, per container of the shuffle mode, the node's spindle_shuffle
+	// port from the service metadata, or why there is none.
+	Shuffle []ShufflePort `json:"shuffle,omitempty"`
+}
+
+// ShufflePort is one node's shuffle service as startContainers reported it.
+type ShufflePort struct {
+	Node  string `json:"node"`
+	Port  int    `json:"port"`
+	Error string `json:"error,omitempty"`
 }
 
 // Container is one allocated container and how it ended.
@@ -119,6 +135,20 @@ func run(ctx context.Context, mode string) error {
 		return finish(yarn.Succeeded, "testam: oversized ask refused")
 	case "hang":
 		// Heartbeat until the RM kills the application (or ctx ends).
+		for ctx.Err() == nil {
+			if _, err := amrm.Allocate(ctx, &yarn.AllocateRequest{Progress: 0.5}); err != nil {
+				return err
+			}
+			time.Sleep(heartbeat)
+		}
+		return ctx.Err()
+	case "shuffle":
+		if err := shuffleContainers(ctx, env, amrm, rep); err != nil {
+			rep.Error = err.Error()
+			return errors.Join(err, finish(yarn.Failed, "testam: "+err.Error()))
+		}
+		b, _ := json.Marshal(rep)
+		fmt.Println(string(b))
 		for ctx.Err() == nil {
 			if _, err := amrm.Allocate(ctx, &yarn.AllocateRequest{Progress: 0.5}); err != nil {
 				return err
@@ -224,5 +254,66 @@ func runContainers(ctx context.Context, env *yarn.AMEnv, amrm *yarn.AMRMClient, 
 		rep.Containers = append(rep.Containers, *c)
 	}
 	sort.Slice(rep.Containers, func(i, j int) bool { return rep.Containers[i].ID < rep.Containers[j].ID })
+	return nil
+}
+
+// shuffleContainers starts a sleeping container on each of the two nodes, its
+// launch context carrying the application secret for the spindle_shuffle aux
+// service, and records each node's shuffle port from the metadata.
+func shuffleContainers(ctx context.Context, env *yarn.AMEnv, amrm *yarn.AMRMClient, rep *Report) error {
+	nodes := strings.Split(os.Getenv("TESTAM_NODES"), ",")
+	if len(nodes) != 2 {
+		return fmt.Errorf("TESTAM_NODES=%q: want two node names", os.Getenv("TESTAM_NODES"))
+	}
+	secret, ok := env.Credentials.Secrets["spindle.secret"]
+	if !ok {
+		return errors.New("no spindle.secret in the AM's credentials")
+	}
+	small := yarn.Resource{MemoryMB: 128, VCores: 1}
+	asks := []yarn.ResourceRequest{
+		{Priority: 1, ResourceName: nodes[0], Capability: small, NumContainers: 1, RelaxLocality: true},
+		{Priority: 1, ResourceName: nodes[1], Capability: small, NumContainers: 1, RelaxLocality: true},
+		{Priority: 1, ResourceName: yarn.DefaultRack, Capability: small, NumContainers: 2},
+		{Priority: 1, ResourceName: yarn.AnyHost, Capability: small, NumContainers: 2},
+	}
+	nm := yarn.NewNMClient(amrm)
+	defer nm.Close()
+	req := &yarn.AllocateRequest{Asks: asks, Progress: 0.1}
+	for len(rep.Shuffle) < 2 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("waiting for containers (%d of 2 started): %w", len(rep.Shuffle), err)
+		}
+		resp, err := amrm.Allocate(ctx, req)
+		if err != nil {
+			return err
+		}
+		req = &yarn.AllocateRequest{Progress: 0.2}
+		if resp.Resynced {
+			req.Asks = asks
+		}
+		for _, c := range resp.Allocated {
+			if len(rep.Shuffle) == 2 {
+				req.Releases = append(req.Releases, c.ID)
+				continue
+			}
+			lc := &yarn.LaunchContext{
+				Commands:    []string{"/bin/bash -c 'sleep 600' 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"},
+				ServiceData: map[string][]byte{shuffle.AuxServiceName: secret},
+			}
+			meta, err := nm.StartWithMeta(ctx, c, lc)
+			if err != nil {
+				return err
+			}
+			p := ShufflePort{Node: c.Node.String()}
+			if m, ok := meta[shuffle.AuxServiceName]; !ok {
+				p.Error = "no spindle_shuffle metadata"
+			} else if p.Port, err = shuffle.ParseServiceMeta(m); err != nil {
+				p.Error = err.Error()
+			}
+			rep.Shuffle = append(rep.Shuffle, p)
+		}
+		time.Sleep(heartbeat)
+	}
+	sort.Slice(rep.Shuffle, func(i, j int) bool { return rep.Shuffle[i].Node < rep.Shuffle[j].Node })
 	return nil
 }

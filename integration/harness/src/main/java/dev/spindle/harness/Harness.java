@@ -66,7 +66,7 @@ public final class Harness {
   }
 
   private static void usage() {
-    System.err.println("usage: Harness up --conf-dir DIR [--work-dir DIR]"
+    System.err.println("usage: Harness up --conf-dir DIR [--work-dir DIR] [--shuffle-daemon PATH] [--secure --kdc-dir DIR]"
         + " | report --conf-dir DIR APP_ID"
         + " | write-tokens --out FILE --format writable|protobuf"
         + " | read-tokens --in FILE");
@@ -98,13 +98,22 @@ public final class Harness {
     conf.setInt("dfs.replication", 2);
     // Tests write multi-block files with 1 MiB blocks.
     conf.setLong("dfs.namenode.fs-limits.min-block-size", 1024 * 1024);
-    MiniDFSCluster dfs = new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(2).build();
+    Secure secure = Secure.fromArgs(args); // null for the open cluster
+    if (secure != null) {
+      secure.configure(conf);
+    }
+    MiniDFSCluster dfs = secure == null
+        ? new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(2).build()
+        : secure.as(Secure.HDFS, () -> new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(2).build());
     dfs.waitActive();
     String user = UserGroupInformation.getCurrentUser().getShortUserName();
     FileSystem fs = dfs.getFileSystem();
     fs.mkdirs(new Path("/user/" + user));
     fs.mkdirs(new Path("/tmp"));
     fs.setPermission(new Path("/tmp"), new FsPermission((short) 01777));
+    if (secure != null) {
+      secure.prepare(fs);
+    }
 
     YarnConfiguration yconf = new YarnConfiguration(dfs.getConfiguration(0));
     // The shaded jar has no capacity-scheduler.xml: one queue, inline.
@@ -130,9 +139,29 @@ public final class Harness {
     // Stop containers quickly when the cluster goes down.
     yconf.set("yarn.nodemanager.sleep-delay-before-sigkill.ms", "100");
     yconf.set("yarn.nodemanager.process-kill-wait.ms", "500");
+    // The external shuffle service on every NodeManager: the aux service (its jar is on
+    // this JVM's classpath) runs the Go daemon; each daemon's port comes back in
+    // startContainers' metadata, so the two on this host never collide.
+    String shuffleDaemon = flag(args, "--shuffle-daemon", "");
+    if (!shuffleDaemon.isEmpty()) {
+      yconf.set("yarn.nodemanager.aux-services", "spindle_shuffle");
+      yconf.set("yarn.nodemanager.aux-services.spindle_shuffle.class", "dev.spindle.shuffle.yarn.SpindleShuffleService");
+      yconf.set("spindle.shuffle.daemon.path", shuffleDaemon);
+      yconf.set("spindle.shuffle.listen.host", "localhost");
+      yconf.set("spindle.shuffle.metrics.listen", "127.0.0.1:0");
+    }
     MiniYARNCluster yarn = new MiniYARNCluster("spindle", NODE_MANAGERS, 1, 1);
-    yarn.init(yconf);
-    yarn.start();
+    if (secure == null) {
+      yarn.init(yconf);
+      yarn.start();
+    } else {
+      secure.configureYarn(yconf);
+      secure.as(Secure.YARN, () -> {
+        yarn.init(yconf);
+        yarn.start();
+        return null;
+      });
+    }
 
     // SIGTERM stops the cluster on an ordinary thread, in order (apps, YARN, DFS), before
     // the JVM's shutdown hooks (Hadoop's own among them) run and race with it.
