@@ -8,7 +8,7 @@ SALES_MB  ?= 200MB
 MASTER    ?= local[*]
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all build run test unit bench bench-compare proto fmt vet clean minicluster-up minicluster-down
+.PHONY: all build run test unit bench bench-compare proto fmt vet clean minicluster-up minicluster-down minicluster-secure-up minicluster-secure-down
 
 all: build
 
@@ -24,20 +24,26 @@ run: build $(DATA)/sales.csv
 	$(BIN)/spindle submit --master '$(MASTER)' $(BIN)/revenue $(DATA)/sales.csv
 
 # test: unit tests and end-to-end tests on a real MiniYARNCluster + MiniDFSCluster,
-# started once for the whole run and stopped at the end.
+# started once for the whole run and stopped at the end. The YARN end-to-end suite
+# runs a second time with Spindle's own connections encrypted. The Kerberized
+# minicluster (MIT KDC, RPC and data transfer privacy) runs beside it, also once, for
+# integration/secure.
 test:
 	@set -e; \
+	trap 'scripts/minicluster down; scripts/minicluster down --secure' EXIT; \
 	eval "$$(scripts/minicluster up)"; \
-	trap 'scripts/minicluster down' EXIT; \
+	eval "$$(scripts/minicluster up --secure)"; \
 	echo "minicluster: HADOOP_CONF_DIR=$$HADOOP_CONF_DIR"; \
-	$(GO) test -count=1 -timeout 30m ./...
+	echo "minicluster: SPINDLE_SECURE_CONF_DIR=$$SPINDLE_SECURE_CONF_DIR"; \
+	$(GO) test -count=1 -timeout 30m ./...; \
+	SPINDLE_E2E_CRYPTO=true $(GO) test -count=1 -timeout 20m ./integration/e2e/
 
 # unit: the tests that need no cluster (end-to-end tests skip themselves, saying so).
 unit:
 	$(GO) test -count=1 ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./shuffle/ ./codec/ ./scheduler/
+	$(GO) test -run '^$$' -bench . -benchmem ./shuffle/ ./shuffle/external/ ./codec/ ./scheduler/
 
 # bench-compare: Spindle against Apache Spark (PySpark, installed under build/bench) on
 # the same machine; writes BENCHMARKS.md and docs/bench-ratios.png. BENCH_ARGS="--scale 8"
@@ -59,6 +65,12 @@ minicluster-up:
 
 minicluster-down:
 	scripts/minicluster down
+
+minicluster-secure-up:
+	scripts/minicluster up --secure
+
+minicluster-secure-down:
+	scripts/minicluster down --secure
 
 clean:
 	rm -rf build

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spindle-engine/spindle/hdfs"
+	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -13,9 +15,15 @@ type App struct {
 	ID      yarn.AppID
 	Staging string // the staging directory's URL, e.g. hdfs://nn:8020/user/u/.spindleStaging/<id>
 	Secret  []byte // the application secret in the AM's credentials
+	// Tokens are the delegation tokens in the AM's credentials (Kerberized
+	// clusters only), for the driver in client mode.
+	Tokens []*ipc.Token
+	// AccessEnds is when the tokens' max lifetime ends, when no keytab renews them
+	// (see AccessNote); zero otherwise.
+	AccessEnds time.Time
 
 	rm       *yarn.ResourceManager
-	user     string
+	fsOpts   hdfs.Options
 	preserve bool
 }
 
@@ -73,7 +81,7 @@ func (a *App) Cleanup(ctx context.Context) error {
 }
 
 func (a *App) removeStaging(ctx context.Context) error {
-	return RemoveStagingURL(ctx, a.Staging, a.user)
+	return RemoveStagingURL(ctx, a.Staging, a.fsOpts)
 }
 
 // Close releases the RM connection.

@@ -6,7 +6,9 @@
 // --archives, and the Hadoop configuration as the archive "__spindle_conf__"; its
 // environment follows the contract of issue #5 (SPINDLE_ROLE, SPINDLE_CONF,
 // SPINDLE_APP_ID, SPINDLE_RESOURCES, ...). The application secret travels only in the
-// container's credentials.
+// container's credentials. On a Kerberized cluster Submit authenticates with the
+// user's login, puts the application's delegation tokens in those credentials too,
+// and in cluster mode stages the user's keytab, if any, for the AM alone.
 package deploy
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/spindle-engine/spindle/conf"
+	"github.com/spindle-engine/spindle/security/kerberos"
 )
 
 // Names shared with the processes that run in YARN containers.
@@ -79,14 +82,22 @@ type Spec struct {
 	DriverAMAddr    string   // client mode: the driver's endpoint for the thin AM
 	// Secret is the per-application secret; empty means Submit makes one (App.Secret).
 	Secret []byte
-	// User is the Hadoop user (SIMPLE auth); "" means HADOOP_USER_NAME, else the OS user.
+	// User is the Hadoop user (SIMPLE auth); "" means the Kerberos login's short
+	// name, else HADOOP_USER_NAME, else the OS user.
 	User string
-	Log  zerolog.Logger
+	// Kerberos is the submitter's login on a Kerberized cluster (nil on an open
+	// one): Submit authenticates with it, obtains the delegation tokens the AM and
+	// executors use, and in cluster mode ships its keytab, if any, to the AM.
+	Kerberos *kerberos.User
+	Log      zerolog.Logger
 }
 
 func (s *Spec) user() string {
 	if s.User != "" {
 		return s.User
+	}
+	if s.Kerberos != nil {
+		return s.Kerberos.ShortName()
 	}
 	return HadoopUser()
 }

@@ -65,10 +65,16 @@ func RemoveStaging(ctx context.Context, fsys hdfs.FS, dir string) error {
 }
 
 // RemoveStagingURL removes the staging directory named by its URL (App.Staging, or
-// SPINDLE_STAGING_DIR in the AM's environment) as the Hadoop user.
-func RemoveStagingURL(ctx context.Context, stagingURL, user string) (err error) {
-	fss := hdfs.NewFileSystems(hdfs.Options{User: user})
+// SPINDLE_STAGING_DIR in the AM's environment), reaching HDFS as opts say.
+func RemoveStagingURL(ctx context.Context, stagingURL string, opts hdfs.Options) (err error) {
+	fss := hdfs.NewFileSystems(opts)
 	defer func() { err = errors.Join(err, fss.Close()) }()
+	return RemoveStagingIn(ctx, fss, stagingURL)
+}
+
+// RemoveStagingIn is RemoveStagingURL through fss, whose credentials (renewed
+// delegation tokens in the ApplicationMaster) it uses.
+func RemoveStagingIn(ctx context.Context, fss *hdfs.FileSystems, stagingURL string) error {
 	fsys, dir, err := fss.Resolve(ctx, stagingURL)
 	if err != nil {
 		return fmt.Errorf("staging dir: %w", err)

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 
 	"github.com/spindle-engine/spindle/hdfs"
+	"github.com/spindle-engine/spindle/security/tokens"
+	"github.com/spindle-engine/spindle/shuffle"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -36,11 +39,15 @@ func Submit(ctx context.Context, spec *Spec) (*App, error) {
 		return nil, err
 	}
 	user := spec.user()
-	rm, err := yarn.NewResourceManager(spec.Hadoop, yarn.WithUser(user))
+	fsOpts, err := spec.fsOptions(user)
 	if err != nil {
 		return nil, err
 	}
-	app, err := submit(ctx, spec, rm, role, user)
+	rm, err := yarn.NewResourceManager(spec.Hadoop, spec.rmOptions(user)...)
+	if err != nil {
+		return nil, err
+	}
+	app, err := submit(ctx, spec, rm, role, user, fsOpts)
 	if err != nil {
 		rm.Close()
 		return nil, err
@@ -59,7 +66,7 @@ func checkBinary(p string) error {
 	return nil
 }
 
-func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, user string) (*App, error) {
+func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, user string, fsOpts hdfs.Options) (*App, error) {
 	id, max, err := rm.NewApplication(ctx)
 	if err != nil {
 		return nil, err
@@ -76,7 +83,7 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 	if err != nil {
 		return nil, err
 	}
-	app := &App{ID: id, Staging: staging, Secret: spec.Secret, rm: rm, user: user,
+	app := &App{ID: id, Staging: staging, Secret: spec.Secret, rm: rm, fsOpts: fsOpts,
 		preserve: spec.Conf.Bool("spindle.yarn.preserveStagingFiles")}
 	if len(app.Secret) == 0 {
 		app.Secret = make([]byte, 32)
@@ -84,11 +91,22 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 			return nil, fmt.Errorf("application secret: %w", err)
 		}
 	}
-	resources, err := stage(ctx, spec, staging, user)
+	resources, keytab, err := stage(ctx, spec, staging, fsOpts)
 	if err != nil {
 		return nil, errors.Join(err, app.removeStaging(ctx))
 	}
-	lc, err := launchContext(spec, app, role, resources)
+	if app.Tokens, err = obtainTokens(ctx, spec, fsOpts, staging); err != nil {
+		return nil, errors.Join(err, app.removeStaging(ctx))
+	}
+	if spec.Kerberos != nil && spec.Kerberos.Keytab() == "" {
+		// Only a keytab (the AM's, or a client-mode driver's) renews them.
+		app.AccessEnds = tokens.AccessEnds(app.Tokens)
+	}
+	var kt *amKeytab
+	if keytab != nil {
+		kt = &amKeytab{resource: *keytab, principal: spec.Kerberos.Principal()}
+	}
+	lc, err := launchContext(spec, app, role, resources, kt)
 	if err != nil {
 		return nil, errors.Join(err, app.removeStaging(ctx))
 	}
@@ -114,9 +132,10 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 
 // stage uploads the job binary, the local files and archives (Spec's, else
 // spindle.yarn.dist.files and .archives) and the Hadoop configuration, and returns
-// every container resource by name.
-func stage(ctx context.Context, spec *Spec, staging, user string) (_ map[string]yarn.LocalResource, err error) {
-	fss := hdfs.NewFileSystems(hdfs.Options{User: user})
+// every container resource by name; and, separately, the AM's keytab (cluster mode
+// with --keytab), which no executor gets.
+func stage(ctx context.Context, spec *Spec, staging string, fsOpts hdfs.Options) (_ map[string]yarn.LocalResource, keytab *yarn.LocalResource, err error) {
+	fss := hdfs.NewFileSystems(fsOpts)
 	defer func() { err = errors.Join(err, fss.Close()) }()
 	p := &plan{remote: map[string]yarn.LocalResource{}}
 	files, archives := spec.Files, spec.Archives
@@ -128,30 +147,37 @@ func stage(ctx context.Context, spec *Spec, staging, user string) (_ map[string]
 	}
 	for _, f := range files {
 		if err := p.addUser(ctx, fss, f, yarn.File); err != nil {
-			return nil, fmt.Errorf("--files: %w", err)
+			return nil, nil, fmt.Errorf("--files: %w", err)
 		}
 	}
 	for _, a := range archives {
 		if err := p.addUser(ctx, fss, a, yarn.Archive); err != nil {
-			return nil, fmt.Errorf("--archives: %w", err)
+			return nil, nil, fmt.Errorf("--archives: %w", err)
 		}
+	}
+	kt, err := keytabUpload(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if kt != nil {
+		p.uploads = append(p.uploads, *kt)
 	}
 	p.uploads = append(p.uploads, upload{key: JobResource, stagedName: JobResource, local: spec.Binary, typ: yarn.File})
 	if dir := spec.confDir(); dir != "" {
 		tmp, err := os.MkdirTemp("", "spindle-conf-")
 		if err != nil {
-			return nil, fmt.Errorf("conf archive: %w", err)
+			return nil, nil, fmt.Errorf("conf archive: %w", err)
 		}
 		defer os.RemoveAll(tmp)
 		zipPath, err := confArchive(dir, tmp)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.uploads = append(p.uploads, upload{key: ConfResource, stagedName: ConfResource + ".zip", local: zipPath, typ: yarn.Archive})
 	}
 	fsys, dir, err := fss.Resolve(ctx, staging)
 	if err != nil {
-		return nil, fmt.Errorf("staging dir: %w", err)
+		return nil, nil, fmt.Errorf("staging dir: %w", err)
 	}
 	locals := make(map[string]string, len(p.uploads))
 	byStaged := make(map[string]upload, len(p.uploads))
@@ -161,25 +187,41 @@ func stage(ctx context.Context, spec *Spec, staging, user string) (_ map[string]
 	}
 	staged, err := hdfs.Stage(ctx, fsys, dir, locals)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := p.remote
 	for _, s := range staged {
 		u := byStaged[s.Name]
-		out[u.key] = yarn.LocalResource{
+		r := yarn.LocalResource{
 			URL: resourceURL(staging, s.Path), Size: s.Size, Timestamp: s.ModTime.UnixMilli(),
 			Type: u.typ, Visibility: yarn.Application,
 		}
+		if u.key == KeytabResource {
+			// Localized into the user's private cache, never a public one.
+			r.Visibility = yarn.Private
+			keytab = &r
+			continue
+		}
+		out[u.key] = r
 	}
-	return out, nil
+	return out, keytab, nil
 }
 
-// launchContext is the AM container: its resources, the environment of the
-// contract, its command, and credentials carrying the secret.
-func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.LocalResource) (*yarn.LaunchContext, error) {
+// launchContext is the AM container: its resources (and the keytab, if any), the
+// environment of the contract, its command, and credentials carrying the secret
+// and the delegation tokens.
+func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.LocalResource, keytab *amKeytab) (*yarn.LaunchContext, error) {
 	c := spec.Conf.Clone()
 	// The AM reads where it runs from its configuration, whatever the submitter set.
 	if err := errors.Join(c.Set("spindle.master", "yarn"), c.Set("spindle.submit.deployMode", spec.Mode)); err != nil {
+		return nil, err
+	}
+	if keytab != nil {
+		// The AM logs in from its own copy, named as it is in its directory.
+		if err := errors.Join(c.Set("spindle.kerberos.keytab", KeytabResource), c.Set("spindle.kerberos.principal", keytab.principal)); err != nil {
+			return nil, err
+		}
+	} else if err := errors.Join(c.Set("spindle.kerberos.keytab", ""), c.Set("spindle.kerberos.principal", "")); err != nil {
 		return nil, err
 	}
 	confJSON, err := json.Marshal(c.Explicit())
@@ -196,7 +238,7 @@ func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.
 		EnvAppID:           app.ID.String(),
 		EnvResources:       string(resJSON),
 		EnvStagingDir:      app.Staging,
-		"HADOOP_USER_NAME": app.user,
+		"HADOOP_USER_NAME": app.fsOpts.User,
 	}
 	if _, ok := resources[ConfResource]; ok {
 		env["HADOOP_CONF_DIR"] = ConfResource
@@ -209,12 +251,27 @@ func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.
 	}
 	creds := yarn.NewCredentials()
 	creds.Secrets[SecretAlias] = app.Secret
-	return &yarn.LaunchContext{
-		LocalResources: resources,
+	for _, t := range app.Tokens {
+		creds.Tokens[t.Kind+"@"+t.Service] = t
+	}
+	local := resources
+	if keytab != nil {
+		local = maps.Clone(resources)
+		local[KeytabResource] = keytab.resource
+	}
+	lc := &yarn.LaunchContext{
+		LocalResources: local,
 		Env:            EscapeEnv(env),
 		Commands:       []string{amCommand(spec.Args)},
 		Tokens:         creds.Bytes(),
-	}, nil
+	}
+	if spec.Conf.Bool("spindle.shuffle.service.enabled") {
+		// The NodeManager hands the first container of the application on a node,
+		// which may be this one, to its shuffle service with the application's
+		// secret, as Spark's client does for spark_shuffle.
+		lc.ServiceData = map[string][]byte{shuffle.AuxServiceName: app.Secret}
+	}
+	return lc, nil
 }
 
 // SplitList splits a comma-separated --files or --archives value.

@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/spindle-engine/spindle/ipc"
 )
 
 // ErrClosed is returned by FileSystems.Resolve after Close.
@@ -16,26 +19,41 @@ var ErrClosed = errors.New("hdfs: file systems closed")
 // for them: one per NameNode, shared by every caller that resolves a path
 // there, until Close. It is safe for concurrent use.
 type FileSystems struct {
-	opts Options
+	opts   Options
+	tokens tokenSet
 
 	mu      sync.Mutex
 	closed  bool
 	clients map[string]*nnSlot // by NameNode address and user
+	// retired are clients whose token was replaced or expired: files opened
+	// through them may still read, so they close with the FileSystems.
+	retired []*hdfsFS
 }
 
 // nnSlot holds one NameNode's clients. sem is held while connecting, so that
 // concurrent resolvers of one NameNode share a client while each waits only as
 // long as its own context allows.
 type nnSlot struct {
-	sem chan struct{}
-	fs  *hdfsFS // nil until connected; guarded by sem
+	sem     chan struct{}
+	fs      *hdfsFS // nil until connected; guarded by sem
+	service string  // the NameNode's token service, once resolved; guarded by sem
 }
 
 // NewFileSystems returns FileSystems reaching HDFS as opts say. It connects to
 // nothing until a path needs it.
 func NewFileSystems(opts Options) *FileSystems {
-	return &FileSystems{opts: opts, clients: map[string]*nnSlot{}}
+	f := &FileSystems{opts: opts, clients: map[string]*nnSlot{}}
+	f.tokens.now = time.Now
+	f.tokens.set(opts.Tokens)
+	return f
 }
+
+// SetTokens replaces the HDFS delegation tokens, as an executor does when the
+// driver sends renewed ones: later Resolve calls connect with the new token of
+// their NameNode, while files already open finish on the connection they have.
+// A connection is also replaced once its token passes its max date, after which
+// the NameNode would refuse any reconnect with it.
+func (f *FileSystems) SetTokens(tokens []*ipc.Token) { f.tokens.set(tokens) }
 
 // Resolve picks the filesystem of path by its scheme and returns the path within
 // it: no scheme or file:// is the local filesystem, hdfs://host:port/p is HDFS at
@@ -98,14 +116,29 @@ func (f *FileSystems) hdfs(ctx context.Context, host string) (*hdfsFS, error) {
 		return nil, fmt.Errorf("connect to NameNode %s: %w", host, ctx.Err())
 	}
 	defer func() { <-slot.sem }()
+	if slot.service == "" {
+		svc, err := ipc.TokenService(ctx, host, opts.Security.TokenServiceByName)
+		if err != nil {
+			return nil, fmt.Errorf("NameNode %s: %w", host, err)
+		}
+		slot.service = svc
+	}
 	if slot.fs != nil {
-		return slot.fs, nil
+		if f.tokens.usable(slot.fs.token, slot.service) {
+			return slot.fs, nil
+		}
+		f.retire(slot.fs)
+		slot.fs = nil
 	}
 	// Close may have run while this caller waited: it found no client here.
 	if f.isClosed() {
 		return nil, ErrClosed
 	}
-	h, err := connect(ctx, host, opts.User)
+	tok, expired := f.tokens.pick(slot.service)
+	if tok == nil && !expired.IsZero() && opts.Kerberos == nil {
+		return nil, &TokenExpiredError{Service: slot.service, At: expired}
+	}
+	h, err := connect(ctx, host, opts, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +166,13 @@ func (f *FileSystems) slot(key string) (*nnSlot, error) {
 	return s, nil
 }
 
+// retire keeps a replaced client until Close.
+func (f *FileSystems) retire(h *hdfsFS) {
+	f.mu.Lock()
+	f.retired = append(f.retired, h)
+	f.mu.Unlock()
+}
+
 func (f *FileSystems) isClosed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -150,8 +190,13 @@ func (f *FileSystems) Close() error {
 	f.closed = true
 	slots := f.clients
 	f.clients = nil
+	retired := f.retired
+	f.retired = nil
 	f.mu.Unlock()
 	var errs []error
+	for _, h := range retired {
+		errs = append(errs, h.close())
+	}
 	for _, s := range slots {
 		s.sem <- struct{}{}
 		if s.fs != nil {

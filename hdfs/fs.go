@@ -3,7 +3,10 @@
 // boundaries, and the output committer.
 //
 // FileSystems resolves paths to filesystems and owns the NameNode clients it opens
-// for them; the caller closes it.
+// for them; the caller closes it. On a Kerberized cluster they authenticate with
+// the HDFS delegation token of each NameNode, else a Kerberos login (see
+// security.go and docs/kerberos.md), and FileSystems obtains, renews and cancels
+// delegation tokens.
 //
 // Errors follow the os package: errors.Is(err, fs.ErrNotExist) and fs.ErrExist work
 // whatever the filesystem, as in colinmarc/hdfs; the NameNode's Java exceptions on
@@ -13,8 +16,13 @@ package hdfs
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"time"
+
+	"github.com/jcmturner/gokrb5/v8/client"
+
+	"github.com/spindle-engine/spindle/ipc"
 )
 
 // FileInfo describes a file or directory.
@@ -58,4 +66,16 @@ type FS interface {
 type Options struct {
 	DefaultFS string // fs.defaultFS, the NameNode of hdfs:///p paths (paths without a scheme stay local)
 	User      string // the HDFS user for SIMPLE authentication
+	// Security is the cluster's (SecurityFrom); zero for an open cluster.
+	Security Security
+	// Kerberos, a logged-in client (the submitting user's), authenticates to
+	// NameNodes for which no delegation token is held.
+	Kerberos *client.Client
+	// Tokens are HDFS delegation tokens (from the container's credentials): a
+	// NameNode connection authenticates with the one whose service names that
+	// NameNode. FileSystems.SetTokens replaces them.
+	Tokens []*ipc.Token
+	// Dial, when set, opens every connection, to NameNodes and DataNodes alike: a
+	// proxy's, or a test's tap on the wire.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }

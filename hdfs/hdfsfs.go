@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
-	"sync/atomic"
 	"time"
 
 	hdfsclient "github.com/colinmarc/hdfs/v2"
+
+	"github.com/spindle-engine/spindle/ipc"
 )
 
 // hdfsFS is HDFS through colinmarc/hdfs. That client takes no context, so calls are
@@ -19,37 +19,46 @@ import (
 type hdfsFS struct {
 	c  *hdfsclient.Client
 	nn *nameNode
+	// token is the delegation token both connections authenticated with; nil for
+	// Kerberos or SIMPLE.
+	token *ipc.Token
 }
 
-// connect opens the clients of one NameNode as user. ctx bounds the dial, which
-// is all the connecting colinmarc/hdfs does before its first call (the SIMPLE
-// handshake only writes); that client takes no context, so its later
-// reconnects are not bound by ctx.
-func connect(ctx context.Context, host, user string) (*hdfsFS, error) {
-	var connecting atomic.Bool
-	connecting.Store(true)
-	var d net.Dialer
-	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
-		if connecting.Load() {
-			dctx = ctx
-		}
-		return d.DialContext(dctx, network, addr)
-	}
-	c, err := hdfsclient.NewClient(hdfsclient.ClientOptions{Addresses: []string{host}, User: user, NamenodeDialFunc: dial})
-	connecting.Store(false)
+// connect opens the clients of one NameNode as opts say, with tok (nil: Kerberos
+// if opts has a login, else SIMPLE). ctx bounds the first connection, which
+// authenticates; colinmarc/hdfs takes no context, so its later reconnects are
+// bound by the dial timeout only.
+func connect(ctx context.Context, host string, opts Options, tok *ipc.Token) (*hdfsFS, error) {
+	cfg, err := nnConfig(host, opts, tok)
 	if err != nil {
-		// colinmarc/hdfs flattens the dial error into text: keep ctx's
-		// error matchable.
+		return nil, err
+	}
+	d := &dialer{ctx: ctx, cfg: cfg}
+	user := opts.User
+	if user == "" {
+		user = "nobody" // colinmarc/hdfs wants one; TOKEN and KERBEROS do not send it
+	}
+	c, err := hdfsclient.NewClient(hdfsclient.ClientOptions{
+		Addresses: []string{host}, User: user, NamenodeDialFunc: d.dial, DatanodeDialFunc: opts.Dial,
+		DataTransferProtection: opts.Security.DataTransferProtection,
+	})
+	d.connected()
+	if err != nil {
+		// colinmarc/hdfs flattens the dial error into text: keep ctx's error and
+		// ours (an *ipc.AuthError, say) matchable.
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, fmt.Errorf("connect to NameNode %s: %w (%v)", host, cerr, err)
 		}
+		if derr := d.lastErr(); derr != nil {
+			return nil, fmt.Errorf("connect to NameNode %s: %w", host, derr)
+		}
 		return nil, fmt.Errorf("connect to NameNode %s: %w", host, err)
 	}
-	nn, err := newNameNode(host, c.User())
+	nn, err := newNameNode(cfg)
 	if err != nil {
 		return nil, errors.Join(err, c.Close())
 	}
-	return &hdfsFS{c: c, nn: nn}, nil
+	return &hdfsFS{c: c, nn: nn, token: tok}, nil
 }
 
 // close closes both clients; it must be called once.

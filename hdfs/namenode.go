@@ -23,10 +23,12 @@ type nameNode struct {
 	c *ipc.Client
 }
 
-func newNameNode(addr, user string) (*nameNode, error) {
-	c, err := ipc.NewClient(ipc.Config{Addr: addr, Protocol: clientProtocol, ProtocolVersion: clientProtocolVersion, User: user})
+// newNameNode is a client of the NameNode cfg names, authenticating as the
+// colinmarc/hdfs connection beside it does.
+func newNameNode(cfg ipc.Config) (*nameNode, error) {
+	c, err := ipc.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("NameNode %s: %w", addr, err)
+		return nil, fmt.Errorf("NameNode %s: %w", cfg.Addr, err)
 	}
 	return &nameNode{c: c}, nil
 }

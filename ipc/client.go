@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,13 +16,22 @@ import (
 	"github.com/spindle-engine/spindle/ipc/pb"
 )
 
-// Kerberos selects KERBEROS (GSSAPI) authentication.
+// Kerberos enables KERBEROS (GSSAPI) authentication with a logged-in client.
+// The server's advertised principal must be the one the configuration expects,
+// as Hadoop's SaslRpcClient.getServerPrincipal checks.
 type Kerberos struct {
 	// Client is a logged-in gokrb5 client.
 	Client *client.Client
-	// ServicePrincipal is the server's principal, e.g. "rm/host@REALM"
-	// (with _HOST already substituted).
+	// ServicePrincipal is the server's principal as configured, e.g.
+	// "nn/_HOST@REALM": _HOST becomes the canonical name of the server's host
+	// (its address reversed, as Java's getCanonicalHostName), and a principal
+	// without a realm gets the default realm.
 	ServicePrincipal string
+	// Pattern, when set (the key's ".pattern"), is a glob the advertised
+	// principal must match instead; ServicePrincipal is then not used.
+	Pattern string
+	// Key names the configuration key of ServicePrincipal, for errors.
+	Key string
 }
 
 // Config describes a connection to one Hadoop RPC server and protocol.
@@ -30,12 +40,27 @@ type Config struct {
 	Protocol        string // e.g. "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB"
 	ProtocolVersion uint64 // 1 for YARN/HDFS protocols
 	User            string // effective user under SIMPLE; ignored with Token or Kerberos
-	Token           *Token // TOKEN auth (DIGEST-MD5) when non-nil
-	Kerberos        *Kerberos
+	// Token is used for TOKEN auth (DIGEST-MD5) whatever its service: the
+	// AMRMToken and NMTokens, which are picked by kind.
+	Token *Token
+	// Tokens are delegation tokens held for many servers: TOKEN auth uses the
+	// one of kind TokenKind whose service names this server (its IP and port,
+	// as SecurityUtil.buildTokenService makes it). Ignored when Token is set.
+	Tokens    []*Token
+	TokenKind string
+	// TokenServiceByName matches services by host name instead of IP
+	// (hadoop.security.token.service.use_ip=false).
+	TokenServiceByName bool
+	// Kerberos enables KERBEROS auth. With a token too, the server's order
+	// decides, as in Hadoop: servers list TOKEN first.
+	Kerberos *Kerberos
 	// QOP is the minimum protection; "" means auth. The server's offer
 	// decides among the levels at or above it.
 	QOP         QOP
 	DialTimeout time.Duration // per attempt; default 20s
+	// Dial, when set, opens the TCP connections instead of a net.Dialer: a
+	// proxy's, or a test's tap.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// MaxRetries is ipc.client.connect.max.retries: how many times a failed
 	// connect is retried with backoff. 0 means the default, 3; negative
 	// means no retries.
@@ -65,11 +90,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Protocol == "" {
 		return cfg, errors.New("ipc: Config.Protocol is empty")
 	}
-	if cfg.Token != nil && cfg.Kerberos != nil {
-		return cfg, errors.New("ipc: Config has both Token and Kerberos")
+	if k := cfg.Kerberos; k != nil && (k.Client == nil || k.Client.Credentials == nil || (k.ServicePrincipal == "" && k.Pattern == "")) {
+		return cfg, errors.New("ipc: Config.Kerberos needs a logged-in Client and ServicePrincipal or Pattern")
 	}
-	if cfg.Kerberos != nil && (cfg.Kerberos.Client == nil || cfg.Kerberos.ServicePrincipal == "") {
-		return cfg, errors.New("ipc: Config.Kerberos needs Client and ServicePrincipal")
+	if len(cfg.Tokens) > 0 && cfg.TokenKind == "" {
+		return cfg, errors.New("ipc: Config.Tokens needs TokenKind")
 	}
 	if cfg.QOP == "" {
 		cfg.QOP = QOPAuth
@@ -107,11 +132,17 @@ func (cfg Config) withDefaults() (Config, error) {
 func (cfg *Config) poolKey() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%s|%d|%s|%s|", cfg.Addr, cfg.Protocol, cfg.ProtocolVersion, cfg.QOP, cfg.User)
-	switch {
-	case cfg.Token != nil:
+	if cfg.Token != nil {
 		b.WriteString("token:" + cfg.Token.identity())
-	case cfg.Kerberos != nil:
-		fmt.Fprintf(&b, "krb:%p:%s", cfg.Kerberos.Client, cfg.Kerberos.ServicePrincipal)
+	} else {
+		for _, t := range cfg.Tokens {
+			if t != nil && t.Kind == cfg.TokenKind {
+				b.WriteString("tokens:" + t.identity() + ",")
+			}
+		}
+	}
+	if k := cfg.Kerberos; k != nil {
+		fmt.Fprintf(&b, "|krb:%p:%s:%s", k.Client, k.ServicePrincipal, k.Pattern)
 	}
 	return b.String()
 }

@@ -1,9 +1,7 @@
 package ipc
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -77,9 +75,11 @@ func dial(ctx context.Context, cfg *Config) (*conn, error) {
 		}
 		last = err
 		var re *RemoteError
-		if errors.As(err, &re) || ctx.Err() != nil {
-			// The server spoke and refused (bad token, SIMPLE disabled):
-			// retrying cannot help.
+		var ae *AuthError
+		var pe *PrincipalError
+		if errors.As(err, &re) || errors.As(err, &ae) || errors.As(err, &pe) || ctx.Err() != nil {
+			// The server spoke and refused (bad token, SIMPLE disabled), or we
+			// hold nothing it accepts: retrying cannot help.
 			break
 		}
 	}
@@ -87,8 +87,7 @@ func dial(ctx context.Context, cfg *Config) (*conn, error) {
 }
 
 func dialOnce(ctx context.Context, cfg *Config) (*conn, error) {
-	d := net.Dialer{Timeout: cfg.DialTimeout}
-	nc, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	nc, err := cfg.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -108,66 +107,23 @@ func handshake(ctx context.Context, cfg *Config, nc net.Conn) (*conn, error) {
 	stop := context.AfterFunc(hctx, func() { nc.SetDeadline(time.Now()) })
 	defer stop()
 
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
-		return nil, fmt.Errorf("client id: %w", err)
+	sess, err := authenticate(hctx, cfg, nc)
+	if err != nil {
+		return nil, err
 	}
-	// ClientId is a type-4 UUID (org.apache.hadoop.ipc.ClientId).
-	id[6] = id[6]&0x0f | 0x40
-	id[8] = id[8]&0x3f | 0x80
 	now := time.Now()
 	c := &conn{
 		cfg:      cfg,
 		log:      cfg.Logger.With().Str("addr", cfg.Addr).Str("protocol", shortName(cfg.Protocol)).Logger(),
 		nc:       nc,
-		clientID: id,
+		clientID: sess.clientID,
+		in:       sess.in,
+		layer:    sess.layer,
 		calls:    make(map[int32]chan result),
 		lastRead: now,
 		lastUse:  now,
 		lastPing: now,
 		done:     make(chan struct{}),
-	}
-	br := bufio.NewReader(nc)
-	c.in = br
-
-	useSASL := cfg.Token != nil || cfg.Kerberos != nil
-	pre := append([]byte{}, preamble...)
-	if useSASL {
-		pre = append(pre, authProtocolSASL)
-	} else {
-		pre = append(pre, authProtocolNone)
-	}
-	if _, err := nc.Write(pre); err != nil {
-		return nil, fmt.Errorf("write preamble: %w", err)
-	}
-	user := &pb.UserInformationProto{EffectiveUser: proto.String(cfg.User)}
-	if useSASL {
-		method, layer, err := saslConnect(cfg, nc, br)
-		if err != nil {
-			return nil, fmt.Errorf("sasl: %w", err)
-		}
-		switch method {
-		case methodToken:
-			// The token names the user; Java sends no user info.
-			user = nil
-		case methodKerberos:
-			user = &pb.UserInformationProto{EffectiveUser: proto.String(kerberosUser(cfg.Kerberos))}
-		}
-		if layer != nil {
-			c.layer = layer
-			c.in = &unwrapReader{r: br, layer: layer}
-		}
-	}
-	ctxMsg := &pb.IpcConnectionContextProto{UserInfo: user, Protocol: proto.String(cfg.Protocol)}
-	if err := c.writeFrame(requestHeader(callIDContext, -1, c.clientID), ctxMsg); err != nil {
-		// The server may have refused the preamble and closed; its reply
-		// says why.
-		if b, rerr := readFrame(c.in); rerr == nil {
-			if r, perr := parseResponse(b); perr == nil && r.remoteError() != nil {
-				return nil, r.remoteError()
-			}
-		}
-		return nil, fmt.Errorf("write connection context: %w", err)
 	}
 	if err := hctx.Err(); err != nil {
 		return nil, err
@@ -187,18 +143,24 @@ func handshake(ctx context.Context, cfg *Config, nc net.Conn) (*conn, error) {
 // writeFrame marshals msgs into a frame and writes it, wrapped when a
 // security layer is active.
 func (c *conn) writeFrame(msgs ...proto.Message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return writeFrameTo(c.nc, c.layer, msgs...)
+}
+
+// writeFrameTo marshals msgs into a frame and writes it to w, wrapped with
+// layer unless it is nil.
+func writeFrameTo(w io.Writer, layer securityLayer, msgs ...proto.Message) error {
 	frame, err := marshalFrame(msgs...)
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.layer != nil {
-		if frame, err = wrapFrame(c.layer, frame); err != nil {
+	if layer != nil {
+		if frame, err = wrapFrame(layer, frame); err != nil {
 			return err
 		}
 	}
-	_, err = c.nc.Write(frame)
+	_, err = w.Write(frame)
 	return err
 }
 

@@ -29,6 +29,7 @@ const gssMaxBuf = 0xFFFFFF
 // acceptor's first reply is already the security-layer offer.
 type gssapiClient struct {
 	krb      *Kerberos
+	spn      string // the server's principal, checked against the configuration
 	want     QOP
 	state    int // 0 = initial, 1 = awaiting the layer offer, 2 = done
 	key      types.EncryptionKey
@@ -36,8 +37,8 @@ type gssapiClient struct {
 	secLayer securityLayer
 }
 
-func newGSSAPIClient(k *Kerberos, want QOP) (*gssapiClient, error) {
-	return &gssapiClient{krb: k, want: want}, nil
+func newGSSAPIClient(k *Kerberos, spn string, want QOP) *gssapiClient {
+	return &gssapiClient{krb: k, spn: spn, want: want}
 }
 
 // kerberosUser is the effective user Java sends after Kerberos: the full
@@ -53,10 +54,10 @@ func (g *gssapiClient) layer() securityLayer { return g.secLayer }
 func (g *gssapiClient) step(challenge []byte) ([]byte, error) {
 	switch g.state {
 	case 0:
-		spn, _, _ := strings.Cut(g.krb.ServicePrincipal, "@")
+		spn, _, _ := strings.Cut(g.spn, "@")
 		tkt, key, err := g.krb.Client.GetServiceTicket(spn)
 		if err != nil {
-			return nil, fmt.Errorf("service ticket for %s: %w", g.krb.ServicePrincipal, err)
+			return nil, fmt.Errorf("service ticket for %s: %w", g.spn, err)
 		}
 		tok, seq, err := apReqToken(g.krb.Client, tkt, key)
 		if err != nil {

@@ -3,10 +3,12 @@ package ipc
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -44,9 +46,10 @@ type mechanism interface {
 // errSASLProtocol marks a server reply that breaks the SASL flow.
 var errSASLProtocol = errors.New("unexpected SASL message")
 
-// saslConnect runs the client side of SaslRpcClient.saslConnect: it
-// returns the method used and, for auth-int/auth-conf, the security layer.
-func saslConnect(cfg *Config, nc net.Conn, br *bufio.Reader) (string, securityLayer, error) {
+// saslConnect runs the client side of SaslRpcClient.saslConnect with tok (may
+// be nil) and cfg.Kerberos as the credentials: it returns the method used and,
+// for auth-int/auth-conf, the security layer.
+func saslConnect(ctx context.Context, cfg *Config, tok *Token, nc net.Conn, br *bufio.Reader) (string, securityLayer, error) {
 	send := func(m *pb.RpcSaslProto) error {
 		frame, err := marshalFrame(requestHeader(callIDSASL, -1, nil), m)
 		if err != nil {
@@ -70,7 +73,7 @@ func saslConnect(cfg *Config, nc net.Conn, br *bufio.Reader) (string, securityLa
 			if mech != nil {
 				return "", nil, fmt.Errorf("%w: second NEGOTIATE", errSASLProtocol)
 			}
-			auth, m, err := selectAuth(cfg, msg.GetAuths())
+			auth, m, err := selectAuth(ctx, cfg, tok, msg.GetAuths())
 			if err != nil {
 				return "", nil, err
 			}
@@ -157,32 +160,46 @@ func readSASL(r io.Reader) (*pb.RpcSaslProto, error) {
 	return msg, nil
 }
 
-// selectAuth picks the first offered auth that our credentials can use,
-// like SaslRpcClient.selectSaslClient. A nil mechanism means SIMPLE.
-func selectAuth(cfg *Config, auths []*pb.RpcSaslProto_SaslAuth) (*pb.RpcSaslProto_SaslAuth, mechanism, error) {
-	var offered []string
+// selectAuth picks the first offered auth that our credentials can use, in the
+// server's order, like SaslRpcClient.selectSaslClient: TOKEN with a token for
+// this server, KERBEROS with a login and a server principal that matches the
+// configuration. A nil mechanism means SIMPLE.
+func selectAuth(ctx context.Context, cfg *Config, tok *Token, auths []*pb.RpcSaslProto_SaslAuth) (*pb.RpcSaslProto_SaslAuth, mechanism, error) {
+	var offered, why []string
 	for _, a := range auths {
-		offered = append(offered, a.GetMethod()+"/"+a.GetMechanism())
+		offered = append(offered, a.GetMethod())
 		switch {
-		case a.GetMethod() == methodToken && cfg.Token != nil:
-			if a.GetMechanism() != "DIGEST-MD5" {
+		case a.GetMethod() == methodToken && a.GetMechanism() == "DIGEST-MD5":
+			if tok == nil {
+				why = append(why, noTokenReason(cfg))
 				continue
 			}
-			return a, newDigestClient(cfg.Token, a.GetProtocol(), a.GetServerId(), cfg.QOP), nil
-		case a.GetMethod() == methodKerberos && cfg.Kerberos != nil:
-			if a.GetMechanism() != "GSSAPI" {
+			return a, newDigestClient(tok, a.GetProtocol(), a.GetServerId(), cfg.QOP), nil
+		case a.GetMethod() == methodKerberos && a.GetMechanism() == "GSSAPI":
+			k := cfg.Kerberos
+			if k == nil {
+				why = append(why, "no Kerberos login")
 				continue
 			}
-			m, err := newGSSAPIClient(cfg.Kerberos, cfg.QOP)
+			realm := k.Client.Config.LibDefaults.DefaultRealm
+			spn, err := k.checkPrincipal(cfg.Addr, a.GetProtocol(), a.GetServerId(), canonicalHost(ctx, cfg.Addr), realm)
 			if err != nil {
 				return nil, nil, err
 			}
-			return a, m, nil
+			return a, newGSSAPIClient(k, spn, cfg.QOP), nil
 		case a.GetMethod() == methodSimple && a.GetMechanism() == "" && cfg.QOP.rank() == 0:
 			return a, nil, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("no usable auth among %v", offered)
+	return nil, nil, &AuthError{Addr: cfg.Addr, Offered: offered, Why: strings.Join(why, "; ")}
+}
+
+// noTokenReason says which token the client looked for.
+func noTokenReason(cfg *Config) string {
+	if cfg.TokenKind == "" {
+		return "no token"
+	}
+	return fmt.Sprintf("no %s token for this server among %d held", cfg.TokenKind, len(cfg.Tokens))
 }
 
 // wrapFrame protects a whole plaintext frame (length included) and frames

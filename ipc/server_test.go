@@ -35,6 +35,9 @@ type fakeServer struct {
 	simpleAck bool   // answer NEGOTIATE with SUCCESS (SIMPLE-only server)
 	// rejectSimple answers a SIMPLE preamble like a token-only server.
 	rejectSimple bool
+	// kerberos, e.g. "nn/localhost", also offers KERBEROS with that principal
+	// (the server side of GSSAPI is not faked: tests stop at the choice).
+	kerberos string
 
 	mu    sync.Mutex
 	conns []*serverConn
@@ -258,7 +261,14 @@ func (sc *serverConn) saslServe() error {
 		Protocol: proto.String(""), ServerId: proto.String("default")}
 	withChallenge := proto.Clone(offer).(*pb.RpcSaslProto_SaslAuth)
 	withChallenge.Challenge = []byte(challenge)
-	if err := sc.send(saslHeader(), &pb.RpcSaslProto{State: pb.RpcSaslProto_NEGOTIATE.Enum(), Auths: []*pb.RpcSaslProto_SaslAuth{withChallenge}}); err != nil {
+	auths := []*pb.RpcSaslProto_SaslAuth{withChallenge}
+	if s.kerberos != "" {
+		// A secure server lists KERBEROS after TOKEN (Server.getAuthMethods).
+		svc, id, _ := strings.Cut(s.kerberos, "/")
+		auths = append(auths, &pb.RpcSaslProto_SaslAuth{Method: proto.String("KERBEROS"), Mechanism: proto.String("GSSAPI"),
+			Protocol: proto.String(svc), ServerId: proto.String(id)})
+	}
+	if err := sc.send(saslHeader(), &pb.RpcSaslProto{State: pb.RpcSaslProto_NEGOTIATE.Enum(), Auths: auths}); err != nil {
 		return err
 	}
 	_, rest, err = sc.readFrame()

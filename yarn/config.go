@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/client"
+
 	"github.com/spindle-engine/spindle/ipc"
 )
 
@@ -24,7 +26,8 @@ type options struct {
 	maxRetries   int
 	dialTimeout  time.Duration
 	maxFailovers int
-	kerberos     *ipc.Kerberos
+	kerberos     *client.Client
+	tokens       []*ipc.Token
 	pool         *ipc.Pool
 }
 
@@ -43,10 +46,15 @@ func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialT
 // giving up (default yarn.client.failover-max-attempts, else twice round the RMs).
 func WithMaxFailovers(n int) Option { return func(o *options) { o.maxFailovers = n } }
 
-// WithKerberos authenticates to the RM with Kerberos (secure clusters). An
-// empty ServicePrincipal means yarn.resourcemanager.principal; _HOST in it
-// becomes each RM's host.
-func WithKerberos(k *ipc.Kerberos) Option { return func(o *options) { o.kerberos = k } }
+// WithKerberos authenticates to the RM with Kerberos as the logged-in cl (secure
+// clusters), towards yarn.resourcemanager.principal (_HOST becomes each RM's
+// host) or, when set, the principal glob yarn.resourcemanager.principal.pattern.
+func WithKerberos(cl *client.Client) Option { return func(o *options) { o.kerberos = cl } }
+
+// WithTokens gives the client delegation tokens: it authenticates to an RM with
+// the RM_DELEGATION_TOKEN whose service names it (the AM on a secure cluster).
+// The RM lists TOKEN before KERBEROS, so a matching token wins over a login.
+func WithTokens(tokens []*ipc.Token) Option { return func(o *options) { o.tokens = tokens } }
 
 // WithPool makes the client share connections through p.
 func WithPool(p *ipc.Pool) Option { return func(o *options) { o.pool = p } }
@@ -149,4 +157,52 @@ func rmAddrs(h HadoopConfig, key string, port int) ([]string, error) {
 		host = "0.0.0.0"
 	}
 	return []string{host + ":" + strconv.Itoa(port)}, nil
+}
+
+// rmPrincipalKey is the RM's Kerberos principal (ClientRMSecurityInfo's KerberosInfo).
+const rmPrincipalKey = "yarn.resourcemanager.principal"
+
+// RMDelegationTokenKind is the kind of the RM's delegation tokens.
+const RMDelegationTokenKind = "RM_DELEGATION_TOKEN"
+
+// kerberosFor is the Kerberos side of a client towards the service whose principal
+// key is key: the configured principal, or the glob in key.pattern.
+func kerberosFor(h HadoopConfig, cl *client.Client, key string) (*ipc.Kerberos, error) {
+	k := &ipc.Kerberos{Client: cl, Key: key}
+	k.ServicePrincipal, _ = lookup(h, key)
+	k.Pattern, _ = lookup(h, key+".pattern")
+	if k.ServicePrincipal == "" && k.Pattern == "" {
+		return nil, fmt.Errorf("Kerberos needs %s (the server's principal, e.g. rm/_HOST@REALM)", key)
+	}
+	return k, nil
+}
+
+// tokenServiceByName is hadoop.security.token.service.use_ip=false: tokens name
+// servers by host instead of IP.
+func tokenServiceByName(h HadoopConfig) bool {
+	v, _ := lookup(h, "hadoop.security.token.service.use_ip")
+	return strings.EqualFold(v, "false")
+}
+
+// RMPrincipal is the RM's Kerberos principal as the configuration names it, with
+// _HOST replaced by the host of the first RM address: the renewer Hadoop's clients
+// name in the delegation tokens they give YARN (Master.getMasterPrincipal), so
+// that the RM may renew them. "" when the cluster is not Kerberized.
+func RMPrincipal(h HadoopConfig) (string, error) {
+	p, _ := lookup(h, rmPrincipalKey)
+	if p == "" {
+		return "", nil
+	}
+	if !strings.Contains(p, "_HOST") {
+		return p, nil
+	}
+	addrs, err := rmAddrs(h, "yarn.resourcemanager.address", rmClientPort)
+	if err != nil {
+		return "", err
+	}
+	host := addrs[0]
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Replace(p, "_HOST", strings.ToLower(host), 1), nil
 }

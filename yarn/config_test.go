@@ -2,9 +2,11 @@ package yarn
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
-	"github.com/spindle-engine/spindle/ipc"
+	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
 )
 
 // mapConf is a HadoopConfig backed by a map.
@@ -47,26 +49,60 @@ func TestRMAddrs(t *testing.T) {
 	}
 }
 
+// TestKerberosPrincipalPerRM: every RM's connection expects
+// yarn.resourcemanager.principal (ipc substitutes each RM's host for _HOST) or its
+// .pattern, and a Kerberized client without either key is an error.
 func TestKerberosPrincipalPerRM(t *testing.T) {
-	k := &ipc.Kerberos{}
-	rm, err := NewResourceManager(mapConf{
-		"yarn.resourcemanager.ha.enabled": "true", "yarn.resourcemanager.ha.rm-ids": "a,b",
-		"yarn.resourcemanager.address.a": "RM1.example.com:8032", "yarn.resourcemanager.address.b": "rm2.example.com:8032",
-		"yarn.resourcemanager.principal": "rm/_HOST@EXAMPLE.COM",
-	}, WithKerberos(k))
-	if err != nil {
-		t.Fatal(err)
+	cl := client.NewWithPassword("alice", "EXAMPLE.COM", "pw", config.New())
+	tests := []struct {
+		name            string
+		conf            mapConf
+		principal, glob string
+		wantErr         bool
+	}{
+		{"_HOST", mapConf{
+			"yarn.resourcemanager.ha.enabled": "true", "yarn.resourcemanager.ha.rm-ids": "a,b",
+			"yarn.resourcemanager.address.a": "RM1.example.com:8032", "yarn.resourcemanager.address.b": "rm2.example.com:8032",
+			"yarn.resourcemanager.principal": "rm/_HOST@EXAMPLE.COM",
+		}, "rm/_HOST@EXAMPLE.COM", "", false},
+		{"pattern", mapConf{"yarn.resourcemanager.address": "a:1", "yarn.resourcemanager.principal.pattern": "rm/*@EXAMPLE.COM"}, "", "rm/*@EXAMPLE.COM", false},
+		{"no principal", mapConf{"yarn.resourcemanager.address": "a:1"}, "", "", true},
 	}
-	defer rm.Close()
-	var got []string
-	for i := range rm.addrs {
-		got = append(got, rm.rpc.config(i).Kerberos.ServicePrincipal)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rm, err := NewResourceManager(tt.conf, WithKerberos(cl))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "yarn.resourcemanager.principal") {
+					t.Fatalf("err = %v, want one naming yarn.resourcemanager.principal", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rm.Close()
+			for i := range rm.addrs {
+				k := rm.rpc.config(i).Kerberos
+				if k.ServicePrincipal != tt.principal || k.Pattern != tt.glob || k.Key != "yarn.resourcemanager.principal" || k.Client != cl {
+					t.Fatalf("RM %d: %+v", i, k)
+				}
+			}
+		})
 	}
-	want := []string{"rm/rm1.example.com@EXAMPLE.COM", "rm/rm2.example.com@EXAMPLE.COM"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("principals %v, want %v", got, want)
-	}
-	if _, err := NewResourceManager(mapConf{"yarn.resourcemanager.address": "a:1"}, WithKerberos(k)); err == nil {
-		t.Fatal("want an error without yarn.resourcemanager.principal")
+}
+
+// TestRMPrincipal is the renewer submitters name in delegation tokens.
+func TestRMPrincipal(t *testing.T) {
+	for _, tt := range []struct {
+		conf mapConf
+		want string
+	}{
+		{mapConf{"yarn.resourcemanager.address": "RM.example.com:8032", "yarn.resourcemanager.principal": "yarn/_HOST@R"}, "yarn/rm.example.com@R"},
+		{mapConf{"yarn.resourcemanager.principal": "yarn/fixed@R"}, "yarn/fixed@R"},
+		{mapConf{}, ""},
+	} {
+		if got, err := RMPrincipal(tt.conf); err != nil || got != tt.want {
+			t.Errorf("RMPrincipal(%v) = %q, %v; want %q", tt.conf, got, err, tt.want)
+		}
 	}
 }

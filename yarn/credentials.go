@@ -253,3 +253,15 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// TokenList returns the tokens, sorted by alias; none for nil credentials.
+func (c *Credentials) TokenList() []*ipc.Token {
+	if c == nil {
+		return nil
+	}
+	out := make([]*ipc.Token, 0, len(c.Tokens))
+	for _, alias := range sortedKeys(c.Tokens) {
+		out = append(out, c.Tokens[alias])
+	}
+	return out
+}

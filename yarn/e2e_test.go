@@ -186,7 +186,12 @@ type amReport struct {
 	Error       string   `json:"error"`
 	Overask     string   `json:"overask"`
 	Credentials []string `json:"credentials"`
-	Containers  []struct {
+	Shuffle     []struct {
+		Node  string `json:"node"`
+		Port  int    `json:"port"`
+		Error string `json:"error"`
+	} `json:"shuffle"`
+	Containers []struct {
 		ID       string `json:"id"`
 		Node     string `json:"node"`
 		Priority int32  `json:"priority"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -49,19 +48,12 @@ func (f *failoverClient) client() (*ipc.Client, int, error) {
 	return c, i, nil
 }
 
-// config is the ipc configuration for address i.
+// config is the ipc configuration for address i. Each RM has its own principal:
+// ipc substitutes _HOST with the host it dials, as Hadoop's
+// SecurityUtil.getServerPrincipal does.
 func (f *failoverClient) config(i int) ipc.Config {
 	cfg := f.base
 	cfg.Addr = f.addrs[i]
-	if k := cfg.Kerberos; k != nil && strings.Contains(k.ServicePrincipal, "_HOST") {
-		// Each RM has its own principal: substitute its host, as Hadoop's
-		// SecurityUtil.getServerPrincipal does.
-		host := cfg.Addr
-		if h, _, err := net.SplitHostPort(cfg.Addr); err == nil {
-			host = h
-		}
-		cfg.Kerberos = &ipc.Kerberos{Client: k.Client, ServicePrincipal: strings.ReplaceAll(k.ServicePrincipal, "_HOST", strings.ToLower(host))}
-	}
 	return cfg
 }
 

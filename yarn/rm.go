@@ -3,6 +3,7 @@ package yarn
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/yarn/pb"
@@ -19,8 +20,9 @@ const (
 // applications are created, submitted, watched and killed through it.
 // It is safe for concurrent use.
 type ResourceManager struct {
-	rpc   *failoverClient
-	addrs []string
+	rpc    *failoverClient
+	addrs  []string
+	byName bool // hadoop.security.token.service.use_ip=false
 }
 
 // NewResourceManager returns a client for the RM(s) named in h
@@ -33,7 +35,8 @@ func NewResourceManager(h HadoopConfig, opts ...Option) (*ResourceManager, error
 	}
 	o := buildOptions(h, opts)
 	base := ipc.Config{
-		Protocol: clientProtocol, ProtocolVersion: 1, User: o.user, Kerberos: o.kerberos,
+		Protocol: clientProtocol, ProtocolVersion: 1, User: o.user,
+		Tokens: o.tokens, TokenKind: RMDelegationTokenKind, TokenServiceByName: tokenServiceByName(h),
 		DialTimeout: o.dialTimeout, MaxRetries: o.maxRetries, Pool: o.pool,
 	}
 	if v, ok := lookup(h, "hadoop.rpc.protection"); ok {
@@ -41,14 +44,14 @@ func NewResourceManager(h HadoopConfig, opts ...Option) (*ResourceManager, error
 			return nil, err
 		}
 	}
-	if k := o.kerberos; k != nil && k.ServicePrincipal == "" {
-		p, ok := lookup(h, "yarn.resourcemanager.principal")
-		if !ok || p == "" {
-			return nil, fmt.Errorf("resourcemanager: Kerberos needs yarn.resourcemanager.principal")
+	if o.kerberos != nil {
+		k, err := kerberosFor(h, o.kerberos, rmPrincipalKey)
+		if err != nil {
+			return nil, fmt.Errorf("resourcemanager: %w", err)
 		}
-		base.Kerberos = &ipc.Kerberos{Client: k.Client, ServicePrincipal: p}
+		base.Kerberos = k
 	}
-	return &ResourceManager{rpc: newFailoverClient(base, addrs, o.maxFailovers), addrs: addrs}, nil
+	return &ResourceManager{rpc: newFailoverClient(base, addrs, o.maxFailovers), addrs: addrs, byName: base.TokenServiceByName}, nil
 }
 
 // Addrs returns the RM addresses the client uses, in failover order.
@@ -199,8 +202,10 @@ func (rm *ResourceManager) Queue(ctx context.Context, name string) (QueueInfo, e
 	return queueInfoFromProto(resp.GetQueueInfo()), nil
 }
 
-// DelegationToken obtains an RM delegation token that renewer may renew.
-// A secure RM issues them only to Kerberos-authenticated callers.
+// DelegationToken obtains an RM delegation token that renewer (a principal or
+// short name) may renew, with the service of the RM addresses (all of them,
+// comma-separated, with HA), as Hadoop's ClientRMProxy names it. A secure RM
+// issues them only to Kerberos-authenticated callers.
 func (rm *ResourceManager) DelegationToken(ctx context.Context, renewer string) (*ipc.Token, error) {
 	var resp pb.GetDelegationTokenResponseProto
 	req := &pb.GetDelegationTokenRequestProto{Renewer: proto.String(renewer)}
@@ -210,5 +215,15 @@ func (rm *ResourceManager) DelegationToken(ctx context.Context, renewer string) 
 	if resp.Token == nil {
 		return nil, fmt.Errorf("resourcemanager delegation token: the RM returned none")
 	}
-	return tokenFromProto(resp.GetToken()), nil
+	t := tokenFromProto(resp.GetToken())
+	var services []string
+	for _, a := range rm.addrs {
+		s, err := ipc.TokenService(ctx, a, rm.byName)
+		if err != nil {
+			return nil, fmt.Errorf("resourcemanager delegation token: %w", err)
+		}
+		services = append(services, s)
+	}
+	t.Service = strings.Join(services, ",")
+	return t, nil
 }

@@ -11,43 +11,77 @@ import (
 
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/deploy"
+	"github.com/spindle-engine/spindle/hdfs"
+	"github.com/spindle-engine/spindle/security/kerberos"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
 // appTimeout bounds status and kill, which talk to the ResourceManager.
 const appTimeout = 2 * time.Minute
 
-// resourceManager connects to the RM of HADOOP_CONF_DIR (or YARN_CONF_DIR).
-func resourceManager() (*yarn.ResourceManager, error) {
+// session is status's and kill's view of the cluster: its configuration and the
+// user's login on a Kerberized one.
+type session struct {
+	hadoop *conf.Hadoop
+	login  *kerberos.User // nil on an open cluster
+}
+
+// newSession reads HADOOP_CONF_DIR (or YARN_CONF_DIR) and logs in if the cluster
+// is Kerberized.
+func newSession(a appArgs) (*session, error) {
 	h, err := conf.HadoopFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	return yarn.NewResourceManager(h)
-}
-
-// appCommand parses "<command> <application id>".
-func appCommand(name string, args []string, stderr io.Writer) (yarn.AppID, bool) {
-	if len(args) != 1 {
-		fmt.Fprintf(stderr, "usage: spindle %s <application id>\n", name)
-		return yarn.AppID{}, false
-	}
-	id, err := yarn.ParseAppID(args[0])
+	u, err := login(h, a.principal, a.keytab)
 	if err != nil {
-		fmt.Fprintf(stderr, "spindle %s: %q is not an application id (application_<cluster timestamp>_<number>): %v\n", name, args[0], err)
-		return yarn.AppID{}, false
+		return nil, err
 	}
-	return id, true
+	return &session{hadoop: h, login: u}, nil
 }
 
-// withReport runs the common part of status and kill: parse the id, connect to the
-// RM, read the application's report, and hand all three to f.
-func withReport(name string, args []string, stderr io.Writer, f func(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport) int) int {
-	id, ok := appCommand(name, args, stderr)
+// resourceManager connects to the session's RM.
+func (s *session) resourceManager() (*yarn.ResourceManager, error) {
+	if s.login != nil {
+		return yarn.NewResourceManager(s.hadoop, yarn.WithKerberos(s.login.Client()))
+	}
+	return yarn.NewResourceManager(s.hadoop)
+}
+
+func (s *session) close() {
+	if s.login != nil {
+		s.login.Close()
+	}
+}
+
+// appCommand parses "<command> [--principal P --keytab F] <application id>".
+func appCommand(name string, args []string, stderr io.Writer) (yarn.AppID, appArgs, bool) {
+	a, ok := parseAppArgs(name, args, stderr)
+	if !ok {
+		return yarn.AppID{}, a, false
+	}
+	id, err := yarn.ParseAppID(a.id)
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle %s: %q is not an application id (application_<cluster timestamp>_<number>): %v\n", name, a.id, err)
+		return yarn.AppID{}, a, false
+	}
+	return id, a, true
+}
+
+// withReport runs the common part of status and kill: parse the id, log in and
+// connect to the RM, read the application's report, and hand them to f.
+func withReport(name string, args []string, stderr io.Writer, f func(ctx context.Context, s *session, rm *yarn.ResourceManager, r *yarn.AppReport) int) int {
+	id, a, ok := appCommand(name, args, stderr)
 	if !ok {
 		return 2
 	}
-	rm, err := resourceManager()
+	s, err := newSession(a)
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle %s: %v\n", name, err)
+		return 2
+	}
+	defer s.close()
+	rm, err := s.resourceManager()
 	if err != nil {
 		fmt.Fprintf(stderr, "spindle %s: %v\n", name, err)
 		return 2
@@ -60,12 +94,12 @@ func withReport(name string, args []string, stderr io.Writer, f func(ctx context
 		fmt.Fprintf(stderr, "spindle %s %s: %v\n", name, id, err)
 		return 1
 	}
-	return f(ctx, rm, r)
+	return f(ctx, s, rm, r)
 }
 
 // status prints the RM's report of an application.
 func status(args []string, stdout, stderr io.Writer) int {
-	return withReport("status", args, stderr, func(_ context.Context, _ *yarn.ResourceManager, r *yarn.AppReport) int {
+	return withReport("status", args, stderr, func(_ context.Context, _ *session, _ *yarn.ResourceManager, r *yarn.AppReport) int {
 		printReport(stdout, r)
 		return 0
 	})
@@ -94,10 +128,10 @@ func printReport(w io.Writer, r *yarn.AppReport) {
 // kill asks the RM to kill an application and waits until it has ended, then
 // removes its staging directory, which a killed ApplicationMaster may leave.
 func kill(args []string, stdout, stderr io.Writer) int {
-	return withReport("kill", args, stderr, func(ctx context.Context, rm *yarn.ResourceManager, r *yarn.AppReport) int {
+	return withReport("kill", args, stderr, func(ctx context.Context, s *session, rm *yarn.ResourceManager, r *yarn.AppReport) int {
 		code := killApp(ctx, rm, r, stdout, stderr)
 		if code == 0 {
-			removeStaging(ctx, r, stderr)
+			s.removeStaging(ctx, r, stderr)
 		}
 		return code
 	})
@@ -106,12 +140,19 @@ func kill(args []string, stdout, stderr io.Writer) int {
 // removeStaging removes an ended application's staging directory where submit puts
 // it by default (/user/<user>/.spindleStaging/<id>); a missing one is fine. Failing
 // to is a warning: the application has ended either way.
-func removeStaging(ctx context.Context, r *yarn.AppReport, stderr io.Writer) {
-	h, err := conf.HadoopFromEnv()
+func (s *session) removeStaging(ctx context.Context, r *yarn.AppReport, stderr io.Writer) {
+	user := deploy.HadoopUser()
+	if s.login != nil {
+		user = s.login.ShortName()
+	}
+	dir, err := deploy.StagingURL(conf.New(), s.hadoop, r.User, r.ID.String())
 	if err == nil {
-		var dir string
-		if dir, err = deploy.StagingURL(conf.New(), h, r.User, r.ID.String()); err == nil {
-			err = deploy.RemoveStagingURL(ctx, dir, deploy.HadoopUser())
+		var opts hdfs.Options
+		if opts, err = hdfs.OptionsFrom(s.hadoop, user); err == nil {
+			if s.login != nil {
+				opts.Kerberos = s.login.Client()
+			}
+			err = deploy.RemoveStagingURL(ctx, dir, opts)
 		}
 	}
 	if err != nil {

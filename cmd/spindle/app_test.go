@@ -72,7 +72,7 @@ func TestStatusAndKill(t *testing.T) {
 }
 
 func TestAppCommandArgs(t *testing.T) {
-	for _, args := range [][]string{{"status"}, {"kill", "app_1_2"}, {"status", "a", "b"}} {
+	for _, args := range [][]string{{"status"}, {"kill", "app_1_2"}, {"status", "a", "b"}, {"status", "--principal"}, {"kill", "--keytab", "k"}} {
 		var errb bytes.Buffer
 		if code := run(args, &bytes.Buffer{}, &errb); code != 2 || errb.Len() == 0 {
 			t.Errorf("%v: exit %d, %q", args, code, errb.String())

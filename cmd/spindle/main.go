@@ -1,8 +1,8 @@
 // Command spindle submits Spindle jobs and manages them.
 //
 //	spindle submit [options] <job binary> [job arguments]
-//	spindle status <application id>
-//	spindle kill <application id>
+//	spindle status [--principal P --keytab F] <application id>
+//	spindle kill [--principal P --keytab F] <application id>
 //	spindle version
 package main
 
@@ -52,8 +52,8 @@ func goVersion() string {
 }
 
 const usage = `Usage: spindle submit [options] <job binary> [job arguments]
-Usage: spindle status <application id>
-Usage: spindle kill <application id>
+Usage: spindle status [--principal P --keytab F] <application id>
+Usage: spindle kill [--principal P --keytab F] <application id>
 Usage: spindle version
 
 Commands:
@@ -62,7 +62,9 @@ Commands:
   kill      Kill a YARN application and wait until it has ended.
   version   Print the version of Spindle.
 
-status and kill find the ResourceManager through HADOOP_CONF_DIR (or YARN_CONF_DIR).
+status and kill find the ResourceManager through HADOOP_CONF_DIR (or YARN_CONF_DIR);
+on a Kerberized cluster they log in as submit does (--principal and --keytab, else
+the ticket cache).
 
 Run 'spindle submit --help' for the options of submit.
 `

@@ -43,6 +43,13 @@ Options:
                               path#name renames one, hdfs:// paths are not copied.
   --archives ARCHIVES         Comma-separated archives (.zip, .tar.gz, .tgz, .tar)
                               extracted into the working directory of each executor.
+  --principal PRINCIPAL       Kerberos principal to log in as on a Kerberized cluster,
+                              with --keytab. Without both, the ticket cache of kinit
+                              (KRB5CCNAME, else the default cache) is used; krb5.conf
+                              is KRB5_CONFIG, else /etc/krb5.conf.
+  --keytab KEYTAB             The principal's keytab. In cluster mode it is shipped to
+                              the ApplicationMaster alone, which renews the job's
+                              delegation tokens with it.
   --verbose, -v               Print debug logs.
   --help, -h                  Show this help message and exit.
 
@@ -65,6 +72,8 @@ var flagKeys = []struct{ flag, key, help string }{
 	{"queue", "spindle.yarn.queue", ""},
 	{"files", "spindle.yarn.dist.files", ""},
 	{"archives", "spindle.yarn.dist.archives", ""},
+	{"principal", "spindle.kerberos.principal", ""},
+	{"keytab", "spindle.kerberos.keytab", ""},
 }
 
 // confList collects repeated --conf flags.
@@ -129,6 +138,9 @@ func parseSubmit(args []string, stderr io.Writer) (*submitArgs, error) {
 		}
 	}
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := absKeytab(c); err != nil {
 		return nil, err
 	}
 	if fs.NArg() == 0 {

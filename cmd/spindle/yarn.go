@@ -62,6 +62,14 @@ func submitYARN(sa *submitArgs, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
+	u, err := login(h, sa.conf.Get("spindle.kerberos.principal"), sa.conf.Get("spindle.kerberos.keytab"))
+	if err != nil {
+		fmt.Fprintf(stderr, "spindle submit: %v\n", err)
+		return 1
+	}
+	if u != nil {
+		defer u.Close()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := zerolog.Nop()
@@ -70,13 +78,16 @@ func submitYARN(sa *submitArgs, stdout, stderr io.Writer) int {
 	}
 	app, err := deploy.Submit(ctx, &deploy.Spec{
 		Binary: bin, Args: sa.args, Name: sa.conf.String("spindle.app.name"), Queue: sa.conf.String("spindle.yarn.queue"),
-		Conf: sa.conf, Hadoop: h, HadoopConfDir: dir, Mode: deploy.ModeCluster, Log: log,
+		Conf: sa.conf, Hadoop: h, HadoopConfDir: dir, Mode: deploy.ModeCluster, Kerberos: u, Log: log,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "spindle submit: %v\n", err)
 		return 1
 	}
 	defer app.Close()
+	if note := app.AccessNote(); note != "" {
+		fmt.Fprintf(stderr, "spindle: %s\n", note)
+	}
 	return follow(ctx, app, sa.conf.Bool("spindle.yarn.submit.waitAppCompletion"), stdout, stderr)
 }
 

@@ -41,6 +41,10 @@ func TestYarnFlagsMapToConf(t *testing.T) {
 			map[string]string{"spindle.yarn.submit.waitAppCompletion": "false", "spindle.yarn.maxAppAttempts": "1"}},
 		{"properties file, flags win", []string{"--properties-file", "testdata/yarn.properties", "--queue", "flag", "job"},
 			map[string]string{"spindle.executor.memory": "3g", "spindle.yarn.queue": "flag", "spindle.executor.instances": "5"}},
+		{"kerberos flags, keytab made absolute", []string{"--principal", "alice@R", "--keytab", "/k/alice.keytab", "job"},
+			map[string]string{"spindle.kerberos.principal": "alice@R", "spindle.kerberos.keytab": "/k/alice.keytab"}},
+		{"spark's kerberos keys", []string{"--conf", "spark.kerberos.principal=bob@R", "--conf", "spark.kerberos.access.hadoopFileSystems=hdfs://other:8020", "job"},
+			map[string]string{"spindle.kerberos.principal": "bob@R", "spindle.kerberos.access.hadoopFileSystems": "hdfs://other:8020"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

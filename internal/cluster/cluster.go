@@ -22,8 +22,12 @@ import (
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/executor"
+	"github.com/spindle-engine/spindle/hdfs"
 	"github.com/spindle-engine/spindle/internal/progress"
+	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/scheduler/scaling"
+	"github.com/spindle-engine/spindle/security/kerberos"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -44,6 +48,18 @@ type Config struct {
 	// Submitted, when set, hears the application id once a client-mode driver has
 	// submitted its AM, before it waits for the AM to attach.
 	Submitted func(appID string)
+	// Kerberos is a client-mode driver's login on a Kerberized cluster: it submits
+	// the AM and obtains the application's delegation tokens.
+	Kerberos *kerberos.User
+	// FS is the driver's filesystems: the AM removes the staging directory through
+	// them, with their current tokens. Nil means a FileSystems of its own.
+	FS *hdfs.FileSystems
+	// Renewer, when set (a keytab login), replaces the application's delegation
+	// tokens before they expire, until Close. Each new set goes to OnTokens, into
+	// the launch contexts of executors started from then on (cluster mode) and to
+	// the running executors.
+	Renewer  TokenRenewer
+	OnTokens func([]*ipc.Token)
 }
 
 // appMaster is what the driver needs from the ApplicationMaster: the AM itself in
@@ -51,6 +67,7 @@ type Config struct {
 type appMaster interface {
 	SetTarget(ctx context.Context, n int, hints map[string]int) error
 	ExecutorRegistered(ctx context.Context, executorID string) error
+	KillExecutors(ctx context.Context, executorIDs []string) error
 	Exits() <-chan am.ExecutorExit
 	Failed() <-chan error
 	Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error
@@ -70,7 +87,9 @@ type Cluster struct {
 	app       *deploy.App    // client mode: the application this driver submitted
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
-	hints     chan map[string]int // the newest pending hosts, for the target loop
+	backlog   chan scheduler.Backlog // the newest, for the target loop
+	dyn       *dynamic               // dynamic allocation; nil when off
+	external  bool                   // map outputs are served by the nodes' shuffle services
 
 	mu      sync.Mutex
 	failure error         // the AM gave up (too many executor failures, say)
@@ -98,7 +117,14 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	cl := &Cluster{
 		cfg: cfg, started: time.Now(), instances: instances, slots: instances * cores,
-		failed: make(chan struct{}), changed: make(chan struct{}), hints: make(chan map[string]int, 1),
+		failed: make(chan struct{}), changed: make(chan struct{}), backlog: make(chan scheduler.Backlog, 1),
+		external: c.Bool("spindle.shuffle.service.enabled"),
+	}
+	if sc, ok := scalingConfig(c, cl.external); ok {
+		cl.dyn = &dynamic{s: scaling.New(sc)}
+		// Input splits and default partitions follow the executors the application
+		// starts with, at least two's worth, as Spark's default parallelism does.
+		cl.slots = max(cl.dyn.target(), 2) * cores
 	}
 	// The application outlives Start's context: it ends at Close.
 	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -116,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 		return nil, err
 	}
-	if err := cl.master.SetTarget(ctx, instances, nil); err != nil {
+	if err := cl.master.SetTarget(ctx, cl.initialTarget(), nil); err != nil {
 		return nil, errors.Join(err, cl.Close(err, ""))
 	}
 	cl.wg.Add(2)
@@ -128,6 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		defer cl.wg.Done()
 		cl.pushTargets(lctx)
 	}()
+	cl.startRenewer(lctx)
 	return cl, nil
 }
 
@@ -140,9 +167,33 @@ func (cl *Cluster) AppID() string { return cl.appID }
 // Slots is the executors' task slots in all.
 func (cl *Cluster) Slots() int { return cl.slots }
 
-// backendConfig is the executors' endpoint for this application.
-func (cl *Cluster) backendConfig(secret []byte, host string) executor.BackendConfig {
-	return executor.BackendConfig{AppID: cl.appID, Secret: secret, Listen: ":0", AdvertiseHost: host, Log: cl.cfg.Log, Registered: cl.executorRegistered}
+// ExternalShuffle says map outputs are served by the nodes' shuffle services, so
+// that they outlive their executors.
+func (cl *Cluster) ExternalShuffle() bool { return cl.external }
+
+// Listener hears the scheduler's task events for dynamic allocation; nil when it
+// is off.
+func (cl *Cluster) Listener() scheduler.Listener {
+	if cl.dyn == nil {
+		return nil
+	}
+	return cl.dyn
+}
+
+// backendConfig is the executors' endpoint for this application, bound to bind.
+func (cl *Cluster) backendConfig(secret []byte, bind, host string) executor.BackendConfig {
+	return executor.BackendConfig{AppID: cl.appID, Secret: secret, Listen: net.JoinHostPort(bind, "0"), AdvertiseHost: host,
+		Encrypt: cl.cfg.Conf.Bool("spindle.network.crypto.enabled"), Log: cl.cfg.Log,
+		Registered: cl.executorRegistered, Removed: cl.executorRemoved}
+}
+
+// bindHost is where the driver's listeners bind: spindle.driver.bindAddress, else
+// the host they are reached at, never every interface.
+func (cl *Cluster) bindHost(host string) string {
+	if b := cl.cfg.Conf.Get("spindle.driver.bindAddress"); b != "" {
+		return b
+	}
+	return host
 }
 
 // startInAM is cluster mode: this process is the AM container.
@@ -150,16 +201,18 @@ func (cl *Cluster) startInAM(ctx, lctx context.Context) error {
 	ct := cl.cfg.AM
 	cl.appID = ct.Env.Attempt.App.String()
 	var err error
-	if cl.backend, err = executor.NewBackend(cl.backendConfig(ct.Secret, ct.Env.NMHost)); err != nil {
+	if cl.backend, err = executor.NewBackend(cl.backendConfig(ct.Secret, cl.bindHost(ct.Env.NMHost), ct.Env.NMHost)); err != nil {
 		return err
 	}
+	backend := cl.backend
 	_, port, _ := net.SplitHostPort(cl.backend.Addr())
 	rpcPort, _ := strconv.Atoi(port)
 	m, err := am.Start(lctx, am.Config{
 		Hadoop: cl.cfg.Hadoop, Env: ct.Env, Allocator: AllocatorConfig(cl.cfg.Conf),
 		ExecutorLaunch: ct.ExecutorLauncher(cl.backend.Addr()), RPCPort: int32(rpcPort),
-		Status: func() string { return cl.cfg.Metrics.Summary(time.Since(cl.started)).String() }, Progress: cl.cfg.Metrics.Progress, Log: cl.cfg.Log,
-		MaxAttempts: MaxAttempts(cl.cfg.Conf),
+		Launched: func(l am.Launched) { expect(backend, l) },
+		Status:   func() string { return cl.cfg.Metrics.Summary(time.Since(cl.started)).String() }, Progress: cl.cfg.Metrics.Progress, Log: cl.cfg.Log,
+		MaxAttempts: MaxAttempts(cl.cfg.Conf), RequireShuffleService: cl.external,
 	})
 	if err != nil {
 		return fmt.Errorf("ApplicationMaster: %w", err)
@@ -178,7 +231,24 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 	// The application id names the secret's owner in executors' handshakes; it is only
 	// known once the RM grants it, so the driver's endpoints listen first and learn it
 	// from the submission.
-	link, err := am.ListenDriver(lctx, ":0", host, secret, cl.cfg.Log)
+	// Launch records come over the link once the AM knows the executors' endpoint,
+	// so after the backend below exists; the lock orders them after it all the same.
+	var (
+		backendMu sync.Mutex
+		backend   *executor.Backend
+	)
+	link, err := am.ListenDriver(lctx, am.LinkConfig{
+		Listen: net.JoinHostPort(cl.bindHost(host), "0"), AdvertiseHost: host, Secret: secret,
+		Encrypt: cl.cfg.Conf.Bool("spindle.network.crypto.enabled"), Log: cl.cfg.Log,
+		Launched: func(l am.Launched) {
+			backendMu.Lock()
+			b := backend
+			backendMu.Unlock()
+			if b != nil {
+				expect(b, l)
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -187,16 +257,22 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 	spec := &deploy.Spec{
 		Binary: cl.cfg.Binary, Name: c.String("spindle.app.name"), Queue: c.String("spindle.yarn.queue"),
 		Conf: c, Hadoop: cl.cfg.Hadoop, Mode: deploy.ModeClient, DriverAMAddr: link.Addr(), Secret: secret,
-		User: cl.cfg.User, Log: cl.cfg.Log,
+		User: cl.cfg.User, Kerberos: cl.cfg.Kerberos, Log: cl.cfg.Log,
 	}
 	app, err := deploy.Submit(ctx, spec)
 	if err != nil {
 		return err
 	}
 	cl.appID, cl.app = app.ID.String(), app
-	if cl.backend, err = executor.NewBackend(cl.backendConfig(secret, host)); err != nil {
+	if note := app.AccessNote(); note != "" {
+		cl.cfg.Log.Warn().Msg(note)
+	}
+	if cl.backend, err = executor.NewBackend(cl.backendConfig(secret, cl.bindHost(host), host)); err != nil {
 		return err
 	}
+	backendMu.Lock()
+	backend = cl.backend
+	backendMu.Unlock()
 	link.SetEndpoint(cl.backend.Addr())
 	if cl.cfg.Submitted != nil {
 		cl.cfg.Submitted(cl.appID)
@@ -214,6 +290,9 @@ func (cl *Cluster) executorRegistered(ctx context.Context, id string) {
 	if err := cl.master.ExecutorRegistered(ctx, id); err != nil {
 		cl.cfg.Log.Warn().Err(err).Str("executor", id).Msg("the ApplicationMaster did not hear of a registered executor")
 	}
+	if cl.dyn != nil {
+		cl.dyn.added(id)
+	}
 	cl.mu.Lock()
 	cl.registered++
 	close(cl.changed)
@@ -221,34 +300,26 @@ func (cl *Cluster) executorRegistered(ctx context.Context, id string) {
 	cl.mu.Unlock()
 }
 
-// PendingHosts takes the scheduler's pending tasks' preferred hosts: the AM asks for
-// the executors still to come there. It never blocks: the newest hosts replace any
-// the target loop has not sent yet.
-func (cl *Cluster) PendingHosts(hosts map[string]int) {
-	for {
-		select {
-		case cl.hints <- hosts:
-			return
-		default:
-		}
-		select {
-		case <-cl.hints:
-		default:
-		}
+// executorRemoved forgets an executor that went away, released or lost.
+func (cl *Cluster) executorRemoved(id string) {
+	if cl.dyn != nil {
+		cl.dyn.removed(id)
 	}
 }
 
-// pushTargets hands the newest hints to the AM until ctx ends; the AM may take a
-// heartbeat to accept them, which the scheduler must not wait for.
-func (cl *Cluster) pushTargets(ctx context.Context) {
+// Backlog takes the scheduler's backlog: the AM asks for the executors still to
+// come where the pending tasks' data is, and dynamic allocation scales by it. It
+// never blocks: the newest backlog replaces any the target loop has not taken yet.
+func (cl *Cluster) Backlog(b scheduler.Backlog) {
 	for {
 		select {
-		case h := <-cl.hints:
-			if err := cl.master.SetTarget(ctx, cl.instances, h); err != nil && ctx.Err() == nil {
-				cl.cfg.Log.Warn().Err(err).Msg("executor target not sent to the ApplicationMaster")
-			}
-		case <-ctx.Done():
+		case cl.backlog <- b:
 			return
+		default:
+		}
+		select {
+		case <-cl.backlog:
+		default:
 		}
 	}
 }
@@ -304,7 +375,7 @@ func (cl *Cluster) failureErr() error {
 
 func (cl *Cluster) awaitExecutors(ctx context.Context) error {
 	c := cl.cfg.Conf
-	want := int(math.Ceil(c.Float("spindle.scheduler.minRegisteredResourcesRatio") * float64(cl.instances)))
+	want := int(math.Ceil(c.Float("spindle.scheduler.minRegisteredResourcesRatio") * float64(cl.initialTarget())))
 	timeout := time.NewTimer(c.Duration("spindle.scheduler.maxRegisteredResourcesWaitingTime"))
 	defer timeout.Stop()
 	for {
@@ -373,7 +444,7 @@ func (cl *Cluster) Close(outcome error, summary string) error {
 		if cl.inAM != nil && cl.cfg.AM.StagingDir != "" && !cl.cfg.Conf.Bool("spindle.yarn.preserveStagingFiles") {
 			// The AM removes the staging dir, as Spark's does on its last attempt: the
 			// CLI may not be waiting.
-			err = errors.Join(err, deploy.RemoveStagingURL(ctx, cl.cfg.AM.StagingDir, cl.cfg.User))
+			err = errors.Join(err, cl.removeStaging(ctx))
 		}
 	}
 	cl.stop()

@@ -26,7 +26,8 @@ func TestExecutorLaunchContext(t *testing.T) {
 	secret := []byte("the-app-secret")
 	ct := &Container{Env: env, Secret: secret, Resources: resources,
 		ExecutorEnv: map[string]string{deploy.EnvConf: `{"spindle.executor.cores":"2"}`}}
-	lc, err := ct.ExecutorLauncher("am-host:4040")(yarn.Container{}, "7")
+	launch := ct.ExecutorLauncher("am-host:4040")
+	lc, cred, err := launch(yarn.Container{}, "7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +56,12 @@ func TestExecutorLaunchContext(t *testing.T) {
 	}
 	if !bytes.Equal(got.Secrets[deploy.SecretAlias], secret) {
 		t.Errorf("credentials hold secret %q", got.Secrets[deploy.SecretAlias])
+	}
+	if len(cred) != 32 || !bytes.Equal(got.Secrets[CredentialAlias], cred) {
+		t.Errorf("the container's credential %x is not the one in its credentials", cred)
+	}
+	if _, other, _ := launch(yarn.Container{}, "8"); bytes.Equal(other, cred) {
+		t.Error("two containers got the same credential")
 	}
 	if got.TokenOfKind("YARN_AM_RM_TOKEN") != nil || got.TokenOfKind("HDFS_DELEGATION_TOKEN") == nil {
 		t.Errorf("executor tokens %v: want the HDFS token and not the AMRMToken", got.Tokens)

@@ -2,10 +2,15 @@ package cluster
 
 import (
 	"maps"
+	"sync"
 
+	"github.com/spindle-engine/spindle/am"
 	"github.com/spindle-engine/spindle/am/allocator"
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/deploy"
+	"github.com/spindle-engine/spindle/executor"
+	"github.com/spindle-engine/spindle/ipc"
+	"github.com/spindle-engine/spindle/shuffle"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -22,20 +27,25 @@ type Container struct {
 	// ExecutorEnv is passed on to every executor: the explicit configuration, the
 	// Hadoop user, the log level.
 	ExecutorEnv map[string]string
+	// ShuffleService says executors use their node's shuffle service
+	// (spindle.shuffle.service.enabled): their launch contexts carry the secret
+	// for it.
+	ShuffleService bool
+
+	mu      sync.Mutex
+	renewed map[string]*ipc.Token // by alias; nil until SetTokens
 }
 
+// CredentialAlias names an executor's per-container credential in its container's
+// credentials: the executor proves it to the driver, which admits each launched
+// executor once.
+const CredentialAlias = "spindle.executor.credential"
+
 // ExecutorLauncher builds executors' launch contexts in the AM: the AM's own files
-// and configuration, the driver's address, and credentials holding the secret (and
-// the AM's delegation tokens, but not its AMRMToken, which is the AM's alone).
-func (ct *Container) ExecutorLauncher(driverAddr string) func(yarn.Container, string) (*yarn.LaunchContext, error) {
-	creds := yarn.NewCredentials()
-	for alias, t := range ct.Env.Credentials.Tokens {
-		if t != ct.Env.AMRMToken {
-			creds.Tokens[alias] = t
-		}
-	}
-	creds.Secrets[deploy.SecretAlias] = ct.Secret
-	tokens := creds.Bytes()
+// and configuration, the driver's address, and credentials holding the secret, a
+// credential of the container's own (and the AM's delegation tokens, but not its
+// AMRMToken, which is the AM's alone).
+func (ct *Container) ExecutorLauncher(driverAddr string) am.LaunchFunc {
 	base := maps.Clone(ct.ExecutorEnv)
 	if base == nil {
 		base = map[string]string{}
@@ -45,14 +55,36 @@ func (ct *Container) ExecutorLauncher(driverAddr string) func(yarn.Container, st
 	base[deploy.EnvDriverAddr] = driverAddr
 	// The configuration archive unpacks in each container's own directory.
 	base["HADOOP_CONF_DIR"] = deploy.ConfResource
-	return func(_ yarn.Container, id string) (*yarn.LaunchContext, error) {
+	return func(_ yarn.Container, id string) (*yarn.LaunchContext, []byte, error) {
+		cred, err := executor.NewCredential()
+		if err != nil {
+			return nil, nil, err
+		}
+		creds := yarn.NewCredentials()
+		for alias, t := range ct.delegationTokens() {
+			creds.Tokens[alias] = t
+		}
+		creds.Secrets[deploy.SecretAlias] = ct.Secret
+		creds.Secrets[CredentialAlias] = cred
 		e := maps.Clone(base)
 		e[deploy.EnvExecutorID] = id
-		return &yarn.LaunchContext{
-			LocalResources: ct.Resources, Env: deploy.EscapeEnv(e), Tokens: tokens,
+		lc := &yarn.LaunchContext{
+			LocalResources: ct.Resources, Env: deploy.EscapeEnv(e), Tokens: creds.Bytes(),
 			Commands: []string{"{{PWD}}/" + deploy.JobResource + " 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"},
-		}, nil
+		}
+		if ct.ShuffleService {
+			// The node's shuffle service learns the application's secret from the
+			// first container of the application it sees there.
+			lc.ServiceData = map[string][]byte{shuffle.AuxServiceName: ct.Secret}
+		}
+		return lc, cred, nil
 	}
+}
+
+// expect admits a launched executor at the driver's endpoint.
+func expect(b *executor.Backend, l am.Launched) {
+	b.Expect(executor.Launch{ExecutorID: l.ExecutorID, ContainerID: l.ContainerID, Host: l.Host,
+		Credential: l.Credential, ShuffleService: l.ShuffleService})
 }
 
 // AllocatorConfig sizes executor containers as deploy checked them before submit:

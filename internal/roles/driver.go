@@ -15,7 +15,9 @@ import (
 	"github.com/spindle-engine/spindle/internal/cluster"
 	"github.com/spindle-engine/spindle/internal/engine"
 	"github.com/spindle-engine/spindle/internal/progress"
+	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/security/kerberos"
 )
 
 // DriverSpec is a driver to start.
@@ -37,6 +39,11 @@ type DriverSpec struct {
 	AM *cluster.Container
 	// Submitted hears a client-mode driver's application id once submitted.
 	Submitted func(appID string)
+	// Login is the driver's Kerberos login on a Kerberized cluster (the caller's,
+	// who closes it): a client-mode driver submits and reaches HDFS with it, and a
+	// keytab login renews the application's tokens. Nil on an open cluster, and in
+	// an AM without a keytab, which has its container's tokens alone.
+	Login *kerberos.User
 }
 
 // NewDriver starts a driver: in-process slots for a local master, executors in YARN
@@ -47,12 +54,20 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 		return nil, err
 	}
 	user := spec.User
+	if user == "" && spec.Login != nil && spec.AM == nil {
+		user = spec.Login.ShortName()
+	}
 	if user == "" {
 		user = deploy.HadoopUser()
 	}
-	fsOpts := hdfs.Options{User: user}
-	if spec.Hadoop != nil {
-		fsOpts.DefaultFS = spec.Hadoop.GetDefault("fs.defaultFS", "")
+	var containerTs []*ipc.Token
+	staging := ""
+	if spec.AM != nil {
+		containerTs, staging = containerTokens(spec.AM.Env.Credentials), spec.AM.StagingDir
+	}
+	fsOpts, err := fsOptions(spec.Hadoop, user, containerTs, spec.Login)
+	if err != nil {
+		return nil, err
 	}
 	fs := hdfs.NewFileSystems(fsOpts)
 	metrics := progress.NewMetrics(spec.Bar)
@@ -63,14 +78,22 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("job binary: %w", err), fs.Close())
 		}
-		cl, err := cluster.Start(ctx, cluster.Config{
+		cc := cluster.Config{
 			Conf: c, Hadoop: spec.Hadoop, Log: spec.Log, Metrics: metrics, User: user, AM: spec.AM,
 			Binary: bin, DriverHost: driverHost(c), Submitted: spec.Submitted,
-		})
+			Kerberos: spec.Login, FS: fs, Renewer: renewer(c, spec.Hadoop, fsOpts, spec.Login, staging, spec.Log),
+		}
+		if spec.AM != nil {
+			// The AM reaches HDFS with the application's tokens; a client-mode
+			// driver keeps its own login.
+			cc.OnTokens = fs.SetTokens
+		}
+		cl, err := cluster.Start(ctx, cc)
 		if err != nil {
 			return nil, errors.Join(err, fs.Close())
 		}
-		dc.AppID, dc.Slots, dc.Backend, dc.Ship, dc.Cluster, dc.PendingHosts = cl.AppID(), cl.Slots(), cl.Backend(), true, cl, cl.PendingHosts
+		dc.AppID, dc.Slots, dc.Backend, dc.Ship, dc.Cluster = cl.AppID(), cl.Slots(), cl.Backend(), true, cl
+		dc.Backlog, dc.Listener, dc.ExternalShuffle = cl.Backlog, cl.Listener(), cl.ExternalShuffle()
 		d, err := engine.NewDriver(ctx, dc)
 		if err != nil {
 			return nil, errors.Join(err, cl.Close(err, ""), fs.Close())

@@ -109,12 +109,13 @@ func containerIdentity() (*yarn.AMEnv, []byte, error) {
 // amContainer reads what an ApplicationMaster's container got from YARN and from
 // `spindle submit`: its identity and secret, the staged files its executors get too,
 // the staging directory, and what executors' environments inherit.
-func amContainer() (*cluster.Container, error) {
+func amContainer(c *conf.Conf) (*cluster.Container, error) {
 	env, secret, err := containerIdentity()
 	if err != nil {
 		return nil, err
 	}
-	ct := &cluster.Container{Env: env, Secret: secret, StagingDir: os.Getenv(deploy.EnvStagingDir), ExecutorEnv: map[string]string{}}
+	ct := &cluster.Container{Env: env, Secret: secret, StagingDir: os.Getenv(deploy.EnvStagingDir), ExecutorEnv: map[string]string{},
+		ShuffleService: c.Bool("spindle.shuffle.service.enabled")}
 	if err := json.Unmarshal([]byte(os.Getenv(deploy.EnvResources)), &ct.Resources); err != nil {
 		return nil, fmt.Errorf("%s: %w", deploy.EnvResources, err)
 	}

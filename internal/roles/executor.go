@@ -19,7 +19,6 @@ import (
 	"github.com/spindle-engine/spindle/internal/cluster"
 	"github.com/spindle-engine/spindle/internal/engine"
 	"github.com/spindle-engine/spindle/shuffle"
-	"github.com/spindle-engine/spindle/yarn"
 )
 
 // runExecutor is an executor container's process: it serves its map outputs, dials
@@ -68,27 +67,48 @@ func executorMain(ctx context.Context, c *conf.Conf, jobs engine.Jobs, id, appID
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// This executor serves its own map outputs with the shuffle service's protocol.
-	lis, err := net.Listen("tcp", ":0")
-	if err != nil {
-		return fmt.Errorf("shuffle listener: %w", err)
-	}
-	// The service names the application and executor in its own lines.
-	svc := shuffle.NewService(appSecret{appID, secret}, containerLogger(c, map[string]string{"role": "executor", "component": "shuffle"}))
-	served := make(chan error, 1)
-	go func() { served <- svc.Serve(ctx, lis) }()
-	defer func() { cancel(); <-served }()
-	port := lis.Addr().(*net.TCPAddr).Port
-	shuffleAddr := net.JoinHostPort(env.NMHost, fmt.Sprint(port))
-	fetcher := shuffle.NewFetcher(appID, secret)
+	encrypt := c.Bool("spindle.network.crypto.enabled")
+	fetcher := shuffle.NewFetcher(appID, secret, shuffle.WithEncryption(encrypt), shuffle.WithRetry(shuffle.RetryPolicy{MaxRetries: c.Int("spindle.shuffle.io.maxRetries"), Wait: c.Duration("spindle.shuffle.io.retryWait")}))
 	defer fetcher.Close()
-	if err := fetcher.RegisterExecutor(ctx, net.JoinHostPort("localhost", fmt.Sprint(port)), id, dirs); err != nil {
-		return err
+	// With the node's shuffle service, map outputs outlive this executor: it
+	// registers its directories there once the driver names the service.
+	// Without, it serves them itself, on its container's host only.
+	external := c.Bool("spindle.shuffle.service.enabled")
+	shuffleAddr := ""
+	registered := func(ctx context.Context, service string) error {
+		if !external {
+			return nil
+		}
+		if service == "" {
+			return errors.New("spindle.shuffle.service.enabled is set, but the driver names no shuffle service on this node")
+		}
+		return fetcher.RegisterExecutor(ctx, service, id, dirs)
+	}
+	if !external {
+		lis, err := net.Listen("tcp", net.JoinHostPort(env.NMHost, "0"))
+		if err != nil {
+			return fmt.Errorf("shuffle listener: %w", err)
+		}
+		// The service names the application and executor in its own lines.
+		svc := shuffle.NewService(appSecret{appID, secret}, containerLogger(c, map[string]string{"role": "executor", "component": "shuffle"}))
+		served := make(chan error, 1)
+		go func() { served <- svc.Serve(ctx, lis) }()
+		defer func() { cancel(); <-served }()
+		shuffleAddr = net.JoinHostPort(env.NMHost, fmt.Sprint(lis.Addr().(*net.TCPAddr).Port))
+		if err := fetcher.RegisterExecutor(ctx, shuffleAddr, id, dirs); err != nil {
+			return err
+		}
+	}
+	cred := env.Credentials.Secrets[cluster.CredentialAlias]
+	if len(cred) == 0 {
+		return fmt.Errorf("container credentials have no %s: was this executor launched by the ApplicationMaster?", cluster.CredentialAlias)
 	}
 
-	fsOpts := hdfs.Options{User: deploy.HadoopUser()}
-	if h != nil {
-		fsOpts.DefaultFS = h.GetDefault("fs.defaultFS", "")
+	// Executors authenticate to HDFS with the application's delegation tokens only;
+	// the driver sends renewed ones (executorTokens).
+	fsOpts, err := fsOptions(h, deploy.HadoopUser(), containerTokens(env.Credentials), nil)
+	if err != nil {
+		return err
 	}
 	fs := hdfs.NewFileSystems(fsOpts)
 	defer func() { err = errors.Join(err, fs.Close()) }()
@@ -100,8 +120,9 @@ func executorMain(ctx context.Context, c *conf.Conf, jobs engine.Jobs, id, appID
 	return executor.Run(ctx, executor.Config{
 		DriverAddr: driverAddr, AppID: appID, ExecutorID: id,
 		Host: env.NMHost, ShuffleAddr: shuffleAddr, Secret: secret,
+		ContainerID: env.Container.String(), Credential: cred, Encrypt: encrypt, Registered: registered,
 		Cores: c.Int("spindle.executor.cores"), Memory: c.Size("spindle.executor.memory"),
-		Log: log,
+		Tokens: executorTokens(fs, log), Log: log,
 	}, runner)
 }
 
@@ -135,7 +156,7 @@ func runClientAM(ctx context.Context) int {
 }
 
 func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
-	ct, err := amContainer()
+	ct, err := amContainer(c)
 	if err != nil {
 		return err
 	}
@@ -143,10 +164,9 @@ func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("HADOOP_CONF_DIR: %w", err)
 	}
-	launcher := func(driverAddr string) (func(yarn.Container, string) (*yarn.LaunchContext, error), error) {
-		return ct.ExecutorLauncher(driverAddr), nil
-	}
+	launcher := func(driverAddr string) (am.LaunchFunc, error) { return ct.ExecutorLauncher(driverAddr), nil }
 	return am.RunClientAM(ctx, am.Config{
 		Hadoop: h, Env: ct.Env, Allocator: cluster.AllocatorConfig(c), Log: log, MaxAttempts: cluster.MaxAttempts(c),
-	}, os.Getenv(deploy.EnvDriverAMAddr), ct.Secret, launcher)
+		RequireShuffleService: c.Bool("spindle.shuffle.service.enabled"),
+	}, am.ClientLink{Addr: os.Getenv(deploy.EnvDriverAMAddr), Secret: ct.Secret, Encrypt: c.Bool("spindle.network.crypto.enabled")}, launcher)
 }

@@ -68,7 +68,7 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 	spec := DriverSpec{Conf: c, Jobs: p.Jobs}
 	if inAM {
 		spec.Log = containerLogger(c, map[string]string{"role": "driver", "app": os.Getenv(deploy.EnvAppID)})
-		if spec.AM, err = amContainer(); err != nil {
+		if spec.AM, err = amContainer(c); err != nil {
 			spec.Log.Error().Err(err).Msg("ApplicationMaster cannot start")
 			return 2
 		}
@@ -81,6 +81,14 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 	if spec.Hadoop, err = hadoopFromEnv(); err != nil {
 		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
 		return 2
+	}
+	if spec.Login, err = driverLogin(c, spec.Hadoop, inAM, spec.Log); err != nil {
+		spec.Log.Error().Err(err).Msg("Kerberos login")
+		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
+		return 2
+	}
+	if spec.Login != nil {
+		defer spec.Login.Close()
 	}
 	// The garbage collector works with the memory accounting: it collects harder as
 	// the process nears the memory it was given, unless the user set GOMEMLIMIT.
