@@ -40,21 +40,39 @@ func ReadCSV[T any](s *Session, paths ...string) Dataset[T] {
 				return &InputError{Path: sp.Path, Line: 1, Err: err}
 			}
 			var fields []string
+			var views [][]byte
 			var rowErr error
 			err = engine.ReadLines(tc, sp, func(line []byte, off int64) bool {
 				if off == 0 || len(line) == 0 {
-					return true // the header, or a blank line
+					// The header, or a blank line: ReadLines counted it, but
+					// it is no record.
+					tc.Metrics.RecordsRead--
+					return true
 				}
 				var t T
 				var bad *InputError
-				fields, err = splitCSV(fields[:0], line)
+				// Lines without quotes are decoded from views of their bytes; only
+				// quoted ones are split into strings.
+				var ok bool
+				var err error
+				views, ok = csvrow.SplitBytes(views[:0], line)
+				n := len(views)
+				if !ok {
+					fields, err = splitCSV(fields[:0], line)
+					n = len(fields)
+				}
 				switch {
 				case err != nil:
 					bad = &InputError{Err: err}
-				case len(fields) != len(header):
-					bad = &InputError{Err: fmt.Errorf("%d fields, the header has %d", len(fields), len(header))}
+				case n != len(header):
+					bad = &InputError{Err: fmt.Errorf("%d fields, the header has %d", n, len(header))}
 				default:
-					if err := dec.Decode(fields, &t); err != nil {
+					if ok {
+						err = dec.DecodeBytes(views, &t)
+					} else {
+						err = dec.Decode(fields, &t)
+					}
+					if err != nil {
 						bad = &InputError{Err: err}
 						var fe *csvrow.FieldError
 						if errors.As(err, &fe) {
@@ -81,6 +99,7 @@ func ReadCSV[T any](s *Session, paths ...string) Dataset[T] {
 	})
 	n.Err = err
 	n.Hosts = engine.SplitHosts(splits)
+	n.Bytes = splitBytes(splits)
 	return newDataset[T](s, n)
 }
 

@@ -2,8 +2,11 @@ package spindle
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"unsafe"
 
+	"github.com/spindle-engine/spindle/internal/csvrow"
 	"github.com/spindle-engine/spindle/internal/engine"
 	"github.com/spindle-engine/spindle/scheduler"
 )
@@ -43,12 +46,48 @@ func ReadText(s *Session, paths ...string) Dataset[string] {
 			if part >= len(splits) {
 				return nil
 			}
-			return engine.ReadLines(tc, splits[part], func(line []byte, _ int64) bool { return yield(string(line)) })
+			var a stringArena
+			return engine.ReadLines(tc, splits[part], func(line []byte, _ int64) bool { return yield(a.String(line)) })
 		}), nil
 	})
 	n.Err = err
 	n.Hosts = engine.SplitHosts(splits)
+	n.Bytes = splitBytes(splits)
 	return newDataset[string](s, n)
+}
+
+// splitBytes is the size of the input: a source's size estimate.
+func splitBytes(splits []engine.InputSplit) int64 {
+	var n int64
+	for _, sp := range splits {
+		n += sp.Length
+	}
+	return n
+}
+
+// textBlock is the size of the blocks that ReadText copies lines into.
+const textBlock = 32 << 10
+
+// stringArena makes strings of lines read into a reused buffer by copying them into
+// shared, never rewritten blocks: one copy per line, as string(line) makes, but one
+// allocation per block instead of one per line. A string kept by the user keeps its
+// block alive, as a substring keeps its string alive.
+type stringArena struct{ buf []byte }
+
+// String returns a string with b's bytes.
+func (a *stringArena) String(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > cap(a.buf)-len(a.buf) {
+		if len(b) > textBlock/4 {
+			return string(b)
+		}
+		a.buf = make([]byte, 0, textBlock)
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[start], len(b))
 }
 
 // InputError is bad input data found by a task, such as a malformed CSV row. It names
@@ -66,7 +105,9 @@ func (e *InputError) Error() string {
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)
 	}
-	if e.Column != "" {
+	// A field's error names its column (and index) itself.
+	var fe *csvrow.FieldError
+	if e.Column != "" && !errors.As(e.Err, &fe) {
 		fmt.Fprintf(&b, ": column %q", e.Column)
 	}
 	fmt.Fprintf(&b, ": %v", e.Err)

@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/spindle-engine/spindle/hdfs"
@@ -86,3 +88,25 @@ func (a *App) removeStaging(ctx context.Context) error {
 
 // Close releases the RM connection.
 func (a *App) Close() error { return a.rm.Close() }
+
+// WriteEnding writes how an application ended, as `spindle submit` shows it in
+// either deploy mode: "spindle: <id> ended <state>, final status <status>", then its
+// diagnostics unless they are shown, text the caller printed already (a client-mode
+// driver's job summary). It returns submit's exit code for that end: 0 for
+// SUCCEEDED, else 1.
+func WriteEnding(w io.Writer, r *yarn.AppReport, shown string) int {
+	fmt.Fprintf(w, "spindle: %s ended %s, final status %s\n", r.ID, r.State, r.FinalStatus)
+	if d := strings.TrimSpace(r.Diagnostics); d != "" && d != strings.TrimSpace(shown) {
+		fmt.Fprintf(w, "spindle: diagnostics: %s\n", d)
+	}
+	return ExitCode(r)
+}
+
+// ExitCode is `spindle submit`'s exit code for an application that ended as r: 0
+// for SUCCEEDED, else 1.
+func ExitCode(r *yarn.AppReport) int {
+	if r.FinalStatus == yarn.Succeeded {
+		return 0
+	}
+	return 1
+}

@@ -70,6 +70,8 @@ const (
 type Spec struct {
 	Binary string   // local path of the job binary
 	Args   []string // the job's arguments, on the AM's command line
+	// Name is the application's name; "" means spindle.app.name, else the job
+	// binary's file name.
 	Name   string
 	Queue  string
 	Conf   *conf.Conf   // the job's configuration; its explicit keys go to SPINDLE_CONF

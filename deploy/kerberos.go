@@ -35,9 +35,20 @@ func (s *Spec) fsOptions(user string) (hdfs.Options, error) {
 	return o, nil
 }
 
-// rmOptions is how the submitter reaches the RM.
+// rmOptions is how the submitter reaches the RM: it warns once when the RM does not
+// answer, as the retries take a while.
 func (s *Spec) rmOptions(user string) []yarn.Option {
-	opts := []yarn.Option{yarn.WithUser(user)}
+	opts := []yarn.Option{yarn.WithUser(user), yarn.WithRetryNotice(func(addr string, retries int, err error) {
+		s.Log.Warn().Msgf("the ResourceManager at %s does not answer (%v); retrying up to %d times (spindle.yarn.rm.connect.maxRetries)", addr, err, retries)
+	})}
+	if v := s.Conf.Get("spindle.yarn.rm.connect.maxRetries"); v != "" {
+		// ipc's 0 means its default: no retries is a negative count there.
+		n := s.Conf.Int("spindle.yarn.rm.connect.maxRetries")
+		if n == 0 {
+			n = -1
+		}
+		opts = append(opts, yarn.WithMaxRetries(n))
+	}
 	if s.Kerberos != nil {
 		opts = append(opts, yarn.WithKerberos(s.Kerberos.Client()))
 	}

@@ -2,6 +2,7 @@ package hdfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -65,7 +66,10 @@ func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 func glob(ctx context.Context, fsys FS, pattern string) ([]FileInfo, error) {
 	if !hasMeta(pattern) {
 		st, err := fsys.Stat(ctx, pattern)
-		if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == pattern {
+			// Name the path once: "input path P: no such file or directory".
+			return nil, fmt.Errorf("input path %s: %w", pattern, pe.Err)
+		} else if err != nil {
 			return nil, fmt.Errorf("input path %s: %w", pattern, err)
 		}
 		return []FileInfo{st}, nil

@@ -24,6 +24,9 @@ const appTimeout = 2 * time.Minute
 type session struct {
 	hadoop *conf.Hadoop
 	login  *kerberos.User // nil on an open cluster
+	// notices hears that the RM does not answer and is being retried; nil says
+	// nothing.
+	notices io.Writer
 }
 
 // newSession reads HADOOP_CONF_DIR (or YARN_CONF_DIR) and logs in if the cluster
@@ -40,12 +43,19 @@ func newSession(a appArgs) (*session, error) {
 	return &session{hadoop: h, login: u}, nil
 }
 
-// resourceManager connects to the session's RM.
+// resourceManager connects to the session's RM, saying once to s.notices when the
+// RM does not answer: the retries (ipc.client.connect.max.retries) take a while.
 func (s *session) resourceManager() (*yarn.ResourceManager, error) {
-	if s.login != nil {
-		return yarn.NewResourceManager(s.hadoop, yarn.WithKerberos(s.login.Client()))
+	var opts []yarn.Option
+	if w := s.notices; w != nil {
+		opts = append(opts, yarn.WithRetryNotice(func(addr string, retries int, err error) {
+			fmt.Fprintf(w, "spindle: the ResourceManager at %s does not answer (%v); retrying up to %d times (ipc.client.connect.max.retries)\n", addr, err, retries)
+		}))
 	}
-	return yarn.NewResourceManager(s.hadoop)
+	if s.login != nil {
+		opts = append(opts, yarn.WithKerberos(s.login.Client()))
+	}
+	return yarn.NewResourceManager(s.hadoop, opts...)
 }
 
 func (s *session) close() {
@@ -81,6 +91,7 @@ func withReport(name string, args []string, stderr io.Writer, f func(ctx context
 		return 2
 	}
 	defer s.close()
+	s.notices = stderr
 	rm, err := s.resourceManager()
 	if err != nil {
 		fmt.Fprintf(stderr, "spindle %s: %v\n", name, err)
@@ -91,10 +102,21 @@ func withReport(name string, args []string, stderr io.Writer, f func(ctx context
 	defer cancel()
 	r, err := rm.Report(ctx, id)
 	if err != nil {
-		fmt.Fprintf(stderr, "spindle %s %s: %v\n", name, id, err)
+		fmt.Fprintf(stderr, "spindle %s %s: %s\n", name, id, serverError(err, a.verbose))
 		return 1
 	}
 	return f(ctx, s, rm, r)
+}
+
+// serverError is an error's first line: a Java server's exception message ends
+// with its stack trace, which only --verbose shows.
+func serverError(err error, verbose bool) string {
+	msg := err.Error()
+	first, rest, more := strings.Cut(msg, "\n")
+	if verbose || !more || strings.TrimSpace(rest) == "" {
+		return msg
+	}
+	return first + " (--verbose shows the server's stack trace)"
 }
 
 // status prints the RM's report of an application.

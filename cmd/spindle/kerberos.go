@@ -54,21 +54,24 @@ func absKeytab(c *conf.Conf) error {
 type appArgs struct {
 	id                string
 	principal, keytab string
+	verbose           bool // errors with the server's stack trace
 }
 
-// parseAppArgs parses "[--principal P --keytab F] <application id>".
+// parseAppArgs parses "[--verbose] [--principal P --keytab F] <application id>".
 func parseAppArgs(name string, args []string, stderr io.Writer) (appArgs, bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var a appArgs
 	fs.StringVar(&a.principal, "principal", "", "")
 	fs.StringVar(&a.keytab, "keytab", "", "")
+	fs.BoolVar(&a.verbose, "verbose", false, "")
+	fs.BoolVar(&a.verbose, "v", false, "")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() != 1 {
 		err = errors.New("want one application id")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "usage: spindle %s [--principal PRINCIPAL --keytab KEYTAB] <application id>: %v\n", name, err)
+		fmt.Fprintf(stderr, "usage: spindle %s [--verbose] [--principal PRINCIPAL --keytab KEYTAB] <application id>: %v\n", name, err)
 		return a, false
 	}
 	a.id = fs.Arg(0)

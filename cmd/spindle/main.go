@@ -1,8 +1,11 @@
 // Command spindle submits Spindle jobs and manages them.
 //
 //	spindle submit [options] <job binary> [job arguments]
-//	spindle status [--principal P --keytab F] <application id>
-//	spindle kill [--principal P --keytab F] <application id>
+//	spindle status [--verbose] [--principal P --keytab F] <application id>
+//	spindle kill [--verbose] [--principal P --keytab F] <application id>
+//	spindle conf [--markdown] [word...]
+//	spindle logs [--container ID] [--follow] <application id>
+//	spindle history [--dir DIR] [--port N]
 //	spindle version
 package main
 
@@ -32,6 +35,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return status(args[1:], stdout, stderr)
 	case "kill":
 		return kill(args[1:], stdout, stderr)
+	case "conf":
+		return confCmd(args[1:], stdout, stderr)
+	case "logs":
+		return logsCmd(args[1:], stdout, stderr)
+	case "history":
+		return historyCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "spindle %s %s\n", version, goVersion())
 		return 0
@@ -52,19 +61,28 @@ func goVersion() string {
 }
 
 const usage = `Usage: spindle submit [options] <job binary> [job arguments]
-Usage: spindle status [--principal P --keytab F] <application id>
-Usage: spindle kill [--principal P --keytab F] <application id>
+Usage: spindle status [--verbose] [--principal P --keytab F] <application id>
+Usage: spindle kill [--verbose] [--principal P --keytab F] <application id>
+Usage: spindle conf [--markdown] [WORD...]
+Usage: spindle logs [--container ID] [--follow] [--principal P --keytab F] <application id>
+Usage: spindle history [--dir DIR] [--port N] [--bind ADDR] [--conf K=V]...
 Usage: spindle version
 
 Commands:
   submit    Run a job binary built against package spindle.
   status    Print a YARN application's state, final status and diagnostics.
   kill      Kill a YARN application and wait until it has ended.
+  conf      List the configuration keys: default, Spark name, meaning.
+  logs      Print a YARN application's container logs, as yarn logs does: live from
+            the NodeManagers while it runs (--follow: as they grow), else from
+            YARN's aggregated logs in HDFS.
+  history   Serve the web UI and Spark's REST API of ended (and running)
+            applications from their event logs (spindle.eventLog.dir).
   version   Print the version of Spindle.
 
 status and kill find the ResourceManager through HADOOP_CONF_DIR (or YARN_CONF_DIR);
 on a Kerberized cluster they log in as submit does (--principal and --keytab, else
-the ticket cache).
+the ticket cache); --verbose adds the server's stack trace to their errors.
 
 Run 'spindle submit --help' for the options of submit.
 `

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -119,6 +120,7 @@ func parseSubmit(args []string, stderr io.Writer) (*submitArgs, error) {
 		if err := c.LoadProperties(propsFile); err != nil {
 			return nil, fmt.Errorf("--properties-file: %w", err)
 		}
+		warnUnknown(c, "--properties-file "+propsFile, stderr)
 	}
 	for _, f := range flagKeys {
 		if v := *values[f.flag]; v != "" {
@@ -131,7 +133,7 @@ func parseSubmit(args []string, stderr io.Writer) (*submitArgs, error) {
 		if err := c.ParseFlag(kv); err != nil {
 			var unknown *conf.UnknownKeyError
 			if errors.As(err, &unknown) {
-				fmt.Fprintf(stderr, "spindle: warning: --conf %s: %v\n", kv, err)
+				fmt.Fprintf(stderr, "spindle: warning: --conf: %v\n", err)
 				continue
 			}
 			return nil, fmt.Errorf("--conf %s: %w", kv, err)
@@ -147,6 +149,25 @@ func parseSubmit(args []string, stderr io.Writer) (*submitArgs, error) {
 		return nil, errors.New("no job binary given")
 	}
 	return &submitArgs{conf: c, verbose: verbose, binary: fs.Arg(0), args: fs.Args()[1:]}, nil
+}
+
+// warnUnknown warns once about each key in c that Spindle does not know (kept: the
+// job may read its own keys). Submit is where unknown keys are warned about: the
+// driver it starts does not warn again.
+func warnUnknown(c *conf.Conf, from string, stderr io.Writer) {
+	explicit := c.Explicit()
+	names := make([]string, 0, len(explicit))
+	for k := range explicit {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		// Setting the value again is how conf names the nearest known key.
+		var unknown *conf.UnknownKeyError
+		if err := c.Set(k, explicit[k]); errors.As(err, &unknown) {
+			fmt.Fprintf(stderr, "spindle: warning: %s: %v\n", from, err)
+		}
+	}
 }
 
 func submit(args []string, stdout, stderr io.Writer) int {
@@ -214,6 +235,7 @@ func runLocal(sa *submitArgs, stderr io.Writer) int {
 	defer stop()
 	cmd := exec.Command(bin, sa.args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = driverProcAttr()
 	cmd.Env = append(os.Environ(), deploy.EnvConf+"="+string(explicit))
 	if sa.verbose {
 		cmd.Env = append(cmd.Env, deploy.EnvLogLevel+"=debug")

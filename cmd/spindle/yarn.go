@@ -96,26 +96,12 @@ func submitYARN(sa *submitArgs, stdout, stderr io.Writer) int {
 // waiting, not the application, as with spark-submit.
 func follow(ctx context.Context, app *deploy.App, waitAll bool, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "spindle: submitted %s\n", app.ID)
-	tracking := false
-	var state yarn.AppState
-	onReport := func(r *yarn.AppReport) {
-		if r.State == state {
-			// The driver reports its job's progress through the AM's heartbeats.
-			fmt.Fprintf(stdout, "spindle: %s is %s, %.0f%% of the job's tasks done\n", app.ID, r.State, 100*r.Progress)
-			return
-		}
-		state = r.State
-		fmt.Fprintf(stdout, "spindle: %s is %s\n", app.ID, r.State)
-		if !tracking && r.TrackingURL != "" && r.State == yarn.StateRunning {
-			fmt.Fprintf(stdout, "spindle: tracking URL: %s\n", r.TrackingURL)
-			tracking = true
-		}
-	}
+	p := &reportPrinter{w: stdout}
 	until := yarn.AppState.Terminal
 	if !waitAll {
 		until = func(s yarn.AppState) bool { return s == yarn.StateRunning || s.Terminal() }
 	}
-	r, err := app.WaitFor(ctx, reportInterval, onReport, until)
+	r, err := app.WaitFor(ctx, reportInterval, p.print, until)
 	if ctx.Err() != nil {
 		fmt.Fprintf(stderr, "\nspindle: stopped waiting; %s keeps running. Kill it with: spindle kill %s\n", app.ID, app.ID)
 		return 130
@@ -128,25 +114,49 @@ func follow(ctx context.Context, app *deploy.App, waitAll bool, stdout, stderr i
 		fmt.Fprintf(stdout, "spindle: not waiting for %s to end (spindle.yarn.submit.waitAppCompletion=false); follow it with: spindle status %s\n", app.ID, app.ID)
 		return 0
 	}
-	if !tracking && r.TrackingURL != "" {
+	if !p.tracking && r.TrackingURL != "" {
 		fmt.Fprintf(stdout, "spindle: tracking URL: %s\n", r.TrackingURL)
 	}
 	out := stdout
 	if r.FinalStatus != yarn.Succeeded {
 		out = stderr
 	}
-	fmt.Fprintf(out, "spindle: %s ended %s, final status %s\n", app.ID, r.State, r.FinalStatus)
-	if d := strings.TrimSpace(r.Diagnostics); d != "" {
-		fmt.Fprintf(out, "spindle: diagnostics: %s\n", d)
-	}
+	code := deploy.WriteEnding(out, r, "")
 	// The AM removes the staging directory too; this covers an AM that never ran.
 	cctx, cancel := context.WithTimeout(context.Background(), appTimeout)
 	defer cancel()
 	if err := app.Cleanup(cctx); err != nil {
 		fmt.Fprintf(stderr, "spindle submit: %v\n", err)
 	}
-	if r.FinalStatus != yarn.Succeeded {
-		return 1
+	return code
+}
+
+// reportPrinter prints the changes in an application's reports while submit
+// follows it: states, the tracking URL once, and the job's progress.
+type reportPrinter struct {
+	w        io.Writer
+	state    yarn.AppState
+	tracking bool // the tracking URL was printed
+}
+
+func (p *reportPrinter) print(r *yarn.AppReport) {
+	if r.State == p.state {
+		// The driver reports its job's progress through the AM's heartbeats. The
+		// RM itself says 100% once the AM has unregistered, whatever the job did,
+		// while the application still shows RUNNING: the final status that
+		// follows says how it went.
+		if r.State == yarn.StateRunning && r.Progress < 1 {
+			fmt.Fprintf(p.w, "spindle: %s is %s, %.0f%% of the job's tasks done\n", r.ID, r.State, 100*r.Progress)
+		}
+		return
 	}
-	return 0
+	p.state = r.State
+	if r.State.Terminal() {
+		return // the final status says it
+	}
+	fmt.Fprintf(p.w, "spindle: %s is %s\n", r.ID, r.State)
+	if !p.tracking && r.TrackingURL != "" && r.State == yarn.StateRunning {
+		fmt.Fprintf(p.w, "spindle: tracking URL: %s\n", r.TrackingURL)
+		p.tracking = true
+	}
 }

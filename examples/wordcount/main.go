@@ -16,7 +16,13 @@ import (
 var WordCount = spindle.Register("wordcount",
 	func(s *spindle.Session, in string) spindle.Dataset[spindle.KV[string, int]] {
 		lines := spindle.ReadText(s, in)
-		words := spindle.FlatMap(lines, strings.Fields)
+		words := spindle.FlatMapFunc(lines, func(line string, yield func(string) bool) {
+			for w := range strings.FieldsSeq(line) {
+				if !yield(w) {
+					return
+				}
+			}
+		})
 		ones := spindle.Map(words, func(w string) spindle.KV[string, int] { return spindle.KV[string, int]{Key: w, Value: 1} })
 		return spindle.ReduceByKey(ones, func(a, b int) int { return a + b })
 	})

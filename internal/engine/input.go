@@ -84,7 +84,7 @@ func (g *Graph) listInput(ctx context.Context, paths []string) ([]InputSplit, er
 		}
 		files, err := hdfs.ExpandPaths(ctx, fsys, []string{inner})
 		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", p, err)
+			return nil, err // it names the input path
 		}
 		for _, f := range files {
 			total += f.Size

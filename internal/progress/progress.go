@@ -14,16 +14,30 @@ import (
 	"github.com/spindle-engine/spindle/scheduler"
 )
 
-// Summary is what a session's jobs did, printed at the end of a run.
+// Summary is what a session's jobs did, printed at the end of a run. Records are
+// counted once per successful task: a failed attempt's are read again by the next.
 type Summary struct {
 	Jobs, Stages, Tasks, FailedTasks int
 	// Tasks by locality: on an executor holding the data, on its host, anywhere
-	// (tasks without a preference are not counted).
+	// (tasks without a preference are not counted, nor any in local mode, where
+	// every task runs in the driver's process).
 	ProcessLocal, NodeLocal, NotLocal               int
 	RecordsRead, RecordsWritten                     int64
 	ShuffleWriteBytes, ShuffleReadBytes, SpillBytes int64
-	DroppedMalformed                                int64
-	Wall                                            time.Duration
+	// DroppedMalformed is the malformed CSV rows the jobs skipped in all;
+	// DroppedByJob says which jobs did, in order: two jobs reading one file each
+	// count its bad rows.
+	DroppedMalformed int64
+	DroppedByJob     []JobCount
+	// Retries says what was done again and why; zero when nothing was.
+	Retries Retries
+	Wall    time.Duration
+}
+
+// JobCount is a number one job counted.
+type JobCount struct {
+	Job string // the job's name, e.g. "Count at main.go:30"
+	N   int64
 }
 
 // String formats the summary as the lines printed after a run.
@@ -36,8 +50,19 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, "records read %d; shuffle write %s, shuffle read %s, spill %s",
 		s.RecordsRead, byteSize(s.ShuffleWriteBytes), byteSize(s.ShuffleReadBytes), byteSize(s.SpillBytes))
-	if s.DroppedMalformed > 0 {
+	switch {
+	case len(s.DroppedByJob) > 1:
+		// A sum would count a file's bad rows once for each job that read it.
+		parts := make([]string, len(s.DroppedByJob))
+		for i, j := range s.DroppedByJob {
+			parts[i] = fmt.Sprintf("%d by %q", j.N, j.Job)
+		}
+		fmt.Fprintf(&b, "\nmalformed rows dropped per job (spindle.csv.mode=DROPMALFORMED): %s", strings.Join(parts, ", "))
+	case s.DroppedMalformed > 0:
 		fmt.Fprintf(&b, "\nmalformed rows dropped: %d (spindle.csv.mode=DROPMALFORMED)", s.DroppedMalformed)
+	}
+	if s.Retries.Any() {
+		b.WriteString("\n" + s.Retries.String())
 	}
 	return b.String()
 }
@@ -61,19 +86,37 @@ func byteSize(n int64) string {
 type Metrics struct {
 	mu     sync.Mutex
 	sum    Summary
+	retry  retries
 	bar    *Bar
 	active map[int]*stageProgress
-	// The running job's tasks in all its stages, and those done: its progress.
+	// inProcess: every task runs in this process (local mode), so where a task
+	// ran says nothing about locality.
+	inProcess bool
+	// The running job's name, its tasks in all its stages, those done (its
+	// progress) and the malformed rows it dropped.
+	job               string
 	jobTasks, jobDone int
+	jobDropped        int64
 }
+
+// Option adjusts Metrics.
+type Option func(*Metrics)
+
+// InProcess says every task runs in the driver's process (local mode): the summary
+// then has no locality line, as no placement could have been closer to the data.
+func InProcess() Option { return func(m *Metrics) { m.inProcess = true } }
 
 type stageProgress struct {
 	id, total, done, running int
 }
 
 // NewMetrics returns metrics that draw on bar, which may be nil.
-func NewMetrics(bar *Bar) *Metrics {
-	return &Metrics{bar: bar, active: map[int]*stageProgress{}}
+func NewMetrics(bar *Bar, opts ...Option) *Metrics {
+	m := &Metrics{bar: bar, active: map[int]*stageProgress{}}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 // Summary is what the jobs did so far, over wall time.
@@ -81,6 +124,8 @@ func (m *Metrics) Summary(wall time.Duration) Summary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.sum
+	s.DroppedByJob = append([]JobCount(nil), m.sum.DroppedByJob...)
+	s.Retries = m.retry.snapshot()
 	s.Wall = wall
 	return s
 }
@@ -89,7 +134,7 @@ func (m *Metrics) Summary(wall time.Duration) Summary {
 func (m *Metrics) JobStarted(job *scheduler.JobSpec) {
 	m.mu.Lock()
 	m.sum.Jobs++
-	m.jobTasks, m.jobDone = 0, 0
+	m.job, m.jobTasks, m.jobDone, m.jobDropped = job.Name, 0, 0, 0
 	for _, st := range job.Stages {
 		m.jobTasks += st.NumTasks
 	}
@@ -107,10 +152,13 @@ func (m *Metrics) Progress() float32 {
 }
 
 // StageSubmitted implements scheduler.Listener.
-func (m *Metrics) StageSubmitted(st *scheduler.StageSpec, _ int, numTasks int) {
+func (m *Metrics) StageSubmitted(st *scheduler.StageSpec, attempt int, numTasks int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sum.Stages++
+	if attempt > 0 {
+		m.retry.StageRetries++
+	}
 	m.active[st.ID] = &stageProgress{id: st.ID, total: numTasks}
 	m.draw(false)
 }
@@ -137,10 +185,11 @@ func (m *Metrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskResu
 	}
 	if err != nil {
 		m.sum.FailedTasks++
+		m.retry.taskFailed(err)
 	} else {
 		m.sum.Tasks++
 		m.jobDone++
-		if len(t.Preferred) > 0 {
+		if len(t.Preferred) > 0 && !m.inProcess {
 			switch t.Locality {
 			case scheduler.ProcessLocal:
 				m.sum.ProcessLocal++
@@ -153,12 +202,16 @@ func (m *Metrics) TaskEnded(t *scheduler.Task, _ string, res *scheduler.TaskResu
 	}
 	if res != nil {
 		r := res.Metrics
-		m.sum.RecordsRead += r.RecordsRead
-		m.sum.RecordsWritten += r.RecordsWritten
 		m.sum.ShuffleWriteBytes += r.ShuffleWriteBytes
 		m.sum.ShuffleReadBytes += r.ShuffleReadBytes
 		m.sum.SpillBytes += r.SpillBytes
-		m.sum.DroppedMalformed += r.DroppedMalformed
+		if err == nil {
+			// A failed attempt's records are read again by the next attempt.
+			m.sum.RecordsRead += r.RecordsRead
+			m.sum.RecordsWritten += r.RecordsWritten
+			m.sum.DroppedMalformed += r.DroppedMalformed
+			m.jobDropped += r.DroppedMalformed
+		}
 	}
 	m.draw(false)
 }
@@ -171,10 +224,15 @@ func (m *Metrics) StageCompleted(st *scheduler.StageSpec, _ int, _ error) {
 	m.draw(false)
 }
 
-// JobEnded implements scheduler.Listener.
+// JobEnded implements scheduler.Listener. A failed job's progress stays where it
+// was: the job did not do the rest of its tasks.
 func (m *Metrics) JobEnded(*scheduler.JobSpec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.jobDropped > 0 {
+		m.sum.DroppedByJob = append(m.sum.DroppedByJob, JobCount{Job: m.job, N: m.jobDropped})
+		m.jobDropped = 0
+	}
 	clear(m.active)
 	m.draw(true)
 }
