@@ -8,20 +8,42 @@ import (
 	"github.com/spindle-engine/spindle/internal/engine"
 )
 
-// Join pairs the values of equal keys of two keyed datasets (an inner join). Both
-// sides are shuffled by key into the same partitions, sorted, and merge-joined, so only
-// one key's values of each side are held in memory at a time.
+// Join pairs the values of equal keys of two keyed datasets (an inner join). When one
+// side's input is estimated at most spindle.sql.autoBroadcastJoinThreshold (10m by
+// default, as Spark's), that side is broadcast: every task of the other side builds
+// it into a hash table and joins its own partition, and the other side is never
+// shuffled. Otherwise both sides are shuffled by key into the same partitions,
+// sorted, and merge-joined, so only one key's values of each side are held in memory
+// at a time.
 func Join[K comparable, V, W any](left Dataset[KV[K, V]], right Dataset[KV[K, W]], opts ...ShuffleOption) Dataset[KV[K, Pair[V, W]]] {
-	return mergeJoin(left, right, "Join", false, opts, func(v V, w W) Pair[V, W] { return Pair[V, W]{v, w} },
-		func(V) (Pair[V, W], bool) { return Pair[V, W]{}, false })
+	both := func(v V, w W) Pair[V, W] { return Pair[V, W]{v, w} }
+	none := func(V) (Pair[V, W], bool) { return Pair[V, W]{}, false }
+	bs, err := broadcastSide(left.s, left.n, right.n, false)
+	switch {
+	case bs == sideRight:
+		return hashJoin(left, right, "Join", both, none)
+	case bs == sideLeft:
+		return hashJoin(right, left, "Join", func(w W, v V) Pair[V, W] { return Pair[V, W]{v, w} },
+			func(W) (Pair[V, W], bool) { return Pair[V, W]{}, false })
+	}
+	d := mergeJoin(left, right, "Join", false, opts, both, none)
+	d.n.Err = err
+	return d
 }
 
 // LeftJoin is Join that also keeps the left values whose key has no match on the
-// right; their Second is an invalid Option.
+// right; their Second is an invalid Option. Only the right side may be broadcast.
 func LeftJoin[K comparable, V, W any](left Dataset[KV[K, V]], right Dataset[KV[K, W]], opts ...ShuffleOption) Dataset[KV[K, Pair[V, Option[W]]]] {
-	return mergeJoin(left, right, "LeftJoin", true, opts,
-		func(v V, w W) Pair[V, Option[W]] { return Pair[V, Option[W]]{v, Option[W]{Value: w, Valid: true}} },
-		func(v V) (Pair[V, Option[W]], bool) { return Pair[V, Option[W]]{First: v}, true })
+	both := func(v V, w W) Pair[V, Option[W]] { return Pair[V, Option[W]]{v, Option[W]{Value: w, Valid: true}} }
+	only := func(v V) (Pair[V, Option[W]], bool) { return Pair[V, Option[W]]{First: v}, true }
+	if bs, err := broadcastSide(left.s, left.n, right.n, true); bs == sideRight {
+		return hashJoin(left, right, "LeftJoin", both, only)
+	} else if err != nil {
+		d := mergeJoin(left, right, "LeftJoin", true, opts, both, only)
+		d.n.Err = err
+		return d
+	}
+	return mergeJoin(left, right, "LeftJoin", true, opts, both, only)
 }
 
 func mergeJoin[K comparable, V, W, O any](left Dataset[KV[K, V]], right Dataset[KV[K, W]], op string, outer bool, opts []ShuffleOption,

@@ -8,16 +8,10 @@ import (
 	"github.com/spindle-engine/spindle/internal/engine"
 )
 
-// combinerChunk is how much execution memory a map-side combiner asks for at a time.
-const combinerChunk = 1 << 20
-
-// entryOverhead approximates a Go map entry's cost beyond its encoded key and value.
-const entryOverhead = 64
-
 // combineByKey is the engine of the keyed aggregations: a map-side combiner folds
-// values per key in a hash map within the task's execution memory (flushing to the
-// shuffle writer, which sorts and spills, when memory runs out), and the reduce side
-// merges the sorted map outputs and folds each run of equal keys.
+// values per key within the task's execution memory (flushing to the shuffle writer,
+// which sorts and spills, when memory runs out), and the reduce side merges the
+// sorted map outputs and folds each run of equal keys.
 func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts []ShuffleOption,
 	create func(V) C, merge func(C, V) C, mergeC func(C, C) C) Dataset[KV[K, C]] {
 	s := d.s
@@ -27,42 +21,31 @@ func combineByKey[K comparable, V, C any](d Dataset[KV[K, V]], op string, opts [
 		if err != nil {
 			return err
 		}
-		enc := newKVEncoder[K, C]()
-		m := make(map[K]C)
-		var used, granted int64
-		var writeErr error
+		c := newCombiner[K](create, merge)
+		var granted int64
+		// flush hands the table to the writer. Its memory is released first: the
+		// writer needs it to buffer what the table held, and were it still the
+		// combiner's, the writer would be refused and spill after every record.
 		flush := func() error {
-			for k, c := range m {
-				if err := enc.write(w, nparts, k, c); err != nil {
-					return err
-				}
-			}
-			// A new map, not clear(m): clear keeps the buckets allocated, and the
-			// memory released here is about to be granted to the writer.
-			m = make(map[K]C)
 			tc.Mem.Release(granted)
-			used, granted = 0, 0
-			return nil
+			granted = 0
+			return c.flush(w, nparts)
 		}
-		var scratch []byte
+		var writeErr error
 		err = in(func(kv KV[K, V]) bool {
-			if c, ok := m[kv.Key]; ok {
-				m[kv.Key] = merge(c, kv.Value)
+			if !c.add(kv.Key, kv.Value) || (c.used <= granted && !c.failed) {
 				return true
 			}
-			c := create(kv.Value)
-			m[kv.Key] = c
-			scratch = enc.kc.Append(scratch[:0], kv.Key)
-			scratch = enc.vc.Append(scratch, c)
-			used += int64(len(scratch)) + entryOverhead
-			for used > granted {
+			if c.failed {
+				writeErr = flush()
+				return writeErr == nil
+			}
+			for c.used > granted {
 				g := tc.Mem.Acquire(combinerChunk)
 				granted += g
 				if g == 0 {
-					if writeErr = flush(); writeErr != nil {
-						return false
-					}
-					break
+					writeErr = flush()
+					return writeErr == nil
 				}
 			}
 			return true

@@ -3,8 +3,12 @@ package spindle
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"syscall"
+	"unsafe"
 
 	"github.com/spindle-engine/spindle/hdfs"
 	"github.com/spindle-engine/spindle/internal/csvrow"
@@ -12,8 +16,11 @@ import (
 )
 
 // SaveAsText writes d as text files into the directory path, one line per element
-// (strings as they are, other values as fmt.Print formats them; a KV as
-// "key<TAB>value"), one part file per partition. Output goes through a committer:
+// (strings and byte slices as they are, a KV as "key<TAB>value", a Pair as "(a,b)",
+// other values as fmt.Print formats them: a float64 in the shortest form that reads
+// back exactly, in exponent form from 1e6 up, as 4.1834044722999783e+09; to choose
+// the form, map the values to strings first, e.g. with strconv.FormatFloat(v, 'f',
+// 2, 64)), one part file per partition. Output goes through a committer:
 // tasks write under path/_temporary, the job moves committed files into place and
 // writes _SUCCESS last, so a failed job leaves nothing that looks complete. An existing
 // path fails the job before it runs, unless spindle.output.overwrite is true.
@@ -27,12 +34,19 @@ const (
 	formatCSV  = "csv"
 )
 
-// writeText writes one line per element.
+// writeText writes one line per element, formatted by textFormat.
 func writeText[T any](w io.Writer, in seq[T]) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
+	format := textFormat[T]()
+	// The element is copied into one cell for the whole partition: passing the
+	// address of each to the formatter would move each to the heap.
+	cell := new(T)
+	var line []byte
 	var werr error
 	if err := in(func(t T) bool {
-		werr = writeTextLine(bw, t)
+		*cell = t
+		line = append(format(line[:0], unsafe.Pointer(cell)), '\n')
+		_, werr = bw.Write(line)
 		return werr == nil
 	}); err != nil {
 		return err
@@ -41,20 +55,6 @@ func writeText[T any](w io.Writer, in seq[T]) error {
 		return werr
 	}
 	return bw.Flush()
-}
-
-func writeTextLine(w *bufio.Writer, v any) error {
-	switch v := v.(type) {
-	case string:
-		w.WriteString(v)
-	case []byte:
-		w.Write(v)
-	default:
-		if _, err := fmt.Fprint(w, v); err != nil {
-			return err
-		}
-	}
-	return w.WriteByte('\n')
 }
 
 // saveFiles runs d with every task writing its partition through the committer.
@@ -73,7 +73,20 @@ func saveFiles[T any](ctx context.Context, d Dataset[T], path, op, format string
 		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	c := hdfs.NewCommitter(fsys, inner, a.JobTag, a.Overwrite)
-	if err := c.SetupJob(ctx); err != nil {
+	if n := d.s.Conf().Int("spindle.testing.killInJobCommit"); n > 0 && drv.AppAttempt() == 1 {
+		c.AfterMove = func(moved int) {
+			if moved == n {
+				drv.Logger().Warn().Int("moved", moved).Msg("spindle.testing.killInJobCommit: killing this process in the job commit")
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+	}
+	if err := c.SetupJob(ctx); errors.Is(err, hdfs.ErrCommitted) {
+		// An earlier attempt of this application died in the job commit, after
+		// every partition was committed: SetupJob finished its commit.
+		drv.Logger().Info().Str("path", path).Msg("output committed by an earlier application attempt; the job is not run again")
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	if err := drv.RunJob(ctx, d.n, nil, op+callSite(), a, result, func(int, []byte) error { return nil }); err != nil {
@@ -82,17 +95,25 @@ func saveFiles[T any](ctx context.Context, d Dataset[T], path, op, format string
 		}
 		return err
 	}
-	if err := c.CommitJob(ctx); err != nil {
+	if err := c.CommitJob(ctx, d.n.NumParts, formatExt(format)); err != nil {
 		return fmt.Errorf("%s %s: commit: %w", op, path, err)
 	}
 	return nil
+}
+
+// formatExt is the extension of a format's part files.
+func formatExt(format string) string {
+	if format == formatCSV {
+		return ".csv"
+	}
+	return ""
 }
 
 // saveResult is a save's task side: write the partition into the task attempt's
 // file and commit it.
 func (d Dataset[T]) saveResult(a *engine.Action) (engine.ResultFunc, error) {
 	var write func(io.Writer, seq[T]) error
-	ext := ""
+	ext := formatExt(a.Format)
 	switch a.Format {
 	case formatText:
 		write = writeText[T]
@@ -102,7 +123,6 @@ func (d Dataset[T]) saveResult(a *engine.Action) (engine.ResultFunc, error) {
 			return nil, err
 		}
 		write = func(w io.Writer, in seq[T]) error { return writeCSV(w, enc, in) }
-		ext = ".csv"
 	default:
 		return nil, fmt.Errorf("unknown output format %q", a.Format)
 	}
@@ -125,6 +145,9 @@ func (d Dataset[T]) saveResult(a *engine.Action) (engine.ResultFunc, error) {
 		err = write(w, in)
 		if cerr := w.Close(); err == nil {
 			err = cerr
+		}
+		if err == nil {
+			err = tc.AuthorizeCommit()
 		}
 		if err != nil {
 			_ = c.AbortTask(context.WithoutCancel(tc.Ctx), part, attempt)

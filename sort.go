@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/spindle-engine/spindle/codec"
 	"github.com/spindle-engine/spindle/internal/engine"
@@ -24,13 +26,18 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 	s := d.s
 	nparts := s.reducePartitions(opts, d.n)
 	kc := codec.Ordered[K]()
-	sortKey := func(dst, scratch []byte, t T) ([]byte, []byte) {
+	encodeKey := func(dst, scratch []byte, k K) ([]byte, []byte) {
 		if ascending {
-			return kc.Append(dst[:0], key(t)), scratch
+			return kc.Append(dst[:0], k), scratch
 		}
-		scratch = kc.Append(scratch[:0], key(t))
+		scratch = kc.Append(scratch[:0], k)
 		return descendingKey(dst[:0], scratch), scratch
 	}
+	sortKey := func(dst, scratch []byte, t T) ([]byte, []byte) { return encodeKey(dst, scratch, key(t)) }
+	// The reduce side tells a self-keyed record by its empty value, so the element
+	// codec must never make an empty encoding (the string codec writes a length).
+	var zero T
+	selfKeyed := isSelfKeyed[T, K]() && len(d.codec.Append(nil, zero)) > 0
 	sd := s.g.NewShuffle(d.n, nparts, true, func(tc *engine.TaskContext, part int, w engine.RecordWriter) error {
 		bounds, err := decodeBounds(tc.ShuffleState())
 		if err != nil {
@@ -43,8 +50,15 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 		var kb, scratch, vb []byte
 		var werr error
 		if err := in(func(t T) bool {
-			kb, scratch = sortKey(kb, scratch, t)
-			vb = d.codec.Append(vb[:0], t)
+			k := key(t)
+			kb, scratch = encodeKey(kb, scratch, k)
+			// An element that is its own key is stored once, as the key, with an
+			// empty value: no element's encoding is empty, so the reduce side knows.
+			if selfKeyed && sameString(t, k) {
+				vb = vb[:0]
+			} else {
+				vb = d.codec.Append(vb[:0], t)
+			}
 			werr = w.Write(rangePartition(bounds, kb), kb, vb)
 			return werr == nil
 		}); err != nil {
@@ -65,7 +79,81 @@ func SortBy[T any, K cmp.Ordered](d Dataset[T], key func(T) K, ascending bool, o
 	sd.Sample = func(tc *engine.TaskContext, part, limit int) ([]byte, error) {
 		return sampleKeys(tc, d, part, limit, sortKey)
 	}
-	return newDataset[T](s, shuffledNode(d, sd, "SortBy"))
+	n := s.newNode("SortBy", sd.NumParts, nil, func(tc *engine.TaskContext, part int) (any, error) {
+		return seq[T](func(yield func(T) bool) error {
+			r, err := tc.ReadShuffle(sd, part)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			var scratch []byte
+			for r.Next() {
+				var t T
+				if v := r.Value(); len(v) > 0 || !selfKeyed {
+					if t, err = decodeWhole(d.codec, v); err != nil {
+						return fmt.Errorf("decode shuffle %d value: %w", sd.ID, err)
+					}
+				} else {
+					kb := r.Key()
+					if !ascending {
+						if scratch, err = ascendingKey(scratch[:0], kb); err != nil {
+							return fmt.Errorf("decode shuffle %d key: %w", sd.ID, err)
+						}
+						kb = scratch
+					}
+					*(*string)(unsafe.Pointer(&t)) = string(kb)
+				}
+				if !yield(t) {
+					return nil
+				}
+			}
+			return r.Err()
+		}), nil
+	})
+	n.Shuffles = []*engine.ShuffleDep{sd}
+	return newDataset[T](s, n)
+}
+
+// isSelfKeyed reports whether a sort's elements may be their own keys: T and K are
+// one type whose kind is string, whose key encoding is its bytes.
+func isSelfKeyed[T any, K cmp.Ordered]() bool {
+	t := reflect.TypeFor[T]()
+	return t == reflect.TypeFor[K]() && t.Kind() == reflect.String
+}
+
+// sameString reports whether t and k, of one string type, are equal strings.
+func sameString[T any, K any](t T, k K) bool {
+	return *(*string)(unsafe.Pointer(&t)) == *(*string)(unsafe.Pointer(&k))
+}
+
+// ascendingKey undoes descendingKey.
+func ascendingKey(dst, key []byte) ([]byte, error) {
+	for i := 0; i < len(key); i++ {
+		b := ^key[i]
+		if b != 0x00 && b != 0xFF {
+			dst = append(dst, b)
+			continue
+		}
+		if i+1 >= len(key) {
+			return nil, fmt.Errorf("corrupt descending key")
+		}
+		next := ^key[i+1]
+		i++
+		switch {
+		case b == 0x00 && next == 0xFF:
+			dst = append(dst, 0x00)
+		case b == 0xFF && next == 0x00:
+			dst = append(dst, 0xFF)
+		case b == 0x00 && next == 0x01:
+			if i+1 != len(key) {
+				return nil, fmt.Errorf("corrupt descending key")
+			}
+			return dst, nil
+		default:
+			return nil, fmt.Errorf("corrupt descending key")
+		}
+	}
+	return nil, fmt.Errorf("corrupt descending key: no end")
 }
 
 // SortByKey sorts a keyed dataset by its keys.

@@ -17,6 +17,9 @@ func narrow[T, U any](d Dataset[T], op string, f func(in seq[T]) seq[U]) Dataset
 		return f(in), nil
 	})
 	n.Hosts = d.n.Hosts
+	// A narrow operator is taken to keep its input's size, as Spark's estimates
+	// keep a filter's.
+	n.Bytes = d.n.Bytes
 	return newDataset[U](d.s, n)
 }
 
@@ -40,6 +43,33 @@ func FlatMap[T, U any](d Dataset[T], f func(T) []U) Dataset[U] {
 					}
 				}
 				return true
+			})
+		}
+	})
+}
+
+// FlatMapFunc applies f to every element; f passes each of its results to yield,
+// and stops when yield returns false. Unlike [FlatMap] it makes no slice per element:
+//
+//	words := spindle.FlatMapFunc(lines, func(line string, yield func(string) bool) {
+//		for w := range strings.FieldsSeq(line) {
+//			if !yield(w) {
+//				return
+//			}
+//		}
+//	})
+func FlatMapFunc[T, U any](d Dataset[T], f func(t T, yield func(U) bool)) Dataset[U] {
+	return narrow(d, "FlatMapFunc", func(in seq[T]) seq[U] {
+		return func(yield func(U) bool) error {
+			more := true
+			// One emit for the partition, not one closure per element.
+			emit := func(u U) bool {
+				more = more && yield(u)
+				return more
+			}
+			return in(func(t T) bool {
+				f(t, emit)
+				return more
 			})
 		}
 	})
@@ -91,12 +121,18 @@ func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
 	all := append([]Dataset[T]{first}, rest...)
 	offsets := make([]int, len(all)+1)
 	parents := make([]*engine.Node, len(all))
+	var bytes int64
 	for i, d := range all {
 		if d.s != first.s {
 			panic("spindle: Union of datasets from different sessions")
 		}
 		offsets[i+1] = offsets[i] + d.n.NumParts
 		parents[i] = d.n
+		if bytes >= 0 && d.n.Bytes > 0 {
+			bytes += d.n.Bytes
+		} else {
+			bytes = -1 // one part unknown: the whole is
+		}
 	}
 	locate := func(part int) (int, int) {
 		i := 0
@@ -113,6 +149,7 @@ func Union[T any](first Dataset[T], rest ...Dataset[T]) Dataset[T] {
 		}
 		return in, nil
 	})
+	n.Bytes = max(bytes, 0)
 	n.Hosts = func(part int) []string {
 		i, p := locate(part)
 		if all[i].n.Hosts == nil {

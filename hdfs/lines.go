@@ -17,8 +17,9 @@ type LineReader struct {
 	f      File
 	r      *bufio.Reader
 	end    int64
-	pos    int64 // offset of the next unread byte
-	line   []byte
+	pos    int64  // offset of the next unread byte
+	line   []byte // a view of r's buffer, or of long
+	long   []byte // a line longer than r's buffer
 	offset int64
 	err    error
 	path   string
@@ -58,33 +59,37 @@ func NewLineReader(ctx context.Context, fsys FS, s Split) (*LineReader, error) {
 }
 
 // Next reads the next line; it returns false at the end of the split or on error.
+// A line that fits in the read buffer is not copied: Line is a view of the buffer.
 func (lr *LineReader) Next() bool {
 	if lr.err != nil || lr.pos >= lr.end {
 		return false
 	}
 	lr.offset = lr.pos
-	lr.line = lr.line[:0]
-	for {
-		chunk, err := lr.r.ReadSlice('\n')
-		lr.line = append(lr.line, chunk...)
-		lr.pos += int64(len(chunk))
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
+	chunk, err := lr.r.ReadSlice('\n')
+	lr.pos += int64(len(chunk))
+	line := chunk
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// Longer than the buffer: gather it in a buffer of its own.
+		lr.long = append(lr.long[:0], chunk...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			chunk, err = lr.r.ReadSlice('\n')
+			lr.long = append(lr.long, chunk...)
+			lr.pos += int64(len(chunk))
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				lr.err = fmt.Errorf("read %s at %d: %w", lr.path, lr.pos, err)
-				return false
-			}
-			if len(lr.line) == 0 {
-				lr.pos = lr.end // end of file
-				return false
-			}
-		}
-		break
+		line = lr.long
 	}
-	lr.line = bytes.TrimSuffix(lr.line, []byte("\n"))
-	lr.line = bytes.TrimSuffix(lr.line, []byte("\r"))
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			lr.err = fmt.Errorf("read %s at %d: %w", lr.path, lr.pos, err)
+			return false
+		}
+		if len(line) == 0 {
+			lr.pos = lr.end // end of file
+			return false
+		}
+	}
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	lr.line = bytes.TrimSuffix(line, []byte("\r"))
 	return true
 }
 

@@ -65,6 +65,40 @@ func readIndex(path string) ([]int64, error) {
 	return offsets, nil
 }
 
+// verifyOutput checks a published map output whole: its index, the data file's
+// length against it, and every block of every segment (framing and checksum). It
+// returns the segment offsets.
+func verifyOutput(index, data string) ([]int64, error) {
+	offsets, err := readIndex(index)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(data)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", data, ErrMissingOutput)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != offsets[len(offsets)-1] {
+		return nil, fmt.Errorf("data %s: %d bytes, the index says %d: %w", data, st.Size(), offsets[len(offsets)-1], ErrCorrupt)
+	}
+	for p := range len(offsets) - 1 {
+		r := NewSegmentReader(io.NopCloser(io.NewSectionReader(f, offsets[p], offsets[p+1]-offsets[p])), fmt.Sprintf("%s segment %d", data, p))
+		for r.Next() {
+		}
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return offsets, nil
+}
+
 // sizesOf turns segment offsets into segment sizes.
 func sizesOf(offsets []int64) []int64 {
 	sizes := make([]int64, len(offsets)-1)
@@ -101,19 +135,6 @@ func OpenSegment(dirs []string, shuffleID, mapID, reduceID int) (io.ReadCloser, 
 	}
 	lo, hi := offsets[reduceID], offsets[reduceID+1]
 	return sectionCloser{io.NewSectionReader(f, lo, hi-lo), f}, hi - lo, nil
-}
-
-// RemoveMapOutput deletes one map output, index first so that no reader finds an
-// index without its data. It makes room for a recomputed output, which the
-// first-attempt-wins rule of Commit would otherwise discard; a missing output is fine.
-func RemoveMapOutput(dirs []string, shuffleID, mapID int) error {
-	var errs []error
-	for _, p := range []string{IndexPath(dirs, shuffleID, mapID), DataPath(dirs, shuffleID, mapID)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // RemoveShuffle deletes every map output of a shuffle.

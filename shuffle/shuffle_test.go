@@ -319,29 +319,53 @@ func BenchmarkMerge(b *testing.B) {
 	}
 }
 
-func TestRemoveMapOutput(t *testing.T) {
-	dirs := []string{t.TempDir()}
-	w, _ := NewWriter(WriterConfig{Dirs: dirs, ShuffleID: 5, MapID: 2, NumPartitions: 1})
-	w.Write(0, []byte("k"), []byte("first"))
-	if _, err := w.Commit(); err != nil {
+// TestRerunReplacesACorruptOutput: an earlier attempt's output stands only when it
+// is whole and every checksum holds; a flipped byte anywhere in its data or index,
+// or a truncated data file, makes the re-run's output replace it.
+func TestRerunReplacesACorruptOutput(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		spoil func(data, index string)
+	}{
+		{"flipped data byte", func(data, _ string) { flip(t, data, 0.6) }},
+		{"flipped data byte in the last segment", func(data, _ string) { flip(t, data, 0.97) }},
+		{"flipped index byte", func(_, index string) { flip(t, index, 0.5) }},
+		{"truncated data", func(data, _ string) { os.Truncate(data, 100) }},
+		{"data gone", func(data, _ string) { os.Remove(data) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dirs := []string{t.TempDir()}
+			commit := func(attempt int, val string) {
+				w, _ := NewWriter(WriterConfig{Dirs: dirs, ShuffleID: 7, MapID: 1, Attempt: attempt, NumPartitions: 3, Compress: true, BlockSize: 512})
+				for i := range 2000 {
+					w.Write(i%3, []byte(fmt.Sprint("k", i)), []byte(val))
+				}
+				if _, err := w.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			commit(0, "first")
+			tt.spoil(DataPath(dirs, 7, 1), IndexPath(dirs, 7, 1))
+			commit(1, "second")
+			for p := range 3 {
+				got := readPartition(t, dirs, 7, 1, p)
+				if len(got) == 0 || got[0].v != "second" {
+					t.Fatalf("partition %d after the re-run: %d records, first %v; want the re-run's output", p, len(got), got[:min(1, len(got))])
+				}
+			}
+		})
+	}
+}
+
+// flip inverts the byte at fraction at of a file.
+func flip(t *testing.T, path string, at float64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := RemoveMapOutput(dirs, 5, 2); err != nil {
+	b[int(float64(len(b)-1)*at)] ^= 0xFF
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
-	}
-	if _, _, err := OpenSegment(dirs, 5, 2, 0); !errors.Is(err, ErrMissingOutput) {
-		t.Fatalf("after removal: %v", err)
-	}
-	// A recomputed attempt now wins instead of being discarded.
-	w, _ = NewWriter(WriterConfig{Dirs: dirs, ShuffleID: 5, MapID: 2, Attempt: 1, NumPartitions: 1})
-	w.Write(0, []byte("k"), []byte("second"))
-	if _, err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readPartition(t, dirs, 5, 2, 0); got[0].v != "second" {
-		t.Fatalf("recomputed output = %v", got)
-	}
-	if err := RemoveMapOutput(dirs, 5, 9); err != nil {
-		t.Fatalf("removing a missing output: %v", err)
 	}
 }

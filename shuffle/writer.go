@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
+	"unsafe"
 )
 
 // Memory is the execution memory a writer buffers records in; *memory.TaskMemory
@@ -40,34 +42,78 @@ type WriteMetrics struct {
 }
 
 // rec locates one buffered record in the arena. prefix holds the key's first 8
-// bytes, so that most comparisons of a sort never touch the arena.
+// bytes, so that most comparisons of a sort never touch the arena, and those of keys
+// no longer than 8 bytes never do.
 type rec struct {
 	prefix     uint64
 	part       uint32
-	off        uint32
+	loc        uint32 // chunk<<chunkShift | offset of the key in the chunk
 	klen, vlen uint32
 }
 
-const recOverhead = 24 // bytes of a rec, accounted with the arena
+const recOverhead = int64(unsafe.Sizeof(rec{})) // accounted with the arena
 
 // keyPrefix packs up to 8 leading key bytes big-endian; equal prefixes fall back to
 // comparing whole keys, so padding short keys with zeros is safe.
 func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
 	var b [8]byte
 	copy(b[:], key)
 	return binary.BigEndian.Uint64(b[:])
 }
 
-// memChunk is how much memory the writer asks for at a time.
-const memChunk = 1 << 20
+// compareKeys orders records by key: by their prefixes, then, for keys of which one
+// is at most 8 bytes long, by length (the shorter one's bytes, zero-padded, are the
+// other's first bytes, so it is a prefix of the other), and only then by the bytes
+// past the prefix.
+func (w *Writer) compareKeys(a, b *rec) int {
+	if a.prefix != b.prefix {
+		if a.prefix < b.prefix {
+			return -1
+		}
+		return 1
+	}
+	if a.klen <= 8 || b.klen <= 8 {
+		return int(a.klen) - int(b.klen)
+	}
+	return bytes.Compare(w.key(a)[8:], w.key(b)[8:])
+}
+
+const (
+	// memChunk is how much memory the writer asks for at a time, at least.
+	memChunk = 1 << 20
+	// maxChunk bounds the arena's chunks; records longer get a chunk of their own.
+	maxChunk = 16 << 20
+	// chunkShift splits a rec's loc: records start below 1<<chunkShift in a chunk (a
+	// record alone in an oversized chunk starts at 0), and a run has at most
+	// 1<<(32-chunkShift) chunks before it spills.
+	chunkShift = 24
+	maxChunks  = 1 << (32 - chunkShift)
+	// minRun is the smallest run the writer spills: below it, it takes records
+	// without memory rather than write a file per handful of records (Spark's
+	// spark.shuffle.spill.initialMemoryThreshold plays the same part).
+	minRun = 1 << 20
+	// maxSpills bounds the spill files of a map task: reaching it, the writer merges
+	// them into one, so the final merge opens a bounded number of files.
+	maxSpills = 32
+)
 
 // Writer buffers a map task's records in execution memory, sorts and spills them to
 // disk when memory runs out, and at Commit merges the spills into the data and index
 // files.
+//
+// The buffer is an arena of chunks outside the Go heap, each allocated after the
+// memory manager granted it and sized from that grant (a run's chunks grow from 1 MiB
+// to 16 MiB), and freed when the run is spilled: records never move once written and
+// leave no garbage behind. Records do not straddle chunks.
 type Writer struct {
 	cfg     WriterConfig
-	arena   []byte
-	recs    []rec
+	chunks  [][]byte // the run's arena; the last one is being filled
+	fill    int      // bytes used in the last chunk
+	recs    []rec    // outside the heap too, grown by doubling
+	bytes   int64    // key and value bytes of the run
 	granted int64
 	spills  []spill
 	metrics WriteMetrics
@@ -96,45 +142,121 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	return &Writer{cfg: cfg}, nil
 }
 
-func (w *Writer) used() int64 { return int64(cap(w.arena)) + int64(cap(w.recs))*recOverhead }
+// used is the memory the run holds: its chunks and its record array.
+func (w *Writer) used() int64 {
+	n := int64(cap(w.recs)) * recOverhead
+	for _, c := range w.chunks {
+		n += int64(len(c))
+	}
+	return n
+}
+
+// reserve asks for n more bytes of memory. It reports false when the memory manager
+// refused them and the run is worth spilling; a run below minRun takes the bytes
+// unaccounted instead.
+func (w *Writer) reserve(n int64) bool {
+	if w.cfg.Memory == nil || w.used()+n <= w.granted {
+		return true
+	}
+	want := w.used() + n - w.granted
+	g := w.cfg.Memory.Acquire(want)
+	w.granted += g
+	return g == want || w.used() < minRun
+}
 
 // Write buffers one record for a reduce partition; key and value are copied.
 func (w *Writer) Write(partition int, key, value []byte) error {
 	if partition < 0 || partition >= w.cfg.NumPartitions {
 		return fmt.Errorf("shuffle %d: partition %d out of range [0,%d)", w.cfg.ShuffleID, partition, w.cfg.NumPartitions)
 	}
-	need := int64(len(key)+len(value)) + recOverhead
-	if w.used()+need > w.granted && w.cfg.Memory != nil {
-		want := max(need, memChunk, w.used()) // grow geometrically, like the arena
-		if g := w.cfg.Memory.Acquire(want); g < want {
-			w.cfg.Memory.Release(g)
-			if len(w.recs) > 0 {
-				if err := w.spill(); err != nil {
-					return err
-				}
+	size := len(key) + len(value)
+	// Either step may spill, which empties the run: check both again until the
+	// record has room in both.
+	for len(w.recs) == cap(w.recs) || len(w.chunks) == 0 || w.fill+size > len(w.chunks[len(w.chunks)-1]) {
+		if len(w.recs) == cap(w.recs) {
+			if err := w.growRecs(); err != nil {
+				return err
 			}
-			// Start the next run with what can be had; a record is taken even if no
-			// memory can, so one huge record still goes through.
-			w.granted += w.cfg.Memory.Acquire(max(need, memChunk))
-		} else {
-			w.granted += g
+			continue
 		}
-	}
-	if len(w.arena)+len(key)+len(value) > 1<<32-1 {
-		if err := w.spill(); err != nil {
+		if err := w.newChunk(size); err != nil {
 			return err
 		}
 	}
-	w.recs = append(w.recs, rec{prefix: keyPrefix(key), part: uint32(partition), off: uint32(len(w.arena)), klen: uint32(len(key)), vlen: uint32(len(value))})
-	w.arena = append(w.arena, key...)
-	w.arena = append(w.arena, value...)
+	c := len(w.chunks) - 1
+	chunk := w.chunks[c]
+	off := w.fill
+	copy(chunk[off:], key)
+	copy(chunk[off+len(key):], value)
+	w.fill += size
+	w.bytes += int64(size)
+	w.recs = append(w.recs, rec{prefix: keyPrefix(key), part: uint32(partition), loc: uint32(c<<chunkShift | off),
+		klen: uint32(len(key)), vlen: uint32(len(value))})
 	w.metrics.Records++
 	return nil
 }
 
-func (w *Writer) key(r rec) []byte { return w.arena[r.off : r.off+r.klen] }
-func (w *Writer) value(r rec) []byte {
-	return w.arena[r.off+r.klen : r.off+r.klen+r.vlen]
+// growRecs doubles the record array, spilling first if memory for it is refused.
+func (w *Writer) growRecs() error {
+	n := max(2*cap(w.recs), memChunk/int(recOverhead))
+	if !w.reserve(int64(n-cap(w.recs)) * recOverhead) {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		// The run starts over; its array is the first step again.
+		n = memChunk / int(recOverhead)
+		w.reserve(int64(n) * recOverhead)
+	}
+	page := allocPage(n * int(recOverhead))
+	recs := unsafe.Slice((*rec)(unsafe.Pointer(unsafe.SliceData(page))), n)[:len(w.recs)]
+	copy(recs, w.recs)
+	w.freeRecs()
+	w.recs = recs
+	return nil
+}
+
+func (w *Writer) freeRecs() {
+	if cap(w.recs) > 0 {
+		freePage(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.recs))), cap(w.recs)*int(recOverhead)))
+	}
+	w.recs = nil
+}
+
+// newChunk starts a chunk with room for a record of size bytes, spilling first if
+// memory for it is refused or the run has all the chunks it can address.
+func (w *Writer) newChunk(size int) error {
+	n := runChunkSize(w.bytes, size)
+	if len(w.chunks) == maxChunks || !w.reserve(int64(n)) {
+		if err := w.spill(); err != nil {
+			return err
+		}
+		n = runChunkSize(0, size)
+		w.reserve(int64(n))
+	}
+	w.chunks = append(w.chunks, allocPage(n))
+	w.fill = 0
+	return nil
+}
+
+// runChunkSize sizes a run's next chunk from what the run buffered so far (so that the
+// chunks, and the grants behind them, grow geometrically), or a record's own size
+// when it is larger than that.
+func runChunkSize(buffered int64, size int) int {
+	n := int(min(max(buffered, memChunk), maxChunk))
+	if size > n {
+		return size // alone in its chunk, at offset 0
+	}
+	return n
+}
+
+func (w *Writer) key(r *rec) []byte {
+	c, off := r.loc>>chunkShift, r.loc&(1<<chunkShift-1)
+	return w.chunks[c][off : off+r.klen]
+}
+
+func (w *Writer) value(r *rec) []byte {
+	c, off := r.loc>>chunkShift, r.loc&(1<<chunkShift-1)+r.klen
+	return w.chunks[c][off : off+r.vlen]
 }
 
 func (w *Writer) sortRecs() {
@@ -143,13 +265,7 @@ func (w *Writer) sortRecs() {
 			if a.part != b.part {
 				return int(a.part) - int(b.part)
 			}
-			if a.prefix != b.prefix {
-				if a.prefix < b.prefix {
-					return -1
-				}
-				return 1
-			}
-			return bytes.Compare(w.key(a), w.key(b))
+			return w.compareKeys(&a, &b)
 		})
 	} else {
 		slices.SortStableFunc(w.recs, func(a, b rec) int { return int(a.part) - int(b.part) })
@@ -171,7 +287,8 @@ func (w *Writer) writeSegments(path string) ([]int64, error) {
 	for p := range w.cfg.NumPartitions {
 		offsets[p] = bw.written
 		for ; i < len(w.recs) && int(w.recs[i].part) == p; i++ {
-			if err := bw.add(w.key(w.recs[i]), w.value(w.recs[i])); err != nil {
+			r := &w.recs[i]
+			if err := bw.add(w.key(r), w.value(r)); err != nil {
 				f.Close()
 				return nil, err
 			}
@@ -193,9 +310,13 @@ func (w *Writer) tmpPath(suffix string) string {
 	return fmt.Sprintf("%s.%d.%s", fileBase(w.cfg.Dirs, w.cfg.ShuffleID, w.cfg.MapID), w.cfg.Attempt, suffix)
 }
 
-// spill sorts the buffer into a run on disk and frees its memory.
+// spill sorts the buffer into a run on disk and frees its memory. Reaching
+// maxSpills runs, it merges them into one.
 func (w *Writer) spill() error {
-	path := w.tmpPath(fmt.Sprintf("spill%d", len(w.spills)))
+	if len(w.recs) == 0 {
+		return nil // nothing to write; the caller takes its memory unaccounted
+	}
+	path := w.tmpPath(fmt.Sprintf("spill%d", w.metrics.Spills))
 	offsets, err := w.writeSegments(path)
 	if err != nil {
 		return fmt.Errorf("spill shuffle %d map %d: %w", w.cfg.ShuffleID, w.cfg.MapID, err)
@@ -203,9 +324,39 @@ func (w *Writer) spill() error {
 	w.spills = append(w.spills, spill{path, offsets})
 	w.metrics.Spills++
 	w.metrics.SpillBytes += offsets[len(offsets)-1]
-	w.arena, w.recs = nil, nil
-	w.releaseMemory()
+	w.freeRun()
+	if len(w.spills) >= maxSpills {
+		return w.mergeSpillFiles()
+	}
 	return nil
+}
+
+// mergeSpillFiles merges the spill files into one, so that a task that spills many
+// times still merges a bounded number of files at Commit.
+func (w *Writer) mergeSpillFiles() error {
+	path := w.tmpPath(fmt.Sprintf("spill%d", w.metrics.Spills))
+	w.metrics.Spills++
+	offsets, err := w.mergeSpills(path)
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("merge spills of shuffle %d map %d: %w", w.cfg.ShuffleID, w.cfg.MapID, err)
+	}
+	for _, s := range w.spills {
+		os.Remove(s.path)
+	}
+	w.spills = []spill{{path, offsets}}
+	w.metrics.SpillBytes += offsets[len(offsets)-1]
+	return nil
+}
+
+// freeRun frees the run's arena and record array and releases its memory.
+func (w *Writer) freeRun() {
+	for _, c := range w.chunks {
+		freePage(c)
+	}
+	w.chunks, w.fill, w.bytes = nil, 0, 0
+	w.freeRecs()
+	w.releaseMemory()
 }
 
 func (w *Writer) releaseMemory() {
@@ -244,11 +395,22 @@ func (w *Writer) Commit() (sizes []int64, err error) {
 	return w.publish(dataTmp, offsets)
 }
 
-// publish renames the data file and then the index into place; the index is what
-// readers look for, so it goes last.
+// publishMu makes the check for an existing output and the publication of a new
+// one a single step within this process: an executor's directories are its own,
+// so two attempts of a map task racing to publish are always in one process.
+var publishMu sync.Mutex
+
+// publish puts the data file and then the index into place; the index is what
+// readers look for, so it goes last. An earlier attempt's output stands only if it
+// is whole and every block's checksum holds: a map task re-runs because a reader
+// found its output missing or corrupt, and a corrupt one must be replaced, not
+// kept. The old index goes first, so that no reader pairs it with the new data.
 func (w *Writer) publish(dataTmp string, offsets []int64) ([]int64, error) {
+	publishMu.Lock()
+	defer publishMu.Unlock()
 	index := IndexPath(w.cfg.Dirs, w.cfg.ShuffleID, w.cfg.MapID)
-	if existing, err := readIndex(index); err == nil {
+	data := DataPath(w.cfg.Dirs, w.cfg.ShuffleID, w.cfg.MapID)
+	if existing, err := verifyOutput(index, data); err == nil {
 		os.Remove(dataTmp)
 		return sizesOf(existing), nil // an earlier attempt won
 	}
@@ -257,21 +419,21 @@ func (w *Writer) publish(dataTmp string, offsets []int64) ([]int64, error) {
 		os.Remove(dataTmp)
 		return nil, err
 	}
-	if err := os.Rename(dataTmp, DataPath(w.cfg.Dirs, w.cfg.ShuffleID, w.cfg.MapID)); err != nil {
+	if err := os.Remove(index); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		os.Remove(dataTmp)
 		os.Remove(indexTmp)
 		return nil, err
 	}
-	// Link rather than rename: a link fails if another attempt published meanwhile.
-	if err := os.Link(indexTmp, index); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Rename(dataTmp, data); err != nil {
+		os.Remove(dataTmp)
 		os.Remove(indexTmp)
 		return nil, err
 	}
-	os.Remove(indexTmp)
-	existing, err := readIndex(index)
-	if err != nil {
+	if err := os.Rename(indexTmp, index); err != nil {
+		os.Remove(indexTmp)
 		return nil, err
 	}
-	return sizesOf(existing), nil
+	return sizesOf(offsets), nil
 }
 
 // mergeSpills merges every run's segment of each partition into the data file.
@@ -337,8 +499,7 @@ func (w *Writer) cleanup() {
 		os.Remove(s.path)
 	}
 	w.spills = nil
-	w.arena, w.recs = nil, nil
-	w.releaseMemory()
+	w.freeRun()
 }
 
 // Metrics reports what the writer did.

@@ -15,17 +15,21 @@ import (
 
 // TestSortLines sorts generated text with little memory, so the shuffle spills, and
 // checks that the part files, read in name order, are the input's lines sorted.
+//
+// 310m of driver memory leaves 6 MiB of unified memory, at most 3 MiB per task of
+// local[2]. A line is its own sort key and is buffered once, so a map task must read
+// more than its share, 4 MiB, to have to spill.
 func TestSortLines(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.txt")
 	f, _ := os.Create(in)
-	if err := datagen.Text(f, 8<<20, 100000, 3); err != nil {
+	if err := datagen.Text(f, 16<<20, 100000, 3); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
 	c := conf.New()
 	for k, v := range map[string]string{"spindle.master": "local[2]", "spindle.local.dir": dir,
-		"spindle.driver.memory": "310m", "spindle.files.maxPartitionBytes": "1m"} {
+		"spindle.driver.memory": "310m", "spindle.files.maxPartitionBytes": "4m"} {
 		if err := c.Set(k, v); err != nil {
 			t.Fatal(err)
 		}

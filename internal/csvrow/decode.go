@@ -18,6 +18,7 @@ type decCol struct {
 	field
 	index  int    // the record index of the field's column
 	header string // the column's name as the header spells it
+	intern interner
 }
 
 // NewDecoder maps header's columns to T's fields. Every field must find a column:

@@ -28,6 +28,10 @@ type Node struct {
 	Hosts func(part int) []string
 	// Cache keeps computed partitions in the executor's block store (see Cached).
 	Cache bool
+	// Bytes estimates the size of the node's output from the input files it reads
+	// through narrow operators (as Spark estimates a scan's), 0 when unknown; a join
+	// broadcasts a side estimated below its threshold.
+	Bytes int64
 	// Err is a planning error found while building the node (a missing input path);
 	// an action on a plan containing it fails before any task runs.
 	Err error

@@ -29,6 +29,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, "build", "bench")
 VENV = os.path.join(BUILD, "venv")
 PYSPARK = "pyspark==4.3.0"
+# The other peers, from PyPI into the same virtualenv: DuckDB (every workload as SQL)
+# and Polars (revenue and join, lazy and streaming).
+PEERS = ["duckdb==2.0.0", "polars==2.1.0"]
 # The 1-minute load average before each local run: the machine may be shared, and the
 # report says how busy it was.
 LOADS = []
@@ -45,7 +48,10 @@ def bootstrap(argv):
     if not os.path.exists(venv_python()):
         os.makedirs(BUILD, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-        subprocess.run([venv_python(), "-m", "pip", "install", "-q", PYSPARK, "psutil", "matplotlib"], check=True)
+        subprocess.run([venv_python(), "-m", "pip", "install", "-q", PYSPARK, "psutil", "matplotlib"] + PEERS, check=True)
+    elif subprocess.run([venv_python(), "-c", "import duckdb, polars"], capture_output=True).returncode != 0:
+        # A virtualenv made before the peers joined the comparison.
+        subprocess.run([venv_python(), "-m", "pip", "install", "-q"] + PEERS, check=True)
     os.execv(venv_python(), [venv_python(), os.path.abspath(__file__)] + argv)
 
 
@@ -141,10 +147,19 @@ def spark_lines(stdout):
 # --- the workloads ---------------------------------------------------------------
 
 class Workload:
-    def __init__(self, name, desc, spindle, spark, check, size_bytes=0, disk_factor=0):
+    """One workload: the command of each engine that runs it (Spindle first, then
+    Spark, then the peers that have it) and check(engine, outs), which raises unless
+    engine's result equals Spindle's; outs maps each engine to its stdout."""
+
+    def __init__(self, name, desc, cmds, check, size_bytes=0, disk_factor=0):
         self.name, self.desc = name, desc
-        self.spindle, self.spark, self.check = spindle, spark, check
+        self.cmds, self.check = cmds, check
         self.size_bytes, self.disk_factor = size_bytes, disk_factor
+
+
+# Every engine, in the order the report lists them: Spindle, Spark, then the peers.
+ENGINE_NAMES = {"spindle": "Spindle", "spark": "Spark", "duckdb": "DuckDB", "polars": "Polars",
+                "go": "hand-written Go"}
 
 
 def workloads(scale, data, bin_dir, out_dir):
@@ -153,56 +168,72 @@ def workloads(scale, data, bin_dir, out_dir):
 
     sub = [os.path.join(bin_dir, "spindle"), "submit", "--master", "local[2]", "--driver-memory", "2g"]
     sp = [venv_python(), os.path.join(ROOT, "scripts", "bench", "spark_jobs.py")]
+    duck = [venv_python(), os.path.join(ROOT, "scripts", "bench", "duckdb_jobs.py")]
+    polars = [venv_python(), os.path.join(ROOT, "scripts", "bench", "polars_jobs.py")]
+    gobase = [os.path.join(bin_dir, "baseline")]
     n_noop = 10000 * scale
     m_shuf = 1000  # the issue's size: cheap on both engines
 
-    def same_lines(a, b):
-        if multiset(part_files(a)) != multiset(part_files(b)):
-            raise AssertionError(f"outputs differ: {a} and {b}")
+    def same_lines(name):
+        def check(engine, outs):
+            a, b = od("spindle", name), od(engine, name)
+            if multiset(part_files(a)) != multiset(part_files(b)):
+                raise AssertionError(f"outputs differ: {a} and {b}")
+        return check
 
-    def sort_check(a, b):
-        for d in (a, b):
-            check_sorted(part_files(d))
+    def sort_check(engine, outs):
         want = multiset([data["records"]])
-        for d in (a, b):
+        for d in (od("spindle", "sort"), od(engine, "sort")):
+            check_sorted(part_files(d))
             if multiset(part_files(d)) != want:
                 raise AssertionError(f"{d} is not a permutation of the input")
 
+    def revenue_check(engine, outs):
+        _eq(spindle_revenue(outs["spindle"]), spark_lines(outs[engine]), f"revenue tables of Spindle and {engine}")
+
+    def last_word(what):
+        return lambda engine, outs: _eq(outs["spindle"].split()[-1:], outs[engine].split()[-1:], what)
+
+    text, sales, records, fact, dim = data["text"], data["sales"], data["records"], data["fact"], data["dim"]
     return [
-        Workload("wordcount", f"word count, {data['text_size'] >> 20} MiB of Zipf text",
-                 lambda: sub + [os.path.join(bin_dir, "wordcount"), data["text"], od("spindle", "wordcount")],
-                 lambda: sp + ["wordcount", data["text"], od("spark", "wordcount")],
-                 lambda s_out, k_out: same_lines(od("spindle", "wordcount"), od("spark", "wordcount")),
-                 data["text_size"], 1),
-        Workload("revenue", f"revenue by region, {data['sales_rows'] / 1e6:.1f} M CSV rows",
-                 lambda: sub + [os.path.join(bin_dir, "revenue"), data["sales"]],
-                 lambda: sp + ["revenue", data["sales"]],
-                 lambda s_out, k_out: _eq(spindle_revenue(s_out), spark_lines(k_out), "revenue tables"),
-                 data["sales_size"], 1),
-        Workload("sort", f"sort of {data['records_n'] / 1e6:.1f} M 100-byte records",
-                 lambda: sub + [os.path.join(bin_dir, "sort"), data["records"], od("spindle", "sort")],
-                 lambda: sp + ["sort", data["records"], od("spark", "sort")],
-                 lambda s_out, k_out: sort_check(od("spindle", "sort"), od("spark", "sort")),
-                 data["records_n"] * 100, 4),
-        Workload("join", f"join of {data['fact_rows'] / 1e6:.1f} M facts with {data['dim_rows'] / 1e6:.2f} M dimension rows",
-                 lambda: sub + [os.path.join(bin_dir, "join"), data["fact"], data["dim"], od("spindle", "join")],
-                 lambda: sp + ["join", data["fact"], data["dim"], od("spark", "join")],
-                 lambda s_out, k_out: same_lines(od("spindle", "join"), od("spark", "join")),
-                 os.path.getsize(data["fact"]) + os.path.getsize(data["dim"]), 1),
-        Workload("noop-tasks", f"{n_noop} no-op tasks",
-                 lambda: sub + [os.path.join(bin_dir, "tasks"), "noop", str(n_noop)],
-                 lambda: sp + ["noop", str(n_noop)],
-                 lambda s_out, k_out: _eq(s_out.split()[-1:], k_out.split()[-1:], "task counts")),
-        Workload("tiny-shuffle", f"{m_shuf} × {m_shuf} shuffle of tiny data",
-                 lambda: sub + [os.path.join(bin_dir, "tasks"), "shuffle", str(m_shuf), str(m_shuf)],
-                 lambda: sp + ["shuffle", str(m_shuf), str(m_shuf)],
-                 lambda s_out, k_out: _eq(s_out.split()[-1:], k_out.split()[-1:], "key counts")),
+        Workload("wordcount", f"word count, {data['text_size'] >> 20} MiB of Zipf text", {
+            "spindle": lambda: sub + [os.path.join(bin_dir, "wordcount"), text, od("spindle", "wordcount")],
+            "spark": lambda: sp + ["wordcount", text, od("spark", "wordcount")],
+            "duckdb": lambda: duck + ["wordcount", text, od("duckdb", "wordcount")],
+            "go": lambda: gobase + ["wordcount", text, od("go", "wordcount")],
+        }, same_lines("wordcount"), data["text_size"], 1),
+        Workload("revenue", f"revenue by region, {data['sales_rows'] / 1e6:.1f} M CSV rows", {
+            "spindle": lambda: sub + [os.path.join(bin_dir, "revenue"), sales],
+            "spark": lambda: sp + ["revenue", sales],
+            "duckdb": lambda: duck + ["revenue", sales],
+            "polars": lambda: polars + ["revenue", sales],
+            "go": lambda: gobase + ["revenue", sales],
+        }, revenue_check, data["sales_size"], 1),
+        Workload("sort", f"sort of {data['records_n'] / 1e6:.1f} M 100-byte records", {
+            "spindle": lambda: sub + [os.path.join(bin_dir, "sort"), records, od("spindle", "sort")],
+            "spark": lambda: sp + ["sort", records, od("spark", "sort")],
+            "duckdb": lambda: duck + ["sort", records, od("duckdb", "sort")],
+        }, sort_check, data["records_n"] * 100, 4),
+        Workload("join", f"join of {data['fact_rows'] / 1e6:.1f} M facts with {data['dim_rows'] / 1e6:.2f} M dimension rows", {
+            "spindle": lambda: sub + [os.path.join(bin_dir, "join"), fact, dim, od("spindle", "join")],
+            "spark": lambda: sp + ["join", fact, dim, od("spark", "join")],
+            "duckdb": lambda: duck + ["join", fact, dim, od("duckdb", "join")],
+            "polars": lambda: polars + ["join", fact, dim, od("polars", "join")],
+        }, same_lines("join"), os.path.getsize(fact) + os.path.getsize(dim), 1),
+        Workload("noop-tasks", f"{n_noop} no-op tasks", {
+            "spindle": lambda: sub + [os.path.join(bin_dir, "tasks"), "noop", str(n_noop)],
+            "spark": lambda: sp + ["noop", str(n_noop)],
+        }, last_word("task counts")),
+        Workload("tiny-shuffle", f"{m_shuf} × {m_shuf} shuffle of tiny data", {
+            "spindle": lambda: sub + [os.path.join(bin_dir, "tasks"), "shuffle", str(m_shuf), str(m_shuf)],
+            "spark": lambda: sp + ["shuffle", str(m_shuf), str(m_shuf)],
+        }, last_word("key counts")),
     ]
 
 
 def _eq(a, b, what):
     if a != b or not a:
-        raise AssertionError(f"{what} differ:\nspindle {a[:5]}\nspark   {b[:5]}")
+        raise AssertionError(f"{what} differ:\n{a[:5]}\n{b[:5]}")
 
 
 def spark_conf(name, m_shuf):
@@ -415,38 +446,49 @@ def machine():
 
 def write_report(results, limits, args, data, yarn=None, yarn_err=None):
     lines = [
-        "# Benchmarks: Spindle and Apache Spark side by side",
+        "# Benchmarks: Spindle, Apache Spark, DuckDB, Polars and hand-written Go side by side",
         "",
         f"Measured {datetime.date.today().isoformat()} by `make bench-compare` "
         f"(`python3 scripts/bench/compare.py --scale {args.scale} --runs {args.runs}`), "
-        "both engines on the same machine in the same run, alternating A B A B.",
+        "every engine on the same machine in the same run, in turn.",
         "",
         f"Machine: {machine()}.",
         "",
         (f"Load average (1 min) before the local runs: {min(LOADS):.1f} to {max(LOADS):.1f}, median "
          f"{statistics.median(LOADS):.1f} on {os.cpu_count()} CPUs (other work on the machine shares them; "
-         "alternating the engines spreads it over both)." if LOADS else ""),
+         "taking the engines in turn spreads it over all)." if LOADS else ""),
         "",
         "Spindle runs `spindle submit --master local[2] --driver-memory 2g <job>`; Spark runs the "
         "same workload with the DataFrame API and built-in functions only, `local[2]`, "
-        "`spark.driver.memory=2g`, adaptive execution on (as shipped). Times are of the whole "
-        "command (JVM or Go process start included); CPU is user+system of the process tree; RSS "
-        "is the tree's peak. Every run's result was checked: both engines' outputs are equal "
+        "`spark.driver.memory=2g`, adaptive execution on (as shipped). DuckDB (`duckdb_jobs.py`: one SQL "
+        "query per workload, `SET threads = 2`) and Polars (`polars_jobs.py`: lazy API, streaming engine, "
+        "`POLARS_MAX_THREADS=2`) run from PyPI in the same virtualenv as PySpark; the hand-written Go "
+        "(`scripts/bench/baseline`, no engine: two goroutines, a byte scanner and a map each) is the "
+        "yardstick of per-record cost. Times are of the whole "
+        "command (JVM, Python or Go process start included); CPU is user+system of the process tree; RSS "
+        "is the tree's peak. Every run's result was checked: each engine's output equals Spindle's "
         "(order-independent digest of the output lines; for sort, also sorted and a permutation "
-        "of the input).",
+        "of the input). Each run starts with the next engine in turn (A B C, B C A, ...).",
         "",
-        "| workload | engine | wall median (s) | min | max | CPU (s) | peak RSS (MiB) | Spindle/Spark wall |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| workload | engine | wall median (s) | min | max | CPU median (s) | peak RSS (MiB) "
+        "| Spindle/engine wall | Spindle/engine CPU |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     ratios = {}
+    med = lambda m, k: statistics.median(m[k])
     for w, r in results:
-        sw, kw = r["spindle"], r["spark"]
-        ratio = statistics.median(sw["wall"]) / statistics.median(kw["wall"])
-        ratios[w.name] = ratio
-        for engine, m in (("Spindle", sw), ("Spark", kw)):
-            lines.append(f"| {w.desc} | {engine} | {statistics.median(m['wall']):.2f} | {min(m['wall']):.2f} | "
-                         f"{max(m['wall']):.2f} | {statistics.median(m['cpu']):.1f} | "
-                         f"{max(m['rss']) / 2**20:.0f} | {fmt_ratio(ratio) if engine == 'Spindle' else ''} |")
+        sw = r["spindle"]
+        ratios[w.name] = med(sw, "wall") / med(r["spark"], "wall")
+        for engine in ENGINE_NAMES:
+            if engine not in r:
+                continue
+            m = r[engine]
+            rel = ("", "") if engine == "spindle" else (fmt_ratio(med(sw, "wall") / med(m, "wall")),
+                                                       fmt_ratio(med(sw, "cpu") / max(med(m, "cpu"), 1e-3)))
+            lines.append(f"| {w.desc} | {ENGINE_NAMES[engine]} | {med(m, 'wall'):.2f} | {min(m['wall']):.2f} | "
+                         f"{max(m['wall']):.2f} | {med(m, 'cpu'):.1f} | "
+                         f"{max(m['rss']) / 2**20:.0f} | {rel[0]} | {rel[1]} |")
+    lines += ["", "## The issue's goals in this run", "", *goals(results, args), ""]
     lines += ["", "## On YARN (the minicluster)", ""]
     if yarn:
         lines += [
@@ -500,12 +542,46 @@ def write_report(results, limits, args, data, yarn=None, yarn_err=None):
         "page cache after the first run, so reading them is bounded by memory, not disk.",
         "",
     ]
+    # frames (issue 14): the seed's query on Parquet, from frames.py's last run's file.
+    import frames
+    lines.append(frames.saved_section(BUILD))
     if args.notes and os.path.exists(args.notes):
         with open(args.notes) as f:
             lines.append(f.read())
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     chart(ratios)
+
+
+def goals(results, args):
+    """The goals of issue 16, each met or not in this run (they are set for --scale 8)."""
+    r = {w.name: (w, res) for w, res in results}
+    med = lambda name, engine, k: statistics.median(r[name][1][engine][k])
+    out = []
+
+    def goal(text, ok, detail):
+        out.append(f"- {'met' if ok else 'NOT met'}: {text} ({detail})")
+
+    for name in r:
+        ratio = med(name, "spindle", "wall") / med(name, "spark", "wall")
+        goal(f"{name}: Spindle/Spark wall ≤ 0.3", ratio <= 0.3, f"{fmt_ratio(ratio)}")
+    for name in ("wordcount", "revenue"):
+        if name in r and "go" in r[name][1]:
+            x = med(name, "spindle", "cpu") / med(name, "go", "cpu")
+            goal(f"{name}: CPU within 1.5× the hand-written Go's", x <= 1.5,
+                 f"{med(name, 'spindle', 'cpu'):.1f} s against {med(name, 'go', 'cpu'):.1f} s, {x:.2f}×")
+    if "wordcount" in r and "duckdb" in r["wordcount"][1]:
+        a, b = med("wordcount", "spindle", "cpu"), med("wordcount", "duckdb", "cpu")
+        goal("word count: CPU below DuckDB's", a < b, f"{a:.1f} s against {b:.1f} s")
+    if "sort" in r:
+        w, res = r["sort"]
+        x = max(res["spindle"]["rss"]) / w.size_bytes
+        goal("sort: peak RSS ≤ 1.2× its input", x <= 1.2,
+             f"{max(res['spindle']['rss']) / 2**20:.0f} MiB for {w.size_bytes / 2**20:.0f} MiB, {x:.2f}×")
+    if args.scale != 8:
+        out.append(f"\nThe goals are set for the nominal scale (`--scale 8`); this run is `--scale {args.scale}`, "
+                   "where process start weighs more in every ratio.")
+    return out
 
 
 def fmt_ratio(r):
@@ -566,32 +642,42 @@ def main(argv):
     sh("go", "build", "-o", bin_dir + "/", "./cmd/spindle", "./examples/wordcount", "./examples/revenue",
        "./examples/sort", "./examples/gen", "./examples/bench/join", "./examples/bench/tasks",
        "./scripts/bench/hdfscp", cwd=ROOT)
+    sh("go", "build", "-o", os.path.join(bin_dir, "baseline"), "./scripts/bench/baseline", cwd=ROOT)
     data = gen_data(args.scale, bin_dir)
     out_dir = os.path.join(BUILD, "out")
     limits = json.loads(subprocess.run(["go", "run", "./scripts/bench/limits", "-dir", BUILD, "-size", "1GB"],
                                        cwd=ROOT, check=True, capture_output=True, text=True).stdout)
 
     m_shuf = 1000
-    env = dict(os.environ, PYSPARK_PYTHON=venv_python())
+    # Every engine gets 2 threads, as local[2] has 2 slots.
+    env = dict(os.environ, PYSPARK_PYTHON=venv_python(), POLARS_MAX_THREADS="2")
     results = []
     for w in workloads(args.scale, data, bin_dir, out_dir):
         if args.only and w.name not in args.only.split(","):
             continue
-        r = {"spindle": {"wall": [], "cpu": [], "rss": []}, "spark": {"wall": [], "cpu": [], "rss": []}}
+        r = {e: {"wall": [], "cpu": [], "rss": []} for e in w.cmds}
         wenv = dict(env, SPARK_CONF_JSON=json.dumps(spark_conf(w.name, m_shuf)))
+        engines = list(w.cmds)
         for i in range(args.runs):
             outs = {}
-            for engine, cmd in (("spindle", w.spindle), ("spark", w.spark)):
+            # Each run starts with another engine, so that none always runs first
+            # (or always after the same one) on a machine others share.
+            for engine in engines[i % len(engines):] + engines[:i % len(engines)]:
                 shutil.rmtree(os.path.join(out_dir, f"{engine}-{w.name}"), ignore_errors=True)
                 os.makedirs(out_dir, exist_ok=True)
                 LOADS.append(os.getloadavg()[0])
-                wall, cpu, rss, stdout = measure(cmd(), env=wenv)
+                wall, cpu, rss, stdout = measure(w.cmds[engine](), env=wenv)
                 outs[engine] = stdout
                 for k, v in (("wall", wall), ("cpu", cpu), ("rss", rss)):
                     r[engine][k].append(v)
                 print(f"{w.name} run {i + 1} {engine}: {wall:.2f}s wall, {cpu:.1f}s CPU, {rss / 2**20:.0f} MiB", flush=True)
-            w.check(outs["spindle"], outs["spark"])
+            for engine in engines[1:]:
+                w.check(engine, outs)
         results.append((w, r))
+    # frames (issue 14): the seed's query on Parquet, Spindle frames, Spark and DuckDB.
+    if not args.only or "frames" in args.only.split(","):
+        import frames
+        frames.save(BUILD, frames.run(BUILD, bin_dir, args.scale, args.runs, measure, venv_python(), env))
     yarn, yarn_err = None, None
     if not args.no_yarn:
         try:
