@@ -21,14 +21,16 @@ func main() {
 	out := flag.String("out", "", "output file (required)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	vocab := flag.Int("vocab", 100000, "vocabulary size for -kind text")
+	format := flag.String("format", "csv", "output format of -kind sales: csv, or parquet (about -size worth of CSV rows, or -rows rows)")
+	codec := flag.String("codec", "snappy", "Parquet compression: snappy, zstd, gzip or none")
 	flag.Parse()
-	if err := run(*kind, *size, *out, *seed, *vocab, *rows, *dims); err != nil {
+	if err := run(*kind, *format, *codec, *size, *out, *seed, *vocab, *rows, *dims); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(kind, sizeFlag, out string, seed uint64, vocab int, rows, dims int64) error {
+func run(kind, format, codec, sizeFlag, out string, seed uint64, vocab int, rows, dims int64) error {
 	if out == "" {
 		return fmt.Errorf("-out is required")
 	}
@@ -48,7 +50,17 @@ func run(kind, sizeFlag, out string, seed uint64, vocab int, rows, dims int64) e
 	}
 	switch kind {
 	case "sales":
-		err = datagen.Sales(f, size, seed)
+		switch format {
+		case "csv":
+			err = datagen.Sales(f, size, seed)
+		case "parquet":
+			if rows == 0 {
+				rows = size / datagen.SalesRowBytes
+			}
+			err = datagen.SalesParquet(f, rows, seed, codec)
+		default:
+			err = fmt.Errorf("-format %q: want csv or parquet", format)
+		}
 	case "text":
 		err = datagen.Text(f, size, vocab, seed)
 	case "records":
