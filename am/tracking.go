@@ -18,6 +18,10 @@ import (
 // the proxy, as Hadoop's AmIpFilter does, so that the proxy's authentication and
 // its user's view are the only way in.
 func (m *Master) serveTracking() error {
+	if m.cfg.TrackingURL != "" {
+		m.tracking = m.cfg.TrackingURL
+		return nil
+	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(m.cfg.Env.NMHost, "0"))
 	if err != nil {
 		return fmt.Errorf("tracking page: %w", err)
@@ -33,11 +37,12 @@ func (m *Master) serveTracking() error {
 		}
 	})
 	var handler http.Handler = mux
+	if m.cfg.UI != nil {
+		handler = m.cfg.UI
+	}
 	// The RM gives the AM's container the proxy's path for it; executors' containers
 	// have none, and neither does a test's fake environment.
-	if proxies := proxyAddrs(m.cfg.Hadoop); len(proxies) > 0 && m.cfg.Env.WebProxyBase != "" {
-		handler = newProxyFilter(proxies, m.cfg.Env.WebProxyBase, net.LookupHost).wrap(mux)
-	}
+	handler = ProxyFilter(m.cfg.Hadoop, m.cfg.Env.WebProxyBase)(handler)
 	m.web = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	m.serving.Add(1)
 	go func() {
@@ -47,6 +52,18 @@ func (m *Master) serveTracking() error {
 		}
 	}()
 	return nil
+}
+
+// ProxyFilter is Hadoop's AmIpFilter for a web UI below the RM's proxy at base
+// (/proxy/<appId>): requests from the proxies' addresses pass, the rest are
+// redirected through the proxy. With no proxy known, or no base, it lets all
+// through. Client mode's driver UI, outside the AM, filters with it too.
+func ProxyFilter(h yarn.HadoopConfig, base string) func(http.Handler) http.Handler {
+	proxies := proxyAddrs(h)
+	if len(proxies) == 0 || base == "" {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return newProxyFilter(proxies, base, net.LookupHost).wrap
 }
 
 // proxyAddrs are the RM web proxy's addresses, as Hadoop's
