@@ -116,10 +116,10 @@ func TestMalformedCSV(t *testing.T) {
 }
 
 // TestLostAndCorruptShuffleOutput damages a map output between two jobs over the same
-// shuffle: the second job finds it missing or corrupt, recomputes that map output and
-// still returns the right answer.
+// shuffle: the second job finds it missing or corrupt (data or index), recomputes
+// that map output and still returns the right answer.
 func TestLostAndCorruptShuffleOutput(t *testing.T) {
-	for _, damage := range []string{"delete", "corrupt"} {
+	for _, damage := range []string{"delete", "corrupt", "corrupt index"} {
 		t.Run(damage, func(t *testing.T) {
 			s := newTestSession(t, "spindle.shuffle.compress", "false")
 			var maps atomic.Int64
@@ -143,6 +143,11 @@ func TestLostAndCorruptShuffleOutput(t *testing.T) {
 					b[i] ^= 0x5a
 				}
 				os.WriteFile(files[0], b, 0o644)
+			case "corrupt index": // read by its own executor: a fetch failure too
+				index := strings.TrimSuffix(files[0], ".data") + ".index"
+				b, _ := os.ReadFile(index)
+				b[len(b)/2] ^= 0x01
+				os.WriteFile(index, b, 0o644)
 			}
 			before := maps.Load()
 			if got := sortedKVs(collect(t, sums)); !slices.Equal(got, want) {

@@ -39,6 +39,16 @@ type Config struct {
 	RPCPort int32 // reported at registration: the driver's port, or 0
 	// Status is the text of the tracking page (job progress); may be nil.
 	Status func() string
+	// UI, when set, is served on the tracking page's listener in place of the
+	// plain status page: the driver's web UI in cluster mode.
+	UI http.Handler
+	// TrackingURL, when set, is registered as the tracking URL and the AM serves
+	// no page of its own: client mode's driver UI, which the ResourceManager's
+	// proxy reaches on the submitting machine.
+	TrackingURL string
+	// FinalTrackingURL, when set, is the tracking URL the AM unregisters with: the
+	// application's page on the history server (spindle.yarn.historyServer.address).
+	FinalTrackingURL string
 	// Progress is the application's progress, 0 to 1, reported to the RM with every
 	// heartbeat; may be nil.
 	Progress func() float32
@@ -54,6 +64,7 @@ type ExecutorExit struct {
 	Kind                    allocator.ExitKind
 	CountsAsFailure         bool
 	Message                 string
+	Status                  int32 // YARN's exit status, e.g. yarn.ExitKilledExceededPMem
 }
 
 // Master is a registered ApplicationMaster and its allocation loop.
@@ -81,6 +92,7 @@ type Master struct {
 	launched   map[string]string // executor → container
 	releases   []yarn.ContainerID
 	launches   sync.WaitGroup
+	nodes      nodeNames // executor → scheduler node name, for the driver's exclusion
 }
 
 // rmClient is what the loop needs of the ResourceManager; *yarn.AMRMClient is one.
@@ -264,7 +276,11 @@ func (m *Master) LastAttempt() bool {
 func (m *Master) Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error {
 	m.stopLoop()
 	var uerr error
-	if err := m.amrm.Finish(ctx, status, diagnostics, m.tracking); err != nil {
+	final := m.tracking
+	if m.cfg.FinalTrackingURL != "" {
+		final = m.cfg.FinalTrackingURL
+	}
+	if err := m.amrm.Finish(ctx, status, diagnostics, final); err != nil {
 		uerr = &Error{Kind: ErrUnregister, Reason: "unregister", Cause: err}
 	} else {
 		m.log.Info().Str("status", status.String()).Msg("ApplicationMaster unregistered")
@@ -332,6 +348,9 @@ func (m *Master) loop(ctx context.Context) {
 		if m.cfg.Progress != nil {
 			ar.Progress = m.cfg.Progress()
 		}
+		if len(ar.BlacklistAdd)+len(ar.BlacklistRemove) > 0 {
+			m.log.Info().Strs("add", ar.BlacklistAdd).Strs("remove", ar.BlacklistRemove).Msg("node blacklist sent to the ResourceManager")
+		}
 		resp, err := m.amrm.Allocate(ctx, ar)
 		switch {
 		case ctx.Err() != nil:
@@ -362,7 +381,7 @@ func (m *Master) loop(ctx context.Context) {
 			cs := make([]allocator.Container, len(resp.Allocated))
 			for i, c := range resp.Allocated {
 				m.containers[c.ID.String()] = c
-				cs[i] = allocator.Container{ID: c.ID.String(), NodeHost: c.Node.Host, MemoryMB: c.Resource.MemoryMB, Vcores: c.Resource.VCores}
+				cs[i] = allocator.Container{ID: c.ID.String(), NodeHost: c.Node.Host, Node: schedulerNodeName(m.cfg.Hadoop, c.Node), MemoryMB: c.Resource.MemoryMB, Vcores: c.Resource.VCores}
 			}
 			m.apply(ctx, m.alloc.OnAllocated(now, cs))
 		}
@@ -394,6 +413,7 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 		case allocator.Launch:
 			c := m.containers[a.Container.ID]
 			m.launched[a.ExecutorID] = a.Container.ID
+			m.nodes.set(a.ExecutorID, schedulerNodeName(m.cfg.Hadoop, c.Node))
 			m.launches.Add(1)
 			go func() {
 				defer m.launches.Done()
@@ -424,7 +444,7 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 			}
 			ev.Str("executor", a.ExecutorID).Str("container", a.ContainerID).Str("kind", a.Kind.String()).Str("message", a.Message).Msg("executor container ended")
 			select {
-			case m.exits <- ExecutorExit{ExecutorID: a.ExecutorID, ContainerID: a.ContainerID, Kind: a.Kind, CountsAsFailure: a.CountsAsFailure, Message: a.Message}:
+			case m.exits <- ExecutorExit{ExecutorID: a.ExecutorID, ContainerID: a.ContainerID, Kind: a.Kind, CountsAsFailure: a.CountsAsFailure, Message: a.Message, Status: a.Status}:
 			case <-ctx.Done():
 			}
 		case allocator.Failed:

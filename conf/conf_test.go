@@ -96,6 +96,7 @@ func TestMemoryModel(t *testing.T) {
 		unified, storage, overh int64
 	}{
 		{"1g", 455501414, 227750707, 384 * mb},         // (1024−300) MiB × 0.6
+		{"512m", 133378867, 66689433, 512 * mb},        // Go's virtual-memory floor passes Spark's 384m
 		{"4g", 2388236697, 1194118348, 4096 * mb / 10}, // 10% overhead passes the 384m floor
 		{"8g", 4965217075, 2482608537, 8192 * mb / 10}, // the seed's 8 GB executor: ~4.6 GiB unified
 	} {

@@ -73,8 +73,23 @@ type MemoryModel struct {
 }
 
 // DefaultOverhead is a container's memory beyond its process's heap when none is
-// configured: max(384 MiB, 10%), Spark's rule, for executors and the AM alike.
-func DefaultOverhead(mem int64) int64 { return max(384<<20, mem/10) }
+// configured, for executors and the AM alike: Spark's rule, max(384 MiB, 10%),
+// raised for small processes until YARN's virtual-memory check (Apache Hadoop's
+// default: on, 2.1 × the container) has room for a Go process. A Go binary on
+// linux/amd64 reserves about 1.1 GiB of address space it never uses (the page
+// allocator's summaries and scavenger index), and keeps the heap arenas of its peak
+// heap reserved; measured on the test cluster, an executor at 512m with a 351 MiB
+// heap and 471 MB resident had 1.97 GB of virtual memory, over the 1.88 GB that
+// Spark's rule gives it. The floor leaves 1280 MiB plus 1.5 × the heap limit; from
+// about 1 GiB up Spark's rule already does. The floor is rounded up to 64 MiB.
+func DefaultOverhead(mem int64) int64 {
+	const goReserved, vmemRatio, round = 1280 << 20, 2.1, 64 << 20
+	floor := int64((float64(goReserved)+1.5*float64(mem))/vmemRatio) - mem
+	if spark := max(384<<20, mem/10); spark >= floor {
+		return spark
+	}
+	return (floor + round - 1) / round * round
+}
 
 // Memory computes the executor memory model from spindle.executor.memory.
 func (c *Conf) Memory() MemoryModel {

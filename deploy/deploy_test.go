@@ -15,8 +15,9 @@ func TestContainerMemoryMB(t *testing.T) {
 		overhead string
 		want     int64
 	}{
-		{512 << 20, "", 512 + 384},          // the 384 MiB floor
-		{1 << 30, "", 1024 + 384},           // 10% is 102 MiB, below the floor
+		{512 << 20, "", 512 + 512},          // Go's virtual floor: (1280 + 768)/2.1 − 512 = 463, to 512
+		{768 << 20, "", 768 + 448},          // (1280 + 1152)/2.1 − 768 = 390, to 448
+		{1 << 30, "", 1024 + 384},           // 10% is 102 MiB and the Go floor 317: Spark's 384
 		{4 << 30, "", 4096 + 410},           // 10% of 4096 MiB, rounded up to a whole MiB
 		{8 << 30, "", 8192 + 819 + 1},       // 819.2 MiB rounds up
 		{2 << 30, "100m", 2048 + 100},       // explicit overhead replaces the rule

@@ -67,3 +67,13 @@ func amCommand(args []string) string {
 	b.WriteString(" 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr")
 	return b.String()
 }
+
+// ProcessEnv is what every Spindle container's environment gets so that the
+// process stays inside YARN's virtual-memory check (yarn.nodemanager.vmem-check-
+// enabled, 2.1 × the container by default). A Go binary that links libc gets a
+// 64 MiB glibc malloc arena reserved for nearly every thread that ever calls malloc
+// (cgo thread starts, the resolver): seven of them, 450 MiB of address space, were
+// a quarter of an idle executor's virtual size. Two arenas are plenty for the little
+// C code Spindle runs. What remains is Go's own reservation (about 1.1 GiB on
+// linux/amd64, PROT_NONE, fixed) plus the heap.
+var ProcessEnv = map[string]string{"MALLOC_ARENA_MAX": "2"}

@@ -10,7 +10,7 @@ import (
 const mib = 1 << 20
 
 // ContainerMemoryMB is the container memory for a process of memBytes: the memory
-// plus overhead, which is the explicit size overhead or else max(384 MiB, 10%).
+// plus overhead, which is the explicit size overhead or else conf.DefaultOverhead.
 func ContainerMemoryMB(memBytes int64, overhead string) int64 {
 	extra := conf.DefaultOverhead(memBytes)
 	if overhead != "" {

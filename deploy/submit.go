@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spindle-engine/spindle/hdfs"
@@ -115,13 +116,18 @@ func submit(ctx context.Context, spec *Spec, rm *yarn.ResourceManager, role, use
 	if name == "" {
 		name = spec.Conf.String("spindle.app.name")
 	}
+	if name == "" {
+		// As spark-submit names an application after its main class.
+		name = filepath.Base(spec.Binary)
+	}
 	queue := spec.Queue
 	if queue == "" {
 		queue = spec.Conf.String("spindle.yarn.queue")
 	}
 	err = rm.Submit(ctx, &yarn.SubmissionContext{
 		App: id, Name: name, Queue: queue, AMResource: s.am, AMContainer: lc,
-		MaxAttempts: int32(spec.Conf.Int("spindle.yarn.maxAppAttempts")),
+		MaxAttempts:             int32(spec.Conf.Int("spindle.yarn.maxAppAttempts")),
+		AttemptFailuresValidity: spec.Conf.Duration("spindle.yarn.am.attemptFailuresValidityInterval"),
 	})
 	if err != nil {
 		return nil, errors.Join(err, app.removeStaging(ctx))
@@ -240,6 +246,7 @@ func launchContext(spec *Spec, app *App, role string, resources map[string]yarn.
 		EnvStagingDir:      app.Staging,
 		"HADOOP_USER_NAME": app.fsOpts.User,
 	}
+	maps.Copy(env, ProcessEnv)
 	if _, ok := resources[ConfResource]; ok {
 		env["HADOOP_CONF_DIR"] = ConfResource
 	}

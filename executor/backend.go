@@ -42,7 +42,35 @@ type BackendConfig struct {
 	// registered executor once it is gone.
 	Registered func(ctx context.Context, executorID string)
 	Removed    func(executorID string)
-	Log        zerolog.Logger
+	// Observer, when set, hears each executor's registration, heartbeats and
+	// removal: the driver's UI and metrics.
+	Observer Observer
+	Log      zerolog.Logger
+}
+
+// Observer hears the executors' lives on the driver. Its methods are called from
+// the goroutines serving the executors' streams, so they must be quick.
+type Observer interface {
+	ExecutorRegistered(Details)
+	ExecutorHeartbeat(executorID string, hb Heartbeat)
+	ExecutorRemoved(executorID string, reason error)
+}
+
+// Details describe a registered executor.
+type Details struct {
+	ID, Host, Container string
+	Cores               int
+	Memory              int64 // its memory limit
+}
+
+// Heartbeat is what an executor's heartbeat says: its NodeManager, its process's
+// memory and garbage collector, and counters of the tasks it ran since it started.
+type Heartbeat struct {
+	Node, NodeHTTP                                  string
+	HeapBytes, RSSBytes, GCCount, GCPauseNanos      int64
+	RunningTasks, CompletedTasks, FailedTasks       int64
+	ShuffleReadBytes, ShuffleWriteBytes, SpillBytes int64
+	RecordsRead, TaskTimeNanos                      int64
 }
 
 // Backend is the scheduler's backend for executors in other processes: it serves the
@@ -63,6 +91,7 @@ type Backend struct {
 	stopped   bool
 	cancel    context.CancelFunc
 	watching  sync.WaitGroup // watchTimeouts, until Stop
+	states    states
 }
 
 // conn is one registered executor's stream.
@@ -85,6 +114,18 @@ func (c *conn) remove(reason error) bool {
 		removed = true
 	})
 	return removed
+}
+
+// commitAnswer sends the driver's answer to task's AskCommit, queued like a
+// launch: the Driver's goroutine waits no longer than the connection lives.
+func (c *conn) commitAnswer(task int64) func(bool) {
+	return func(granted bool) {
+		m := &pb.DriverMessage{Msg: &pb.DriverMessage_CommitAnswer{CommitAnswer: &pb.CommitAnswer{TaskId: task, Granted: granted}}}
+		select {
+		case c.out <- m:
+		case <-c.done:
+		}
+	}
 }
 
 // NewBackend listens at once, so that Addr is known before the driver starts it.
@@ -217,6 +258,7 @@ func (b *Backend) Launch(executor string, t *scheduler.Task) error {
 	m := &pb.DriverMessage{Msg: &pb.DriverMessage_Launch{Launch: &pb.LaunchTask{Task: c.enc.encode(t)}}}
 	select {
 	case c.out <- m:
+		b.states.launched(executor, t)
 		return nil
 	case <-c.done:
 		return fmt.Errorf("executor %s is gone: %v", executor, c.reason)
@@ -373,6 +415,10 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 	if launch.ShuffleService != "" {
 		addr = launch.ShuffleService
 	}
+	b.states.registered(c.id, reg.Host, launch.ContainerID, reg.Memory)
+	if b.cfg.Observer != nil {
+		b.cfg.Observer.ExecutorRegistered(Details{ID: c.id, Host: reg.Host, Container: launch.ContainerID, Cores: int(reg.Cores), Memory: reg.Memory})
+	}
 	b.send(scheduler.ExecutorAdded{Executor: scheduler.ExecutorInfo{ID: c.id, Host: reg.Host, Addr: addr, Slots: int(reg.Cores)}})
 	if b.cfg.Registered != nil {
 		b.cfg.Registered(stream.Context(), c.id)
@@ -390,6 +436,7 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 			c.lastSeen = time.Now()
 			b.mu.Unlock()
 			if st := m.GetStatus(); st != nil {
+				b.states.ended(c.id, st.TaskId)
 				ev := scheduler.TaskStatus{TaskID: st.TaskId, Executor: c.id}
 				if st.Failure != nil {
 					ev.Err = failureFromProto(st.Failure)
@@ -397,6 +444,15 @@ func (s *driverService) Connect(stream pb.Driver_ConnectServer) error {
 					ev.Result = resultFromProto(st.Result)
 				}
 				b.send(ev)
+			}
+			if ac := m.GetAskCommit(); ac != nil {
+				b.send(scheduler.CommitAsked{TaskID: ac.TaskId, Executor: c.id, Answer: c.commitAnswer(ac.TaskId)})
+			}
+			if hb := m.GetHeartbeat(); hb != nil {
+				b.states.heartbeat(c.id, heartbeatFromProto(hb))
+				if b.cfg.Observer != nil {
+					b.cfg.Observer.ExecutorHeartbeat(c.id, heartbeatFromProto(hb))
+				}
 			}
 		}
 	}()
@@ -451,9 +507,23 @@ func (b *Backend) drop(c *conn, reason error) {
 		delete(b.executors, c.id)
 	}
 	b.mu.Unlock()
+	b.states.removed(c.id)
 	b.cfg.Log.Info().Str("executor", c.id).AnErr("reason", c.reason).Msg("executor removed")
 	b.send(scheduler.ExecutorRemoved{ID: c.id, Reason: c.reason})
+	if b.cfg.Observer != nil {
+		b.cfg.Observer.ExecutorRemoved(c.id, c.reason)
+	}
 	if b.cfg.Removed != nil {
 		b.cfg.Removed(c.id)
+	}
+}
+
+func heartbeatFromProto(hb *pb.Heartbeat) Heartbeat {
+	return Heartbeat{
+		Node: hb.NodeId, NodeHTTP: hb.NodeHttpAddress,
+		HeapBytes: hb.HeapBytes, RSSBytes: hb.RssBytes, GCCount: hb.GcCount, GCPauseNanos: hb.GcPauseNanos,
+		RunningTasks: int64(hb.RunningTasks), CompletedTasks: hb.CompletedTasks, FailedTasks: hb.FailedTasks,
+		ShuffleReadBytes: hb.ShuffleReadBytes, ShuffleWriteBytes: hb.ShuffleWriteBytes, SpillBytes: hb.SpillBytes,
+		RecordsRead: hb.RecordsRead, TaskTimeNanos: hb.TaskTimeNanos,
 	}
 }

@@ -159,6 +159,12 @@ func TestFailureRoundTrip(t *testing.T) {
 					t.Fatalf("got %v", got)
 				}
 			}},
+		{"commit denied", fmt.Errorf("partition 3 attempt 1: %w", scheduler.ErrCommitDenied),
+			func(t *testing.T, got error) {
+				if !errors.Is(got, scheduler.ErrCommitDenied) || errors.Is(got, scheduler.ErrNotRetriable) || !strings.Contains(got.Error(), "partition 3") {
+					t.Fatalf("got %v", got)
+				}
+			}},
 		{"panic", &scheduler.PanicError{Value: "boom", Stack: "main.go:12"},
 			func(t *testing.T, got error) {
 				var pe *scheduler.PanicError
@@ -369,4 +375,37 @@ func registration(t *testing.T, stream pb.Driver_ConnectClient, id string, cred 
 		AppId: "app-1", ExecutorId: id, ContainerId: "c" + id, Host: "h", Cores: 1,
 		Proof: handshake.Proof(cred, handshake.ExecutorIdentity, auth.Binding, []byte("app-1"), []byte(id), []byte("c"+id)),
 	}}}
+}
+
+// TestCommitAskedOverTheStream: a remote task's AskCommit reaches the Driver's
+// coordinator and its answer comes back: the one attempt of each result partition
+// is granted, and the job's results arrive.
+func TestCommitAskedOverTheStream(t *testing.T) {
+	b, d := startBackend(t)
+	var mu sync.Mutex
+	granted := map[int]bool{}
+	startExecutor(t, b, "1", secret, runnerFunc(func(ctx context.Context, task *scheduler.Task) (*scheduler.TaskResult, error) {
+		ok, err := scheduler.AskCommit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		granted[task.Partition] = ok
+		mu.Unlock()
+		return &scheduler.TaskResult{Data: []byte("ok")}, nil
+	}))
+	waitFor(t, "the executor", func() bool { return b.NumExecutors() == 1 })
+	job := &scheduler.JobSpec{Name: "save", Stages: []scheduler.StageSpec{{ID: 1, Name: "result", NumTasks: 3, ShuffleID: -1}}}
+	if err := d.RunJob(context.Background(), job, func(int, []byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(granted) != "map[0:true 1:true 2:true]" {
+		t.Fatalf("commits granted by partition: %v", granted)
+	}
+}
+
+type runnerFunc func(ctx context.Context, t *scheduler.Task) (*scheduler.TaskResult, error)
+
+func (f runnerFunc) RunTask(ctx context.Context, t *scheduler.Task) (*scheduler.TaskResult, error) {
+	return f(ctx, t)
 }

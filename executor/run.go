@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +29,10 @@ type Config struct {
 	// Host is the executor's host as the cluster names it (YARN's NM_HOST);
 	// ShuffleAddr is where it serves its map outputs.
 	Host, ShuffleAddr string
+	// NodeID and NodeHTTPAddress are its NodeManager's id (host:port) and web
+	// address, which its heartbeats tell the driver's UI (links to its logs, one
+	// metric per node); empty outside YARN.
+	NodeID, NodeHTTPAddress string
 	// Secret is the application's secret, which the connection's handshake proves.
 	Secret []byte
 	// ContainerID and Credential are the container this executor runs in and the
@@ -134,6 +141,8 @@ func Run(ctx context.Context, cfg Config, r scheduler.Runner) error {
 			e.launch(taskCtx, t)
 		case *pb.DriverMessage_Kill:
 			e.kill(m.Kill.TaskId)
+		case *pb.DriverMessage_CommitAnswer:
+			e.commitAnswered(m.CommitAnswer.TaskId, m.CommitAnswer.Granted)
 		case *pb.DriverMessage_Shutdown:
 			cfg.Log.Info().Str("reason", m.Shutdown.Reason).Msg("driver shut the executor down")
 			return nil
@@ -154,7 +163,31 @@ type runner struct {
 
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc
+	// commits are the tasks waiting for the driver's answer to their AskCommit.
+	commits map[int64]chan bool
+	done    taskTotals
 	wg      sync.WaitGroup
+}
+
+// taskTotals count the tasks an executor ran since it started, for its heartbeats.
+type taskTotals struct {
+	completed, failed                      int64
+	shuffleRead, shuffleWrite, spill, read int64
+	time                                   time.Duration
+}
+
+func (t *taskTotals) add(res *scheduler.TaskResult, err error) {
+	if err != nil || res == nil {
+		t.failed++
+		return
+	}
+	m := res.Metrics
+	t.completed++
+	t.shuffleRead += m.ShuffleReadBytes
+	t.shuffleWrite += m.ShuffleWriteBytes
+	t.spill += m.SpillBytes
+	t.read += m.RecordsRead
+	t.time += m.Duration
 }
 
 func (e *runner) sendMsg(m *pb.ExecutorMessage) error {
@@ -165,6 +198,7 @@ func (e *runner) sendMsg(m *pb.ExecutorMessage) error {
 
 func (e *runner) launch(ctx context.Context, t *scheduler.Task) {
 	ctx, cancel := context.WithCancel(ctx)
+	ctx = scheduler.WithCommitAsker(ctx, e.commitAsker(t.ID))
 	e.mu.Lock()
 	e.running[t.ID] = cancel
 	e.mu.Unlock()
@@ -174,6 +208,7 @@ func (e *runner) launch(ctx context.Context, t *scheduler.Task) {
 		res, err := e.run(ctx, t)
 		e.mu.Lock()
 		delete(e.running, t.ID)
+		e.done.add(res, err)
 		e.mu.Unlock()
 		cancel()
 		st := &pb.TaskStatus{TaskId: t.ID}
@@ -186,6 +221,43 @@ func (e *runner) launch(ctx context.Context, t *scheduler.Task) {
 			e.cfg.Log.Warn().Err(serr).Int64("task", t.ID).Msg("task status not delivered")
 		}
 	}()
+}
+
+// commitAsker asks the driver whether task may commit, and waits for the answer
+// the stream's goroutine hands over; the stream's end cancels the task's context.
+func (e *runner) commitAsker(task int64) scheduler.CommitAsker {
+	return func(ctx context.Context) (bool, error) {
+		answer := make(chan bool, 1)
+		e.mu.Lock()
+		if e.commits == nil {
+			e.commits = map[int64]chan bool{}
+		}
+		e.commits[task] = answer
+		e.mu.Unlock()
+		defer func() {
+			e.mu.Lock()
+			delete(e.commits, task)
+			e.mu.Unlock()
+		}()
+		if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_AskCommit{AskCommit: &pb.AskCommit{TaskId: task}}}); err != nil {
+			return false, fmt.Errorf("%w: %w", ErrDriverGone, err)
+		}
+		select {
+		case ok := <-answer:
+			return ok, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+func (e *runner) commitAnswered(task int64, granted bool) {
+	e.mu.Lock()
+	answer := e.commits[task]
+	e.mu.Unlock()
+	if answer != nil {
+		answer <- granted // buffered, and the driver answers each ask once
+	}
 }
 
 // run calls the Runner, turning a panic into the task's error: one bad task must not
@@ -208,23 +280,48 @@ func (e *runner) kill(id int64) {
 	}
 }
 
+// heartbeat sends one heartbeat at once, so that the driver knows the executor's
+// node and memory from the start, then one every HeartbeatInterval.
 func (e *runner) heartbeat(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	var ms runtime.MemStats
 	for {
+		e.mu.Lock()
+		n, done := len(e.running), e.done
+		e.mu.Unlock()
+		runtime.ReadMemStats(&ms)
+		if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: &pb.Heartbeat{
+			RunningTasks: int32(n), HeapBytes: int64(ms.HeapAlloc), RssBytes: rssBytes(),
+			GcCount: int64(ms.NumGC), GcPauseNanos: int64(ms.PauseTotalNs),
+			CompletedTasks: done.completed, FailedTasks: done.failed, ShuffleReadBytes: done.shuffleRead,
+			ShuffleWriteBytes: done.shuffleWrite, SpillBytes: done.spill, RecordsRead: done.read,
+			TaskTimeNanos: int64(done.time), NodeId: e.cfg.NodeID, NodeHttpAddress: e.cfg.NodeHTTPAddress,
+		}}}); err != nil {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			e.mu.Lock()
-			n := len(e.running)
-			e.mu.Unlock()
-			runtime.ReadMemStats(&ms)
-			if err := e.sendMsg(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: &pb.Heartbeat{
-				RunningTasks: int32(n), HeapBytes: int64(ms.HeapAlloc)}}}); err != nil {
-				return
-			}
 		}
 	}
+}
+
+// rssBytes is the process's resident set size, from /proc/self/statm on Linux; 0
+// elsewhere.
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
 }

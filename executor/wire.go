@@ -20,14 +20,17 @@ const maxMessage = 512 << 20
 type RemoteTaskError struct {
 	Message      string
 	NotRetriable bool
+	// CommitDenied says the driver refused the attempt's output commit.
+	CommitDenied bool
 }
 
 func (e *RemoteTaskError) Error() string { return e.Message }
 
-// Is makes a not-retriable remote failure fail its job at once, as it would have
-// in-process.
+// Is makes a not-retriable remote failure fail its job at once, and a denied
+// commit not count as a failure, as they would in-process.
 func (e *RemoteTaskError) Is(target error) bool {
-	return e.NotRetriable && target == scheduler.ErrNotRetriable
+	return e.NotRetriable && target == scheduler.ErrNotRetriable ||
+		e.CommitDenied && target == scheduler.ErrCommitDenied
 }
 
 // refCacheSize is how many shared task parts (a stage's map output lists and plan
@@ -216,6 +219,8 @@ func failureToProto(err error) *pb.TaskFailure {
 		}
 	case errors.Is(err, scheduler.ErrNotRetriable):
 		f.Kind = pb.TaskFailure_NOT_RETRIABLE
+	case errors.Is(err, scheduler.ErrCommitDenied):
+		f.Kind = pb.TaskFailure_COMMIT_DENIED
 	}
 	return f
 }
@@ -229,6 +234,8 @@ func failureFromProto(f *pb.TaskFailure) error {
 		return &RemoteTaskError{Message: f.Message, NotRetriable: true}
 	case pb.TaskFailure_PANIC:
 		return &scheduler.PanicError{Value: f.Message, Stack: f.Stack}
+	case pb.TaskFailure_COMMIT_DENIED:
+		return &RemoteTaskError{Message: f.Message, CommitDenied: true}
 	}
 	return &RemoteTaskError{Message: f.Message}
 }

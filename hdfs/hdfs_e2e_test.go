@@ -176,7 +176,7 @@ func TestHDFSOnMinicluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := cm.CommitJob(ctx); err != nil {
+	if err := cm.CommitJob(ctx, 1, ""); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := fsys.List(ctx, out)

@@ -198,7 +198,7 @@ func TestCommitter(t *testing.T) {
 	if slices.Contains(names(t, out), SuccessMarker) {
 		t.Fatal("_SUCCESS before job commit")
 	}
-	if err := c.CommitJob(ctx); err != nil {
+	if err := c.CommitJob(ctx, 2, ".txt"); err != nil {
 		t.Fatal(err)
 	}
 	if got := names(t, out); !slices.Equal(got, []string{"_SUCCESS", "part-00000.txt", "part-00001.txt"}) {
@@ -221,7 +221,7 @@ func TestCommitter(t *testing.T) {
 	w, _, _ = c3.TaskWriter(ctx, 0, 0, "")
 	write(t, w, "new\n")
 	c3.CommitTask(ctx, 0, 0)
-	if err := c3.CommitJob(ctx); err != nil {
+	if err := c3.CommitJob(ctx, 1, ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := names(t, out); !slices.Equal(got, []string{"_SUCCESS", "part-00000"}) {

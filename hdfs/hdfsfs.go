@@ -165,19 +165,14 @@ func join(dir, name string) string {
 	return dir + "/" + name
 }
 
-// Rename refuses to overwrite, as the committer needs. The check and the rename are
-// two NameNode calls; two attempts of one partition committing at the same instant
-// is what the task scheduler prevents.
+// Rename refuses to overwrite, as the committer needs, in one NameNode operation
+// (rename2 without OVERWRITE), so two attempts of a partition committing at the
+// same instant cannot both win.
 func (h *hdfsFS) Rename(ctx context.Context, from, to string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if _, err := h.c.Stat(to); err == nil {
-		return &os.LinkError{Op: "rename", Old: from, New: to, Err: fs.ErrExist}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return h.c.Rename(from, to)
+	return h.nn.rename(ctx, from, to)
 }
 
 func (h *hdfsFS) MkdirAll(ctx context.Context, p string, perm os.FileMode) error {

@@ -50,6 +50,17 @@ func pathError(op, path string, err error) error {
 
 func (n *nameNode) close() error { return n.c.Close() }
 
+// rename moves from to to unless to exists (fs.ErrExist), atomically: the
+// NameNode checks and renames in one operation, where colinmarc/hdfs's Rename
+// overwrites.
+func (n *nameNode) rename(ctx context.Context, from, to string) error {
+	req := &pb.Rename2RequestProto{Src: proto.String(from), Dst: proto.String(to), OverwriteDest: proto.Bool(false)}
+	if err := n.c.Call(ctx, "rename2", req, &pb.Rename2ResponseProto{}); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: mapRemote(err)}
+	}
+	return nil
+}
+
 // blocks asks the NameNode where the bytes [start, start+length) of a file are.
 func (n *nameNode) blocks(ctx context.Context, path string, start, length int64) ([]Block, error) {
 	req := &pb.GetBlockLocationsRequestProto{Src: proto.String(path), Offset: proto.Uint64(uint64(start)), Length: proto.Uint64(uint64(length))}

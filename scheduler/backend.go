@@ -25,6 +25,10 @@ type Backend interface {
 type ExecutorInfo struct {
 	ID, Host, Addr string
 	Slots          int
+	// Node is the node the executor runs on as the cluster manager names it (on YARN
+	// the scheduler's node name, which may carry the NodeManager's port): exclusion
+	// on failure counts per node by it. "" means Host.
+	Node string
 }
 
 // BackendEvent is something a backend reports to the Driver.

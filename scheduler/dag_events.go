@@ -53,6 +53,12 @@ func (d *DAGScheduler) fetchFailed(ev FetchFailed, acts *[]Action) {
 	if s == nil {
 		return
 	}
+	if s.state != stageRunning || s.attempt != t.StageAttempt {
+		// That attempt already failed; its resubmission reads fresh outputs, and a
+		// lost one shows up there as another fetch failure. Dropping the output
+		// here could drop one recomputed since (Spark ignores such failures too).
+		return
+	}
 	if d.externalShuffle && ff.Unreachable && ff.Addr != "" {
 		// The node's shuffle service is gone: every output it serves is lost, and
 		// executors writing there must not run map tasks, as Spark unregisters a
@@ -61,11 +67,6 @@ func (d *DAGScheduler) fetchFailed(ev FetchFailed, acts *[]Action) {
 		*acts = append(*acts, ExcludeService{Addr: ff.Addr})
 	} else {
 		d.outputs.remove(ff.ShuffleID, ff.MapPartition, ff.Executor)
-	}
-	if s.state != stageRunning || s.attempt != t.StageAttempt {
-		// That attempt already failed; its resubmission reads fresh outputs, and a
-		// lost one shows up there as another fetch failure.
-		return
 	}
 	s.failedAttempts++
 	*acts = append(*acts,

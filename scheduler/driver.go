@@ -16,6 +16,7 @@ type Driver struct {
 	backend  Backend
 	opts     Options
 	listener Listener
+	recovery RecoveryListener // the listener, when it hears of exclusions and copies
 
 	events  chan BackendEvent
 	submit  chan *jobRun
@@ -31,6 +32,7 @@ type Driver struct {
 	executors map[string]*executorSlots
 	execIDs   []string // sorted, so offers come in a stable order
 	jobs      map[int]*jobRun
+	commits   commitCoordinator
 	wake      *time.Timer
 	// The backlog was last counted at backlogAt; backlogDirty says it may have
 	// changed since; backlogWake fires when the next count may run.
@@ -38,6 +40,10 @@ type Driver struct {
 	backlogDirty bool
 	backlogAt    time.Time
 	backlogWake  *time.Timer
+	// specWake fires when running tasks are next checked for slow ones, while
+	// specArmed says it is set.
+	specWake  *time.Timer
+	specArmed bool
 }
 
 type executorSlots struct {
@@ -76,6 +82,9 @@ func NewDriver(b Backend, opts Options, l Listener) *Driver {
 		jobs:      map[int]*jobRun{},
 		backlog:   Backlog{Hosts: map[string]int{}},
 	}
+	d.recovery, _ = l.(RecoveryListener)
+	d.ts.SetExclusion(opts.Exclusion)
+	d.ts.SetSpeculation(opts.Speculation)
 	go d.loop()
 	return d
 }
@@ -128,6 +137,9 @@ func (d *Driver) loop() {
 	d.backlogWake = time.NewTimer(time.Hour)
 	d.backlogWake.Stop()
 	defer d.backlogWake.Stop()
+	d.specWake = time.NewTimer(time.Hour)
+	d.specWake.Stop()
+	defer d.specWake.Stop()
 	for {
 		select {
 		case ev := <-d.events:
@@ -137,6 +149,9 @@ func (d *Driver) loop() {
 		case c := <-d.cancel:
 			d.cancelJob(c)
 		case <-d.wake.C:
+		case <-d.specWake.C:
+			d.specArmed = false
+			d.ts.CheckSpeculatable(time.Now())
 		case <-d.backlogWake.C:
 		case <-d.quit:
 			d.shutdown(ctx, stopBackend)
@@ -161,11 +176,12 @@ func (d *Driver) publishBacklog() {
 	}
 	d.backlogDirty, d.backlogAt = false, now
 	b := d.ts.Backlog()
-	if b.Pending == d.backlog.Pending && b.Running == d.backlog.Running && maps.Equal(b.Hosts, d.backlog.Hosts) {
+	if b.Pending == d.backlog.Pending && b.Running == d.backlog.Running && maps.Equal(b.Hosts, d.backlog.Hosts) &&
+		maps.EqualFunc(b.Excluded, d.backlog.Excluded, time.Time.Equal) {
 		return
 	}
 	d.backlog = b
-	d.opts.Backlog(Backlog{Pending: b.Pending, Running: b.Running, Hosts: maps.Clone(b.Hosts)})
+	d.opts.Backlog(Backlog{Pending: b.Pending, Running: b.Running, Hosts: maps.Clone(b.Hosts), Excluded: maps.Clone(b.Excluded)})
 }
 
 // refuse fails every job until Close, for a Driver whose backend did not start.
@@ -221,6 +237,9 @@ func (d *Driver) backendEvent(ev BackendEvent) {
 		if _, ok := d.executors[e.ID]; ok {
 			return
 		}
+		if e.Node == "" && d.opts.NodeOf != nil {
+			e.Node = d.opts.NodeOf(e.ID)
+		}
 		d.executors[e.ID] = &executorSlots{info: e}
 		i, _ := slices.BinarySearch(d.execIDs, e.ID)
 		d.execIDs = slices.Insert(d.execIDs, i, e.ID)
@@ -235,11 +254,16 @@ func (d *Driver) backendEvent(ev BackendEvent) {
 		}
 		lost, events := d.ts.ExecutorLost(ev.ID)
 		for _, t := range lost {
+			d.commits.ended(t.StageID, t.Partition, t.ID, false)
 			d.listener.TaskEnded(t, ev.ID, nil, fmt.Errorf("%w: %s: %v", ErrExecutorLost, ev.ID, ev.Reason))
 		}
 		d.dagEvents(events)
 	case TaskStatus:
 		d.taskEnded(ev)
+	case CommitAsked:
+		// Only a live, unkilled attempt on the executor asking may commit.
+		t, ok := d.ts.RunningOn(ev.TaskID, ev.Executor)
+		ev.Answer(ok && d.commits.ask(t.StageID, t.Partition, t.ID))
 	}
 }
 
@@ -251,12 +275,20 @@ func (d *Driver) taskEnded(st TaskStatus) {
 	if !ok {
 		return // its executor was lost; it was re-queued then
 	}
+	d.commits.ended(t.StageID, t.Partition, t.ID, st.Err == nil)
 	err := st.Err
-	if killed && err != nil {
+	switch cause := d.ts.killCause(st.TaskID); {
+	case killed && cause != nil:
+		// Whatever the loser of a speculated task reports, it was killed for cause.
+		err = fmt.Errorf("%w: %w", ErrTaskKilled, cause)
+		if st.Err != nil {
+			err = fmt.Errorf("%w: %w: %w", ErrTaskKilled, cause, st.Err)
+		}
+	case killed && err != nil:
 		err = fmt.Errorf("%w: %w", ErrTaskKilled, err)
 	}
 	d.listener.TaskEnded(t, st.Executor, st.Result, err)
-	d.dagEvents(d.ts.StatusUpdate(st.TaskID, st.Result, st.Err))
+	d.dagEvents(d.ts.StatusUpdateAt(time.Now(), st.TaskID, st.Result, st.Err))
 }
 
 func (d *Driver) dagEvents(events []Event) {
@@ -307,6 +339,7 @@ func (d *Driver) endJob(id int, err error) {
 		return
 	}
 	delete(d.jobs, id)
+	d.commits.forget(run.spec.Stages)
 	if err == nil {
 		err = run.resultErr
 	}
@@ -315,32 +348,78 @@ func (d *Driver) endJob(id int, err error) {
 }
 
 // schedule offers the free slots to the task scheduler and launches what it
-// places, then arms the timer for the next locality deadline.
+// places, carries out its other decisions, then arms the timers for the next
+// deadline and speculation check.
 func (d *Driver) schedule() {
-	for d.ts.Pending() {
-		now := time.Now()
-		offers := make([]Offer, 0, len(d.execIDs))
-		for _, id := range d.execIDs {
-			e := d.executors[id]
-			offers = append(offers, Offer{Executor: id, Free: e.info.Slots - e.busy})
+	for {
+		progressed := d.drainReady()
+		launched := false
+		if d.ts.Pending() {
+			launched = d.offer()
 		}
-		launches := d.ts.ResourceOffers(now, offers)
-		if len(launches) == 0 {
+		if !d.drainReady() && !progressed && !launched {
 			break
-		}
-		for _, l := range launches {
-			d.executors[l.Executor].busy++
-			d.listener.TaskStarted(l.Task, l.Executor)
-			if err := d.backend.Launch(l.Executor, l.Task); err != nil {
-				d.taskEnded(TaskStatus{TaskID: l.Task.ID, Executor: l.Executor,
-					Err: fmt.Errorf("launch task %d on executor %s: %w", l.Task.ID, l.Executor, err)})
-			}
 		}
 	}
 	d.wake.Stop()
 	if at, ok := d.ts.NextWake(); ok {
 		d.wake.Reset(max(0, time.Until(at)))
 	}
+	if d.opts.Speculation.Enabled && !d.specArmed && d.ts.Pending() {
+		d.specWake.Reset(d.opts.Speculation.Interval)
+		d.specArmed = true
+	}
+}
+
+// offer makes one round of offers and launches what the task scheduler places; it
+// reports whether anything was.
+func (d *Driver) offer() bool {
+	now := time.Now()
+	offers := make([]Offer, 0, len(d.execIDs))
+	for _, id := range d.execIDs {
+		e := d.executors[id]
+		offers = append(offers, Offer{Executor: id, Free: e.info.Slots - e.busy})
+	}
+	launches := d.ts.ResourceOffers(now, offers)
+	for _, l := range launches {
+		d.executors[l.Executor].busy++
+		d.listener.TaskStarted(l.Task, l.Executor)
+		if l.Speculative && d.recovery != nil {
+			d.recovery.SpeculativeTaskLaunched(l.Task, l.Executor)
+		}
+		if err := d.backend.Launch(l.Executor, l.Task); err != nil {
+			d.taskEnded(TaskStatus{TaskID: l.Task.ID, Executor: l.Executor,
+				Err: fmt.Errorf("launch task %d on executor %s: %w", l.Task.ID, l.Executor, err)})
+		}
+	}
+	return len(launches) > 0
+}
+
+// drainReady carries out what the task scheduler decided besides launches: it
+// kills the losing copies of speculated tasks, tells the listener of exclusions and
+// hands the DAG scheduler its events. It reports whether there were events, which
+// may have submitted or ended task sets.
+func (d *Driver) drainReady() bool {
+	r := d.ts.Ready()
+	for _, k := range r.Kills {
+		// As for a cancelled stage's kills, one not delivered is moot: the task's
+		// end, or its executor's loss, still reaches the loop, and is ignored.
+		_ = d.backend.Kill(k.Executor, k.TaskID)
+	}
+	if d.recovery != nil {
+		for _, x := range r.Exclusions {
+			switch {
+			case x.Lifted:
+				d.recovery.ExclusionLifted(x)
+			case x.Executor != "":
+				d.recovery.ExecutorExcluded(x)
+			default:
+				d.recovery.NodeExcluded(x)
+			}
+		}
+	}
+	d.dagEvents(r.Events)
+	return len(r.Events) > 0
 }
 
 type nopListener struct{}

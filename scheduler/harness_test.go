@@ -26,7 +26,7 @@ type harness struct {
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
 	opts = opts.withDefaults()
-	return &harness{
+	h := &harness{
 		t:       t,
 		dag:     NewDAGScheduler(opts.ExternalShuffle, opts.MaxStageAttempts),
 		ts:      NewTaskScheduler(opts.MaxFailures, opts.LocalityWait),
@@ -36,6 +36,9 @@ func newHarness(t *testing.T, opts Options) *harness {
 		ended:   map[int]error{},
 		hosts:   map[string]string{},
 	}
+	h.ts.SetExclusion(opts.Exclusion)
+	h.ts.SetSpeculation(opts.Speculation)
+	return h
 }
 
 func (h *harness) record(format string, args ...any) {
@@ -49,9 +52,44 @@ func (h *harness) take() []string {
 	return l
 }
 
-func (h *harness) addExecutor(id, host string) {
+func (h *harness) addExecutor(id, host string) { h.addExecutorOn(id, host, "") }
+
+// addExecutorOn adds an executor on host whose cluster manager names its node node.
+func (h *harness) addExecutorOn(id, host, node string) {
 	h.hosts[id] = host
-	h.ts.AddExecutor(ExecutorInfo{ID: id, Host: host, Addr: host + ":7337", Slots: 1})
+	h.ts.AddExecutor(ExecutorInfo{ID: id, Host: host, Addr: host + ":7337", Slots: 1, Node: node})
+}
+
+// drain carries out and records what the task scheduler decided besides launches
+// and events: kills, exclusions, the events of aborted task sets.
+func (h *harness) drain() {
+	r := h.ts.Ready()
+	for _, k := range r.Kills {
+		h.record("kill %s on %s", taskName(h.running[k.TaskID].Task), k.Executor)
+	}
+	for _, x := range r.Exclusions {
+		h.record("%s", exclusionLine(x))
+	}
+	h.events(r.Events)
+}
+
+func exclusionLine(x Exclusion) string {
+	what := "node " + x.Node
+	if x.Executor != "" {
+		what = "executor " + x.Executor + " (" + x.Node + ")"
+	}
+	scope := "application"
+	if x.StageID >= 0 {
+		scope = fmt.Sprintf("stage %d.%d", x.StageID, x.StageAttempt)
+	}
+	if x.Lifted {
+		return fmt.Sprintf("include %s: %s", what, x.Reason)
+	}
+	until := ""
+	if !x.Until.IsZero() {
+		until = " until +" + x.Until.Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)).String()
+	}
+	return fmt.Sprintf("exclude %s for %s%s: %s", what, scope, until, x.Reason)
 }
 
 func (h *harness) submit(job *JobSpec) int {
@@ -123,8 +161,13 @@ func (h *harness) offer(execs ...string) []Launch {
 	ls := h.ts.ResourceOffers(h.now, offers)
 	for _, l := range ls {
 		h.running[l.Task.ID] = l
-		h.record("launch %s on %s %s", taskName(l.Task), l.Executor, l.Locality)
+		spec := ""
+		if l.Speculative {
+			spec = " speculative"
+		}
+		h.record("launch %s on %s %s%s", taskName(l.Task), l.Executor, l.Locality, spec)
 	}
+	h.drain()
 	return ls
 }
 
@@ -140,12 +183,13 @@ func (h *harness) succeed(id int64) {
 	if !ok {
 		h.t.Fatalf("task %d is not running", id)
 	}
-	delete(h.running, id)
 	res := &TaskResult{Data: []byte(fmt.Sprintf("p%d", l.Task.Partition))}
 	if l.Task.ShuffleID >= 0 {
 		res = &TaskResult{Sizes: []int64{1, 1, 1, 1}}
 	}
-	h.events(h.ts.StatusUpdate(id, res, nil))
+	h.events(h.ts.StatusUpdateAt(h.now, id, res, nil))
+	h.drain()
+	delete(h.running, id)
 }
 
 func (h *harness) fail(id int64, err error) {
@@ -153,8 +197,9 @@ func (h *harness) fail(id int64, err error) {
 	if _, ok := h.running[id]; !ok {
 		h.t.Fatalf("task %d is not running", id)
 	}
+	h.events(h.ts.StatusUpdateAt(h.now, id, nil, err))
+	h.drain()
 	delete(h.running, id)
-	h.events(h.ts.StatusUpdate(id, nil, err))
 }
 
 func (h *harness) loseExecutor(id string) {
@@ -166,6 +211,7 @@ func (h *harness) loseExecutor(id string) {
 	_, evs := h.ts.ExecutorLost(id)
 	h.record("lost %s", id)
 	h.events(evs)
+	h.drain()
 }
 
 // runAll offers the executors and finishes every launched task until nothing is

@@ -90,6 +90,7 @@ func (b *LocalBackend) Launch(executor string, t *Task) error {
 		return errors.New("local backend: not running")
 	}
 	ctx, cancel := context.WithCancel(b.ctx)
+	ctx = WithCommitAsker(ctx, b.commitAsker(t.ID))
 	b.running[t.ID] = cancel
 	b.wg.Add(1)
 	go func() {
@@ -102,6 +103,25 @@ func (b *LocalBackend) Launch(executor string, t *Task) error {
 		b.send(TaskStatus{TaskID: t.ID, Executor: LocalExecutorID, Result: res, Err: err})
 	}()
 	return nil
+}
+
+// commitAsker asks the Driver for task's commit through the events channel.
+func (b *LocalBackend) commitAsker(task int64) CommitAsker {
+	return func(ctx context.Context) (bool, error) {
+		answer := make(chan bool, 1)
+		ask := CommitAsked{TaskID: task, Executor: LocalExecutorID, Answer: func(ok bool) { answer <- ok }}
+		select {
+		case b.events <- ask:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		select {
+		case ok := <-answer:
+			return ok, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
 }
 
 // run calls the Runner, turning a panic into the task's error so that one bad

@@ -17,6 +17,8 @@ type Launch struct {
 	Executor string
 	Task     *Task
 	Locality Locality
+	// Speculative says the task is a copy of a slow attempt still running.
+	Speculative bool
 }
 
 // Kill asks for a running task to be stopped.
@@ -25,10 +27,22 @@ type Kill struct {
 	TaskID   int64
 }
 
+// Ready is what the task scheduler decided besides launches and DAGScheduler
+// events answering a call, for the caller to carry out: the losing copies of
+// speculated tasks to kill, events for the DAGScheduler (task sets aborted because
+// no live executor may run one of their tasks) and changes of exclusion.
+type Ready struct {
+	Kills      []Kill
+	Events     []Event
+	Exclusions []Exclusion
+}
+
 // TaskScheduler places the tasks of submitted task sets on offered slots and turns
 // their status updates into DAGScheduler events: it retries failed tasks up to
-// maxFailures and re-queues the tasks of lost executors without charging them. It
-// does no I/O, takes the time as an argument, and is owned by one goroutine.
+// maxFailures and re-queues the tasks of lost executors without charging them;
+// optionally it excludes executors and nodes that keep failing (exclusion.go) and
+// copies slow tasks (speculation.go). It does no I/O, takes the time as an argument,
+// and is owned by one goroutine.
 type TaskScheduler struct {
 	maxFailures  int
 	localityWait time.Duration
@@ -44,14 +58,24 @@ type TaskScheduler struct {
 	// attempts, so that no two attempts of a partition share an Attempt number
 	// (map tasks name their output files by it).
 	launches map[int]map[int]int
+
+	exclusion   ExclusionConfig // off unless Enabled
+	health      *health         // the application's exclusions; empty when off
+	speculation SpeculationConfig
+	ready       Ready
+	// now is the latest time a call gave, for the calls that take none.
+	now time.Time
 }
 
 type runningTask struct {
-	task   *Task
-	set    *taskSetManager
-	index  int
-	exec   ExecutorInfo
-	killed bool
+	task        *Task
+	set         *taskSetManager
+	index       int
+	exec        ExecutorInfo
+	started     time.Time
+	speculative bool
+	killed      bool
+	cause       error // why it was killed, when the scheduler knows better than its caller
 }
 
 // NewTaskScheduler returns a TaskScheduler that fails a task set once a partition
@@ -64,12 +88,57 @@ func NewTaskScheduler(maxFailures int, localityWait time.Duration) *TaskSchedule
 		executors:    map[string]ExecutorInfo{},
 		hosts:        map[string]int{},
 		launches:     map[int]map[int]int{},
+		health:       newHealth(ExclusionConfig{}.withDefaults()),
 	}
+}
+
+// SetExclusion turns exclusion on failure on or off; call it before the first
+// Submit.
+func (s *TaskScheduler) SetExclusion(c ExclusionConfig) {
+	s.exclusion = c.withDefaults()
+	s.health = newHealth(s.exclusion)
+}
+
+// SetSpeculation turns speculative execution on or off; call it before the first
+// Submit.
+func (s *TaskScheduler) SetSpeculation(c SpeculationConfig) { s.speculation = c.withDefaults() }
+
+// Ready returns what the scheduler decided since the last call, besides launches and
+// events it returned.
+func (s *TaskScheduler) Ready() Ready {
+	r := s.ready
+	s.ready = Ready{}
+	return r
+}
+
+// observe keeps the latest time a call gave.
+func (s *TaskScheduler) observe(now time.Time) {
+	if now.After(s.now) {
+		s.now = now
+	}
+}
+
+// nodeOf is an executor's node: the cluster manager's name, else its host.
+func (s *TaskScheduler) nodeOf(id string) string {
+	e := s.executors[id]
+	if e.Node != "" {
+		return e.Node
+	}
+	return e.Host
+}
+
+// excludedFor reports whether exec on node may not run task i of m.
+func (s *TaskScheduler) excludedFor(m *taskSetManager, exec, node string, i int) bool {
+	return m.excl != nil && (s.health.excludes(exec, node) || m.excl.excludes(exec, node, i))
 }
 
 // Submit queues a stage attempt's tasks.
 func (s *TaskScheduler) Submit(now time.Time, set SubmitTaskSet) {
+	s.observe(now)
 	m := newTaskSetManager(now, set, s.localityWait)
+	if s.exclusion.Enabled {
+		m.excl = newSetExclusion(&s.exclusion, set.Stage.ID, set.Attempt)
+	}
 	m.computeLevels(s.execAlive, s.hostAlive)
 	i, _ := slices.BinarySearchFunc(s.sets, m, func(a, b *taskSetManager) int {
 		if a.jobID != b.jobID {
@@ -116,6 +185,7 @@ func (s *TaskScheduler) ExecutorLost(id string) (lost []*Task, events []Event) {
 	if s.hosts[e.Host]--; s.hosts[e.Host] <= 0 {
 		delete(s.hosts, e.Host)
 	}
+	s.health.executorRemoved(id)
 	var ids []int64
 	for tid, rt := range s.tasks {
 		if rt.exec.ID == id {
@@ -141,22 +211,33 @@ func (s *TaskScheduler) ExecutorLost(id string) (lost []*Task, events []Event) {
 }
 
 // ResourceOffers places pending tasks on the free slots offered, task sets in FIFO
-// order, each at the best locality its delay scheduling allows at now.
+// order, each at the best locality its delay scheduling allows at now, then the
+// copies of its slow tasks. Executors and nodes excluded on failure get none of the
+// tasks they are excluded for; a task set with a task no live executor may run is
+// aborted once UnschedulableTimeout passed (see Ready).
 func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
+	s.observe(now)
+	if s.exclusion.Enabled {
+		s.ready.Exclusions = append(s.ready.Exclusions, s.health.expire(now)...)
+	}
 	for _, m := range s.sets {
 		m.allowedLevel(now) // advance delay scheduling even when no slot is free
 	}
 	free := make([]int, len(offers))
 	hosts := make([]string, len(offers)) // as AddExecutor recorded them, canonical
+	nodes := make([]string, len(offers))
 	total := 0
 	for i, o := range offers {
-		if e, ok := s.executors[o.Executor]; ok && !s.excludedAddrs[e.Addr] {
-			free[i], hosts[i] = o.Free, e.Host
-			total += o.Free
+		e, ok := s.executors[o.Executor]
+		if !ok || s.excludedAddrs[e.Addr] || s.health.excludes(o.Executor, s.nodeOf(o.Executor)) {
+			continue
 		}
+		free[i], hosts[i], nodes[i] = o.Free, e.Host, s.nodeOf(o.Executor)
+		total += o.Free
 	}
 	var out []Launch
 	for _, m := range s.sets {
+		before := len(out)
 		for _, level := range m.levels {
 			for launched := true; launched && total > 0; {
 				launched = false
@@ -164,22 +245,62 @@ func (s *TaskScheduler) ResourceOffers(now time.Time, offers []Offer) []Launch {
 					if free[i] <= 0 {
 						continue
 					}
-					idx, loc, ok := m.offer(now, o.Executor, hosts[i], level)
+					var skip func(int) bool
+					if m.excl != nil {
+						exec, node := o.Executor, nodes[i]
+						skip = func(idx int) bool { return m.excl.excludes(exec, node, idx) }
+					}
+					idx, loc, ok := m.offer(now, o.Executor, hosts[i], level, skip)
 					if !ok {
 						continue
 					}
 					free[i]--
 					total--
 					launched = true
-					out = append(out, s.launch(m, idx, loc, o.Executor))
+					out = append(out, s.launch(now, m, idx, loc, o.Executor))
 				}
 			}
+		}
+		for i, o := range offers {
+			for free[i] > 0 {
+				idx, ok := s.offerSpeculative(m, o.Executor, nodes[i])
+				if !ok {
+					break
+				}
+				free[i]--
+				total--
+				l := s.launch(now, m, idx, localityOf(m.tasks[idx], o.Executor, hosts[i]), o.Executor)
+				l.Speculative = true
+				s.tasks[l.Task.ID].speculative = true
+				out = append(out, l)
+			}
+		}
+		if m.excl != nil && len(out) == before {
+			s.checkSchedulable(now, m)
 		}
 	}
 	return out
 }
 
-func (s *TaskScheduler) launch(m *taskSetManager, idx int, loc Locality, exec string) Launch {
+// localityOf is how close t runs on exec on host.
+func localityOf(t *Task, exec, host string) Locality {
+	if len(t.Preferred) == 0 {
+		return NoPref
+	}
+	best := AnyLocality
+	for _, loc := range t.Preferred {
+		e, h := parseLocation(loc)
+		switch {
+		case e != "" && e == exec:
+			return ProcessLocal
+		case h == host:
+			best = NodeLocal
+		}
+	}
+	return best
+}
+
+func (s *TaskScheduler) launch(now time.Time, m *taskSetManager, idx int, loc Locality, exec string) Launch {
 	s.nextTaskID++
 	t := *m.tasks[idx]
 	t.ID = s.nextTaskID
@@ -193,7 +314,8 @@ func (s *TaskScheduler) launch(m *taskSetManager, idx int, loc Locality, exec st
 	counts[t.Partition]++
 	m.running[idx]++
 	m.numRunning++
-	s.tasks[t.ID] = &runningTask{task: &t, set: m, index: idx, exec: s.executors[exec]}
+	m.attempts[idx] = append(m.attempts[idx], place{exec: exec, node: s.nodeOf(exec)})
+	s.tasks[t.ID] = &runningTask{task: &t, set: m, index: idx, exec: s.executors[exec], started: now}
 	return Launch{Executor: exec, Task: &t, Locality: loc}
 }
 
@@ -206,10 +328,35 @@ func (s *TaskScheduler) Task(id int64) (t *Task, killed, ok bool) {
 	return rt.task, rt.killed, true
 }
 
-// StatusUpdate takes the end of a task: success, or failure with err. It returns
-// the events for the DAGScheduler; an unknown task (its executor was lost, say)
-// yields none.
+// killCause is why the scheduler itself killed a running task (the loser of a
+// speculated task), or nil.
+func (s *TaskScheduler) killCause(id int64) error {
+	if rt, ok := s.tasks[id]; ok && rt.killed {
+		return rt.cause
+	}
+	return nil
+}
+
+// RunningOn returns the running task id if it runs on executor and was not killed.
+func (s *TaskScheduler) RunningOn(id int64, executor string) (*Task, bool) {
+	rt, ok := s.tasks[id]
+	if !ok || rt.killed || rt.exec.ID != executor {
+		return nil, false
+	}
+	return rt.task, true
+}
+
+// StatusUpdate is StatusUpdateAt at the latest time the scheduler was given.
 func (s *TaskScheduler) StatusUpdate(taskID int64, res *TaskResult, err error) []Event {
+	return s.StatusUpdateAt(s.now, taskID, res, err)
+}
+
+// StatusUpdateAt takes the end of a task at now: success, or failure with err. It
+// returns the events for the DAGScheduler; an unknown task (its executor was lost,
+// say) yields none, and so does the losing copy of a speculated task. A success
+// kills the partition's other copies (see Ready).
+func (s *TaskScheduler) StatusUpdateAt(now time.Time, taskID int64, res *TaskResult, err error) []Event {
+	s.observe(now)
 	rt, ok := s.tasks[taskID]
 	if !ok {
 		return nil
@@ -219,8 +366,15 @@ func (s *TaskScheduler) StatusUpdate(taskID int64, res *TaskResult, err error) [
 	m.running[idx]--
 	m.numRunning--
 	defer s.removeFinished()
+	if rt.killed && errors.Is(rt.cause, errAnotherAttemptWon) {
+		return nil // the partition is done: what the loser did is moot
+	}
 	if err == nil {
+		if !m.succeeded[idx] {
+			m.succeededIn(now.Sub(rt.started))
+		}
 		s.partitionSucceeded(m.stageID, t.Partition)
+		s.killOtherCopies(m, idx)
 		ev := TaskSucceeded{Task: t, Result: res}
 		if t.ShuffleID >= 0 {
 			ev.Status = MapStatus{Executor: rt.exec.ID, Host: rt.exec.Host, Addr: rt.exec.Addr}
@@ -240,13 +394,16 @@ func (s *TaskScheduler) StatusUpdate(taskID int64, res *TaskResult, err error) [
 		m.zombie = true
 		return []Event{FetchFailed{Task: t, Err: ff}}
 	}
-	if errors.Is(err, ErrExecutorLost) || m.zombie || m.succeeded[idx] {
+	if errors.Is(err, ErrExecutorLost) || errors.Is(err, ErrCommitDenied) || m.zombie || m.succeeded[idx] {
 		if !m.zombie && m.launchable(idx) {
 			m.addPending(idx)
 		}
 		return []Event{TaskFailed{Task: t, Err: err}}
 	}
 	m.failures[idx]++
+	if m.excl != nil {
+		s.ready.Exclusions = append(s.ready.Exclusions, m.excl.failed(now, rt.exec.ID, s.nodeOfTask(rt), idx, err)...)
+	}
 	events := []Event{TaskFailed{Task: t, Err: err, CountsAsFailure: true}}
 	if m.failures[idx] >= s.maxFailures || errors.Is(err, ErrNotRetriable) {
 		m.zombie = true
@@ -298,31 +455,62 @@ func (s *TaskScheduler) CancelStage(stageID int, kill bool) []Kill {
 }
 
 func (s *TaskScheduler) removeFinished() {
-	s.sets = slices.DeleteFunc(s.sets, (*taskSetManager).finished)
+	s.sets = slices.DeleteFunc(s.sets, func(m *taskSetManager) bool {
+		if !m.finished() {
+			return false
+		}
+		if m.excl != nil && m.numSucceeded == len(m.tasks) {
+			// Failures count for the application only in sets that succeeded: a
+			// set that failed may have failed for its code, not its executors.
+			s.ready.Exclusions = append(s.ready.Exclusions, s.health.taskSetSucceeded(s.now, m.excl)...)
+		}
+		return true
+	})
 }
 
-// NextWake is the earliest time a task set's locality level widens, so the caller
-// can offer its slots again then; false when no set is waiting for locality.
+// nodeOfTask is the node a running task was placed on, as it was then.
+func (s *TaskScheduler) nodeOfTask(rt *runningTask) string {
+	if rt.exec.Node != "" {
+		return rt.exec.Node
+	}
+	return rt.exec.Host
+}
+
+// NextWake is the earliest time the scheduler's decisions may change on their own
+// (a task set's locality level widens, an exclusion ends, a task set no executor
+// may run is aborted), so the caller can offer its slots again then; false when
+// nothing waits for time.
 func (s *TaskScheduler) NextWake() (time.Time, bool) {
 	var at time.Time
 	found := false
-	for _, m := range s.sets {
-		if t, ok := m.wakeAt(); ok && (!found || t.Before(at)) {
+	next := func(t time.Time, ok bool) {
+		if ok && (!found || t.Before(at)) {
 			at, found = t, true
 		}
 	}
+	for _, m := range s.sets {
+		next(m.wakeAt())
+		next(m.abortDeadline(s.exclusion.UnschedulableTimeout))
+	}
+	next(s.health.nextExpiry())
 	return at, found
 }
 
 // Backlog counts the tasks waiting for a slot and those running, and per host the
 // waiting tasks that prefer it: the ApplicationMaster asks for containers there.
 // Running, finished and abandoned (zombie) tasks are not pending, and preferences
-// for one executor do not count, since its host already has it.
+// for one executor do not count, since its host already has it. Slow tasks waiting
+// for a copy are pending. Excluded are the nodes excluded for the application.
 func (s *TaskScheduler) Backlog() Backlog {
-	b := Backlog{Running: len(s.tasks), Hosts: map[string]int{}}
+	b := Backlog{Running: len(s.tasks), Hosts: map[string]int{}, Excluded: s.health.excludedNodes()}
 	for _, m := range s.sets {
 		if m.zombie {
 			continue
+		}
+		for i := range m.speculatable {
+			if !m.succeeded[i] && m.running[i] == 1 {
+				b.Pending++
+			}
 		}
 		for i, t := range m.tasks {
 			if !m.launchable(i) {

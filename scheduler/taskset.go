@@ -30,14 +30,26 @@ type taskSetManager struct {
 	levelIdx   int        // the level delay scheduling has reached
 	lastLaunch time.Time  // when that level's wait started
 	wait       time.Duration
+
+	// attempts are where each task's attempts were placed; excl is the set's
+	// exclusions, nil without exclusion on failure.
+	attempts [][]place
+	excl     *setExclusion
+	// Speculation: the durations of the set's successful attempts, sorted, and the
+	// tasks found slow enough to copy, not yet copied.
+	durations    []time.Duration
+	speculatable map[int]bool
 }
+
+// place is where one attempt of a task ran.
+type place struct{ exec, node string }
 
 func newTaskSetManager(now time.Time, set SubmitTaskSet, wait time.Duration) *taskSetManager {
 	n := len(set.Tasks)
 	m := &taskSetManager{
 		jobID: set.JobID, stageID: set.Stage.ID, attempt: set.Attempt,
 		tasks: set.Tasks, running: make([]int, n),
-		succeeded: make([]bool, n), failures: make([]int, n),
+		succeeded: make([]bool, n), failures: make([]int, n), attempts: make([][]place, n),
 		forExecutor: map[string][]int{}, forHost: map[string][]int{},
 		lastLaunch: now, wait: wait, index: make(map[int]int, n),
 	}
@@ -68,18 +80,20 @@ func (m *taskSetManager) addPending(i int) {
 
 func (m *taskSetManager) launchable(i int) bool { return m.running[i] == 0 && !m.succeeded[i] }
 
-// pop takes the last launchable index off a stack.
-func (m *taskSetManager) pop(stack *[]int) (int, bool) {
+// pop takes the last launchable index that skip (when set) allows off a stack.
+// Stale entries on top are dropped; entries skip refuses stay for other offers.
+func (m *taskSetManager) pop(stack *[]int, skip func(int) bool) (int, bool) {
 	s := *stack
-	for len(s) > 0 {
-		i := s[len(s)-1]
+	for len(s) > 0 && !m.launchable(s[len(s)-1]) {
 		s = s[:len(s)-1]
-		if m.launchable(i) {
-			*stack = s
+	}
+	*stack = s
+	for j := len(s) - 1; j >= 0; j-- {
+		if i := s[j]; m.launchable(i) && (skip == nil || !skip(i)) {
+			*stack = slices.Delete(s, j, j+1)
 			return i, true
 		}
 	}
-	*stack = s
 	return 0, false
 }
 
@@ -170,8 +184,9 @@ func (m *taskSetManager) wakeAt() (time.Time, bool) {
 }
 
 // offer picks a task for one free slot of executor exec on host, no less local than
-// maxLevel allows; it returns the task's index and locality.
-func (m *taskSetManager) offer(now time.Time, exec, host string, maxLevel Locality) (int, Locality, bool) {
+// maxLevel allows and not one skip (when set) refuses; it returns the task's index
+// and locality.
+func (m *taskSetManager) offer(now time.Time, exec, host string, maxLevel Locality, skip func(int) bool) (int, Locality, bool) {
 	if m.zombie {
 		return 0, 0, false
 	}
@@ -180,7 +195,7 @@ func (m *taskSetManager) offer(now time.Time, exec, host string, maxLevel Locali
 		// Tasks without a preference need no wait; everything else waits its turn.
 		allowed = min(m.allowedLevel(now), maxLevel)
 	}
-	i, loc, ok := m.dequeue(exec, host, allowed)
+	i, loc, ok := m.dequeue(exec, host, allowed, skip)
 	if !ok {
 		return 0, 0, false
 	}
@@ -191,34 +206,44 @@ func (m *taskSetManager) offer(now time.Time, exec, host string, maxLevel Locali
 	return i, loc, true
 }
 
-func (m *taskSetManager) dequeue(exec, host string, allowed Locality) (int, Locality, bool) {
+func (m *taskSetManager) dequeue(exec, host string, allowed Locality, skip func(int) bool) (int, Locality, bool) {
 	if s, ok := m.forExecutor[exec]; ok {
-		if i, ok := m.pop(&s); ok {
+		if i, ok := m.pop(&s, skip); ok {
 			m.forExecutor[exec] = s
 			return i, ProcessLocal, true
 		}
-		delete(m.forExecutor, exec)
+		m.keep(m.forExecutor, exec, s)
 	}
 	if allowed >= NodeLocal {
 		if s, ok := m.forHost[host]; ok {
-			if i, ok := m.pop(&s); ok {
+			if i, ok := m.pop(&s, skip); ok {
 				m.forHost[host] = s
 				return i, NodeLocal, true
 			}
-			delete(m.forHost, host)
+			m.keep(m.forHost, host, s)
 		}
 	}
 	if allowed >= NoPref {
-		if i, ok := m.pop(&m.noPrefs); ok {
+		if i, ok := m.pop(&m.noPrefs, skip); ok {
 			return i, NoPref, true
 		}
 	}
 	if allowed >= AnyLocality {
-		if i, ok := m.pop(&m.all); ok {
+		if i, ok := m.pop(&m.all, skip); ok {
 			return i, AnyLocality, true
 		}
 	}
 	return 0, 0, false
+}
+
+// keep stores a stack back under key, or drops the key once the stack is empty;
+// what pop skipped for one offer stays for the others.
+func (m *taskSetManager) keep(stacks map[string][]int, key string, s []int) {
+	if len(s) == 0 {
+		delete(stacks, key)
+		return
+	}
+	stacks[key] = s
 }
 
 // finished reports whether the set has nothing left to launch or wait for.

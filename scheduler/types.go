@@ -97,6 +97,23 @@ type Listener interface {
 	JobEnded(job *JobSpec, err error)
 }
 
+// RecoveryListener is what a Listener implements to also hear how the scheduler
+// gets past failing executors and slow tasks; the Driver calls it, from its
+// goroutine, when its Listener does.
+type RecoveryListener interface {
+	// SpeculativeTaskLaunched reports a copy of a slow task started on executor;
+	// TaskStarted reported it too.
+	SpeculativeTaskLaunched(t *Task, executor string)
+	// ExecutorExcluded reports an executor excluded on failure, for a stage attempt
+	// or the application (x.StageID < 0).
+	ExecutorExcluded(x Exclusion)
+	// NodeExcluded reports a node excluded on failure, for a stage attempt or the
+	// application; for the application the cluster keeps new executors off it.
+	NodeExcluded(x Exclusion)
+	// ExclusionLifted reports an application exclusion that timed out.
+	ExclusionLifted(x Exclusion)
+}
+
 // Options tune a Driver.
 type Options struct {
 	// MaxFailures is how many times one partition may fail before its job fails
@@ -121,13 +138,29 @@ type Options struct {
 	// BacklogInterval bounds how often Backlog is called, since counting the pending
 	// tasks costs a pass over them; 0 means 100 ms.
 	BacklogInterval time.Duration
+	// Exclusion is exclusion on failure (spindle.excludeOnFailure.*), off unless
+	// Enabled: executors and nodes that keep failing tasks get no more of them, and
+	// the nodes excluded for the application reach Backlog.
+	Exclusion ExclusionConfig
+	// Speculation is speculative execution (spindle.speculation), off unless
+	// Enabled: slow tasks get a copy, the first to succeed wins.
+	Speculation SpeculationConfig
+	// NodeOf, when set, names the node an executor runs on as the cluster manager
+	// does, for executors that registered without one (ExecutorInfo.Node): exclusion
+	// counts failures per node. It is called from the Driver's goroutine when an
+	// executor is added, and must not block.
+	NodeOf func(executorID string) string
 }
 
 // Backlog is what waits on the scheduler: the tasks waiting for a slot, the tasks
-// running, and per host the pending tasks that prefer it.
+// running, and per host the pending tasks that prefer it; and the nodes excluded
+// for the application, where the cluster must start no executors.
 type Backlog struct {
 	Pending, Running int
 	Hosts            map[string]int
+	// Excluded maps each node excluded on failure to the end of its exclusion; nil
+	// when none is.
+	Excluded map[string]time.Time
 }
 
 const (
@@ -146,6 +179,7 @@ func (o Options) withDefaults() Options {
 	if o.BacklogInterval <= 0 {
 		o.BacklogInterval = defaultBacklogInterval
 	}
+	o.Speculation = o.Speculation.withDefaults()
 	switch {
 	case o.LocalityWait == 0:
 		o.LocalityWait = defaultLocalityWait
@@ -194,4 +228,25 @@ func (t tee) JobEnded(job *JobSpec, err error) {
 	for _, l := range t {
 		l.JobEnded(job, err)
 	}
+}
+
+// recovery calls f on each listener of t that is a RecoveryListener.
+func (t tee) recovery(f func(RecoveryListener)) {
+	for _, l := range t {
+		if r, ok := l.(RecoveryListener); ok {
+			f(r)
+		}
+	}
+}
+
+func (t tee) SpeculativeTaskLaunched(task *Task, executor string) {
+	t.recovery(func(r RecoveryListener) { r.SpeculativeTaskLaunched(task, executor) })
+}
+
+func (t tee) ExecutorExcluded(x Exclusion) {
+	t.recovery(func(r RecoveryListener) { r.ExecutorExcluded(x) })
+}
+func (t tee) NodeExcluded(x Exclusion) { t.recovery(func(r RecoveryListener) { r.NodeExcluded(x) }) }
+func (t tee) ExclusionLifted(x Exclusion) {
+	t.recovery(func(r RecoveryListener) { r.ExclusionLifted(x) })
 }

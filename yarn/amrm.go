@@ -64,8 +64,12 @@ func NewAMRMClient(h HadoopConfig, amrmToken *ipc.Token, opts ...Option) (*AMRMC
 			return nil, err
 		}
 	}
+	policy, err := clientFailover(h, o, addrs, &base)
+	if err != nil {
+		return nil, err
+	}
 	return &AMRMClient{
-		rpc:       newFailoverClient(base, addrs, o.maxFailovers),
+		rpc:       newFailoverClient(base, addrs, policy),
 		amrmToken: amrmToken,
 		nmTokens:  map[NodeID]*ipc.Token{},
 	}, nil

@@ -24,11 +24,13 @@ type Option func(*options)
 type options struct {
 	user         string
 	maxRetries   int
+	retriesSet   bool // WithMaxRetries was given
 	dialTimeout  time.Duration
 	maxFailovers int
 	kerberos     *client.Client
 	tokens       []*ipc.Token
 	pool         *ipc.Pool
+	retryNotice  RetryNotice
 }
 
 // WithUser sets the user for SIMPLE authentication (default: HADOOP_USER_NAME,
@@ -36,14 +38,16 @@ type options struct {
 func WithUser(u string) Option { return func(o *options) { o.user = u } }
 
 // WithMaxRetries sets how often a failed connect to one RM or NM is retried
-// (default ipc.client.connect.max.retries, else the ipc default).
-func WithMaxRetries(n int) Option { return func(o *options) { o.maxRetries = n } }
+// (default ipc.client.connect.max.retries, else the ipc default; with RM HA,
+// yarn.client.failover-retries, else none: the next RM is tried instead).
+func WithMaxRetries(n int) Option { return func(o *options) { o.maxRetries, o.retriesSet = n, true } }
 
 // WithDialTimeout sets the per-attempt connect timeout.
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
 
 // WithMaxFailovers sets how many times a call moves to the next RM before
-// giving up (default yarn.client.failover-max-attempts, else twice round the RMs).
+// giving up (default yarn.client.failover-max-attempts, else as Hadoop's RMProxy:
+// yarn.resourcemanager.connect.max-wait.ms over yarn.client.failover-sleep-base-ms).
 func WithMaxFailovers(n int) Option { return func(o *options) { o.maxFailovers = n } }
 
 // WithKerberos authenticates to the RM with Kerberos as the logged-in cl (secure
@@ -69,11 +73,6 @@ func buildOptions(h HadoopConfig, opts []Option) options {
 			if n == 0 {
 				o.maxRetries = -1
 			}
-		}
-	}
-	if v, ok := lookup(h, "yarn.client.failover-max-attempts"); ok {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			o.maxFailovers = n
 		}
 	}
 	for _, opt := range opts {
@@ -205,4 +204,111 @@ func RMPrincipal(h HadoopConfig) (string, error) {
 		host = host[:i]
 	}
 	return strings.Replace(p, "_HOST", strings.ToLower(host), 1), nil
+}
+
+// Hadoop's defaults of yarn.resourcemanager.connect.retry-interval.ms and
+// yarn.resourcemanager.connect.max-wait.ms.
+const (
+	defaultRMRetryInterval = 30 * time.Second
+	defaultRMMaxWait       = 15 * time.Minute
+)
+
+// rmFailover is the failover policy of a client of HA ResourceManagers, from the
+// keys Hadoop's RMProxy.createRetryPolicy reads: sleeps from
+// yarn.client.failover-sleep-base-ms and -max-ms (both default to
+// yarn.resourcemanager.connect.retry-interval.ms), and at most
+// yarn.client.failover-max-attempts failovers, else
+// yarn.resourcemanager.connect.max-wait.ms over the base sleep (-1: no limit).
+func rmFailover(h HadoopConfig, o options) (failoverPolicy, error) {
+	interval, err := millisKey(h, "yarn.resourcemanager.connect.retry-interval.ms", defaultRMRetryInterval)
+	if err != nil {
+		return failoverPolicy{}, err
+	}
+	maxWait, err := millisKey(h, "yarn.resourcemanager.connect.max-wait.ms", defaultRMMaxWait)
+	if err != nil {
+		return failoverPolicy{}, err
+	}
+	if maxWait < 0 && maxWait != -time.Millisecond {
+		return failoverPolicy{}, fmt.Errorf("yarn.resourcemanager.connect.max-wait.ms=%d: want -1 (wait forever) or a wait in ms", maxWait.Milliseconds())
+	}
+	p := failoverPolicy{}
+	if p.sleepBase, err = millisKey(h, "yarn.client.failover-sleep-base-ms", interval); err != nil {
+		return p, err
+	}
+	if p.sleepMax, err = millisKey(h, "yarn.client.failover-sleep-max-ms", interval); err != nil {
+		return p, err
+	}
+	if p.sleepBase <= 0 {
+		return p, fmt.Errorf("yarn.client.failover-sleep-base-ms=%d: want a positive wait in ms", p.sleepBase.Milliseconds())
+	}
+	attempts := -1
+	if v, ok := lookup(h, "yarn.client.failover-max-attempts"); ok && v != "" {
+		if attempts, err = strconv.Atoi(v); err != nil || attempts < -1 {
+			return p, fmt.Errorf("yarn.client.failover-max-attempts=%q: want a count, or -1 for the default", v)
+		}
+	}
+	switch {
+	case o.maxFailovers > 0:
+		p.max = o.maxFailovers
+	case attempts >= 0:
+		p.max = attempts
+	case maxWait < 0:
+		p.max = unlimited
+	case maxWait < interval:
+		p.max = 0 // Hadoop: "max-wait.ms is smaller than retry-interval.ms. Only try connect once."
+	default:
+		p.max = int(maxWait / p.sleepBase)
+	}
+	return p, nil
+}
+
+// haConnectRetries is how often a client of HA ResourceManagers retries a connect
+// to one RM before it fails over: yarn.client.failover-retries, default 0, which
+// ConfiguredRMFailoverProxyProvider puts in place of ipc.client.connect.max.retries.
+// It is in ipc.Config.MaxRetries's terms (negative: none).
+func haConnectRetries(h HadoopConfig) (int, error) {
+	v, ok := lookup(h, "yarn.client.failover-retries")
+	if !ok || v == "" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("yarn.client.failover-retries=%q: want a count", v)
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	return n, nil
+}
+
+// millisKey reads a key holding milliseconds (Configuration.getLong, as RMProxy
+// reads these), or def when it is unset.
+func millisKey(h HadoopConfig, key string, def time.Duration) (time.Duration, error) {
+	v, ok := lookup(h, key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: want milliseconds", key, v)
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
+
+// clientFailover returns the failover policy of a client of the RMs at addrs and
+// sets base's connect retries when there are several.
+func clientFailover(h HadoopConfig, o options, addrs []string, base *ipc.Config) (failoverPolicy, error) {
+	if len(addrs) < 2 {
+		return failoverPolicy{}, nil
+	}
+	p, err := rmFailover(h, o)
+	if err != nil {
+		return p, fmt.Errorf("resourcemanager failover: %w", err)
+	}
+	if !o.retriesSet {
+		if base.MaxRetries, err = haConnectRetries(h); err != nil {
+			return p, fmt.Errorf("resourcemanager failover: %w", err)
+		}
+	}
+	return p, nil
 }

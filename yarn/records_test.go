@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spindle-engine/spindle/yarn/pb"
 	"google.golang.org/protobuf/proto"
@@ -61,7 +62,7 @@ func TestSubmissionContextWire(t *testing.T) {
 			Env: map[string]string{"B": "2", "A": "1"}, Commands: []string{"./am 1><LOG_DIR>/stdout"},
 			Tokens: []byte("HDTS\x00\x00\x00"), ServiceData: map[string][]byte{"svc": nil},
 		},
-		MaxAttempts: 1, Tags: []string{"t"},
+		MaxAttempts: 1, Tags: []string{"t"}, AttemptFailuresValidity: time.Hour,
 	}
 	p, err := s.proto()
 	if err != nil {
@@ -76,6 +77,7 @@ func TestSubmissionContextWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.GetApplicationType() != "SPINDLE" || back.GetQueue() != "q" || back.GetMaxAppAttempts() != 1 ||
+		back.GetAttemptFailuresValidityInterval() != 3600000 ||
 		back.GetResource().GetMemory() != 512 || back.GetApplicationId().GetId() != 3 {
 		t.Fatalf("context %v", &back)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/yarn/pb"
@@ -51,7 +52,12 @@ func NewResourceManager(h HadoopConfig, opts ...Option) (*ResourceManager, error
 		}
 		base.Kerberos = k
 	}
-	return &ResourceManager{rpc: newFailoverClient(base, addrs, o.maxFailovers), addrs: addrs, byName: base.TokenServiceByName}, nil
+	policy, err := clientFailover(h, o, addrs, &base)
+	if err != nil {
+		return nil, err
+	}
+	base.Dial = o.noticeDial(base.MaxRetries)
+	return &ResourceManager{rpc: newFailoverClient(base, addrs, policy), addrs: addrs, byName: base.TokenServiceByName}, nil
 }
 
 // Addrs returns the RM addresses the client uses, in failover order.
@@ -85,6 +91,10 @@ type SubmissionContext struct {
 	KeepContainers bool
 	// Unmanaged means the AM runs outside YARN (the RM launches nothing).
 	Unmanaged bool
+	// AttemptFailuresValidity, when positive, makes the RM count only the AM
+	// failures within that window against MaxAttempts, so a long-running
+	// application is not failed by AM losses spread over weeks.
+	AttemptFailuresValidity time.Duration
 }
 
 func (s *SubmissionContext) proto() (*pb.ApplicationSubmissionContextProto, error) {
@@ -106,6 +116,9 @@ func (s *SubmissionContext) proto() (*pb.ApplicationSubmissionContextProto, erro
 	}
 	if s.MaxAttempts > 0 {
 		p.MaxAppAttempts = proto.Int32(s.MaxAttempts)
+	}
+	if s.AttemptFailuresValidity > 0 {
+		p.AttemptFailuresValidityInterval = proto.Int64(s.AttemptFailuresValidity.Milliseconds())
 	}
 	if s.AMContainer != nil {
 		lc, err := s.AMContainer.proto()

@@ -36,6 +36,12 @@ func TestUnreachableRM(t *testing.T) {
 			"yarn.resourcemanager.address.rm1": a, "yarn.resourcemanager.address.rm2": b,
 			"ipc.client.connect.max.retries": "0", "yarn.client.failover-max-attempts": "3",
 		}, []string{a, b}},
+		{"ha failovers exhausted", mapConf{
+			"yarn.resourcemanager.ha.enabled": "true", "yarn.resourcemanager.ha.rm-ids": "rm1,rm2",
+			"yarn.resourcemanager.address.rm1": a, "yarn.resourcemanager.address.rm2": b,
+			"ipc.client.connect.max.retries": "0", "yarn.client.failover-max-attempts": "3",
+			"yarn.client.failover-sleep-base-ms": "1", "yarn.client.failover-sleep-max-ms": "5",
+		}, []string{a, b, "after 3 failovers"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +50,7 @@ func TestUnreachableRM(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer rm.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // below the default failover sleeps (15 s and more)
 			defer cancel()
 			_, _, err = rm.NewApplication(ctx)
 			var ce *ipc.ConnectError

@@ -24,6 +24,9 @@ type Exit struct {
 	// toward Config.MaxExecutorFailures.
 	CountsAsFailure bool
 	Message         string
+	// Status is the container's exit status as YARN reported it
+	// (yarn.ExitKilledExceededPMem, …, or the process's exit code).
+	Status int32
 }
 
 // Failed ends the application: too many executors failed. It is returned once.

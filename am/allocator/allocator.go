@@ -33,6 +33,9 @@ type Config struct {
 type Container struct {
 	ID       string
 	NodeHost string
+	// Node is the RM scheduler's name of the container's node (see
+	// SetExcludedNodes); "" when unknown.
+	Node     string
 	NodeRack string // "" when unknown: the allocator then uses what OnNodes told it
 	MemoryMB int64
 	Vcores   int32
@@ -56,6 +59,12 @@ type Allocator struct {
 	excluded      map[string]time.Time // node → end of its exclusion
 	newlyExcluded []string             // excluded since the last heartbeat
 	resync        bool                 // the RM lost its table: send everything again
+	// The nodes the scheduler excluded (exclusion.go): node → end of exclusion,
+	// changes for the next heartbeat, and those the RM was told of.
+	schedExcluded map[string]time.Time
+	schedAdd      []string
+	schedRemove   []string
+	schedSent     map[string]bool
 	nextExec      int
 	failures      int
 	failed        string

@@ -46,9 +46,12 @@ func Classify(status int32, diagnostics string) (kind ExitKind, countsAsFailure 
 		return ExitSuccess, false, "exited normally"
 	case yarn.ExitPreempted, statusKilledByContainerScheduler:
 		return ExitPreempted, false, "preempted by the YARN scheduler"
-	case yarn.ExitKilledExceededPMem, yarn.ExitKilledExceededVMem:
-		return ExitMemoryExceeded, true, "killed by YARN for exceeding its memory limit " +
-			"(raise spindle.executor.memoryOverhead): " + diagnostics
+	case yarn.ExitKilledExceededPMem:
+		return ExitMemoryExceeded, true, "killed by YARN for exceeding its physical memory limit " +
+			"(raise spindle.executor.memoryOverhead, or spindle.executor.memory if the heap outgrew it): " + diagnostics
+	case yarn.ExitKilledExceededVMem:
+		return ExitMemoryExceeded, true, "killed by YARN for exceeding its virtual memory limit " +
+			"(raise spindle.executor.memoryOverhead: the limit is yarn.nodemanager.vmem-pmem-ratio × the container): " + diagnostics
 	case yarn.ExitDisksFailed:
 		return ExitDiskFailed, false, "lost to failed disks on its node: " + diagnostics
 	case statusKilledForExcessLogs:
@@ -82,7 +85,7 @@ func (a *Allocator) OnCompleted(cs []Completed) []Action {
 		if kind == ExitDiskFailed && e.host != "" {
 			a.exclude(e.host)
 		}
-		out = append(out, a.exit(Exit{ContainerID: c.ContainerID, ExecutorID: e.id, Kind: kind, CountsAsFailure: counts, Message: msg})...)
+		out = append(out, a.exit(Exit{ContainerID: c.ContainerID, ExecutorID: e.id, Kind: kind, CountsAsFailure: counts, Message: msg, Status: c.ExitStatus})...)
 	}
 	return out
 }

@@ -46,7 +46,6 @@ func (a *Allocator) Heartbeat(now time.Time) Request {
 			}
 		}
 		slices.Sort(req.BlacklistAdd)
-		a.resync = false
 	}
 	for h, until := range a.excluded {
 		if !now.Before(until) {
@@ -55,6 +54,8 @@ func (a *Allocator) Heartbeat(now time.Time) Request {
 		}
 	}
 	slices.Sort(req.BlacklistRemove)
+	a.schedBlacklist(now, &req)
+	a.resync = false
 
 	m := a.missing()
 	req.Cancelled = max(0, a.sent[yarn.AnyHost]-m)

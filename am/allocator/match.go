@@ -66,6 +66,8 @@ func (a *Allocator) unusable(now time.Time, c Container) string {
 		return fmt.Sprintf("too small (%d MB)", c.MemoryMB)
 	case a.isExcluded(c.NodeHost) && now.Before(a.excludedUntil(c.NodeHost)):
 		return "node excluded"
+	case a.schedExcludes(now, c):
+		return "node excluded on failure"
 	}
 	return ""
 }

@@ -356,8 +356,11 @@ type ExecutorExited struct {
 	Kind            int32                  `protobuf:"varint,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	CountsAsFailure bool                   `protobuf:"varint,4,opt,name=counts_as_failure,json=countsAsFailure,proto3" json:"counts_as_failure,omitempty"`
 	Message         string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// exit_status is YARN's ContainerExitStatus or the process's exit code: -104
+	// (physical memory) and -103 (virtual) ask for different advice.
+	ExitStatus    int32 `protobuf:"varint,6,opt,name=exit_status,json=exitStatus,proto3" json:"exit_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecutorExited) Reset() {
@@ -423,6 +426,13 @@ func (x *ExecutorExited) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *ExecutorExited) GetExitStatus() int32 {
+	if x != nil {
+		return x.ExitStatus
+	}
+	return 0
 }
 
 // Failed tells the driver that the application must fail, and why: kind lets the
@@ -925,14 +935,16 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\x04 \x01(\fR\n" +
 	"credential\x12'\n" +
-	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\"\xae\x01\n" +
+	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\"\xcf\x01\n" +
 	"\x0eExecutorExited\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12!\n" +
 	"\fcontainer_id\x18\x02 \x01(\tR\vcontainerId\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\x05R\x04kind\x12*\n" +
 	"\x11counts_as_failure\x18\x04 \x01(\bR\x0fcountsAsFailure\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"M\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12\x1f\n" +
+	"\vexit_status\x18\x06 \x01(\x05R\n" +
+	"exitStatus\"M\n" +
 	"\x06Failed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12+\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"M\n" +

@@ -32,6 +32,7 @@ const (
 	TaskFailure_FETCH_FAILED  TaskFailure_Kind = 1 // the driver recomputes the lost map output
 	TaskFailure_NOT_RETRIABLE TaskFailure_Kind = 2 // retrying cannot help (bad input): fail the job now
 	TaskFailure_PANIC         TaskFailure_Kind = 3 // user code panicked: message is the value, stack its stack
+	TaskFailure_COMMIT_DENIED TaskFailure_Kind = 4 // the driver refused the output commit: not a failure of the task
 )
 
 // Enum value maps for TaskFailure_Kind.
@@ -41,12 +42,14 @@ var (
 		1: "FETCH_FAILED",
 		2: "NOT_RETRIABLE",
 		3: "PANIC",
+		4: "COMMIT_DENIED",
 	}
 	TaskFailure_Kind_value = map[string]int32{
 		"ERROR":         0,
 		"FETCH_FAILED":  1,
 		"NOT_RETRIABLE": 2,
 		"PANIC":         3,
+		"COMMIT_DENIED": 4,
 	}
 )
 
@@ -74,7 +77,7 @@ func (x TaskFailure_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TaskFailure_Kind.Descriptor instead.
 func (TaskFailure_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{15, 0}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{17, 0}
 }
 
 type ExecutorMessage struct {
@@ -84,6 +87,7 @@ type ExecutorMessage struct {
 	//	*ExecutorMessage_Register
 	//	*ExecutorMessage_Status
 	//	*ExecutorMessage_Heartbeat
+	//	*ExecutorMessage_AskCommit
 	Msg           isExecutorMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -153,6 +157,15 @@ func (x *ExecutorMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *ExecutorMessage) GetAskCommit() *AskCommit {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecutorMessage_AskCommit); ok {
+			return x.AskCommit
+		}
+	}
+	return nil
+}
+
 type isExecutorMessage_Msg interface {
 	isExecutorMessage_Msg()
 }
@@ -169,11 +182,63 @@ type ExecutorMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type ExecutorMessage_AskCommit struct {
+	AskCommit *AskCommit `protobuf:"bytes,4,opt,name=ask_commit,json=askCommit,proto3,oneof"`
+}
+
 func (*ExecutorMessage_Register) isExecutorMessage_Msg() {}
 
 func (*ExecutorMessage_Status) isExecutorMessage_Msg() {}
 
 func (*ExecutorMessage_Heartbeat) isExecutorMessage_Msg() {}
+
+func (*ExecutorMessage_AskCommit) isExecutorMessage_Msg() {}
+
+// AskCommit asks whether a task attempt running on this executor may commit its
+// output (scheduler's output commit coordination); a CommitAnswer follows.
+type AskCommit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AskCommit) Reset() {
+	*x = AskCommit{}
+	mi := &file_executor_pb_executor_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AskCommit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AskCommit) ProtoMessage() {}
+
+func (x *AskCommit) ProtoReflect() protoreflect.Message {
+	mi := &file_executor_pb_executor_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AskCommit.ProtoReflect.Descriptor instead.
+func (*AskCommit) Descriptor() ([]byte, []int) {
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AskCommit) GetTaskId() int64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
 
 type Register struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -196,7 +261,7 @@ type Register struct {
 
 func (x *Register) Reset() {
 	*x = Register{}
-	mi := &file_executor_pb_executor_proto_msgTypes[1]
+	mi := &file_executor_pb_executor_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +273,7 @@ func (x *Register) String() string {
 func (*Register) ProtoMessage() {}
 
 func (x *Register) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[1]
+	mi := &file_executor_pb_executor_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +286,7 @@ func (x *Register) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Register.ProtoReflect.Descriptor instead.
 func (*Register) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{1}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Register) GetAppId() string {
@@ -280,17 +345,31 @@ func (x *Register) GetContainerId() string {
 	return ""
 }
 
+// Heartbeat says the executor is alive and carries its process's metrics (the
+// driver's UI and /metrics): the task counters count since the executor started.
 type Heartbeat struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RunningTasks  int32                  `protobuf:"varint,1,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
-	HeapBytes     int64                  `protobuf:"varint,2,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	RunningTasks      int32                  `protobuf:"varint,1,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
+	HeapBytes         int64                  `protobuf:"varint,2,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`
+	RssBytes          int64                  `protobuf:"varint,3,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`               // resident set size, 0 where unknown
+	GcCount           int64                  `protobuf:"varint,4,opt,name=gc_count,json=gcCount,proto3" json:"gc_count,omitempty"`                  // garbage collections
+	GcPauseNanos      int64                  `protobuf:"varint,5,opt,name=gc_pause_nanos,json=gcPauseNanos,proto3" json:"gc_pause_nanos,omitempty"` // their stop-the-world pauses, in all
+	CompletedTasks    int64                  `protobuf:"varint,6,opt,name=completed_tasks,json=completedTasks,proto3" json:"completed_tasks,omitempty"`
+	FailedTasks       int64                  `protobuf:"varint,7,opt,name=failed_tasks,json=failedTasks,proto3" json:"failed_tasks,omitempty"`
+	ShuffleReadBytes  int64                  `protobuf:"varint,8,opt,name=shuffle_read_bytes,json=shuffleReadBytes,proto3" json:"shuffle_read_bytes,omitempty"`
+	ShuffleWriteBytes int64                  `protobuf:"varint,9,opt,name=shuffle_write_bytes,json=shuffleWriteBytes,proto3" json:"shuffle_write_bytes,omitempty"`
+	SpillBytes        int64                  `protobuf:"varint,10,opt,name=spill_bytes,json=spillBytes,proto3" json:"spill_bytes,omitempty"`
+	RecordsRead       int64                  `protobuf:"varint,11,opt,name=records_read,json=recordsRead,proto3" json:"records_read,omitempty"`
+	TaskTimeNanos     int64                  `protobuf:"varint,12,opt,name=task_time_nanos,json=taskTimeNanos,proto3" json:"task_time_nanos,omitempty"`      // time tasks ran, in all
+	NodeId            string                 `protobuf:"bytes,13,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`                              // its NodeManager (host:port)
+	NodeHttpAddress   string                 `protobuf:"bytes,14,opt,name=node_http_address,json=nodeHttpAddress,proto3" json:"node_http_address,omitempty"` // that NodeManager's web address
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_executor_pb_executor_proto_msgTypes[2]
+	mi := &file_executor_pb_executor_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +381,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[2]
+	mi := &file_executor_pb_executor_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +394,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{2}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Heartbeat) GetRunningTasks() int32 {
@@ -332,6 +411,90 @@ func (x *Heartbeat) GetHeapBytes() int64 {
 	return 0
 }
 
+func (x *Heartbeat) GetRssBytes() int64 {
+	if x != nil {
+		return x.RssBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetGcCount() int64 {
+	if x != nil {
+		return x.GcCount
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetGcPauseNanos() int64 {
+	if x != nil {
+		return x.GcPauseNanos
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetCompletedTasks() int64 {
+	if x != nil {
+		return x.CompletedTasks
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetFailedTasks() int64 {
+	if x != nil {
+		return x.FailedTasks
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetShuffleReadBytes() int64 {
+	if x != nil {
+		return x.ShuffleReadBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetShuffleWriteBytes() int64 {
+	if x != nil {
+		return x.ShuffleWriteBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetSpillBytes() int64 {
+	if x != nil {
+		return x.SpillBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetRecordsRead() int64 {
+	if x != nil {
+		return x.RecordsRead
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetTaskTimeNanos() int64 {
+	if x != nil {
+		return x.TaskTimeNanos
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *Heartbeat) GetNodeHttpAddress() string {
+	if x != nil {
+		return x.NodeHttpAddress
+	}
+	return ""
+}
+
 type DriverMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -341,6 +504,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Kill
 	//	*DriverMessage_Shutdown
 	//	*DriverMessage_UpdateTokens
+	//	*DriverMessage_CommitAnswer
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -348,7 +512,7 @@ type DriverMessage struct {
 
 func (x *DriverMessage) Reset() {
 	*x = DriverMessage{}
-	mi := &file_executor_pb_executor_proto_msgTypes[3]
+	mi := &file_executor_pb_executor_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +524,7 @@ func (x *DriverMessage) String() string {
 func (*DriverMessage) ProtoMessage() {}
 
 func (x *DriverMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[3]
+	mi := &file_executor_pb_executor_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +537,7 @@ func (x *DriverMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverMessage.ProtoReflect.Descriptor instead.
 func (*DriverMessage) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{3}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DriverMessage) GetMsg() isDriverMessage_Msg {
@@ -428,6 +592,15 @@ func (x *DriverMessage) GetUpdateTokens() *UpdateTokens {
 	return nil
 }
 
+func (x *DriverMessage) GetCommitAnswer() *CommitAnswer {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_CommitAnswer); ok {
+			return x.CommitAnswer
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -452,6 +625,10 @@ type DriverMessage_UpdateTokens struct {
 	UpdateTokens *UpdateTokens `protobuf:"bytes,10,opt,name=update_tokens,json=updateTokens,proto3,oneof"`
 }
 
+type DriverMessage_CommitAnswer struct {
+	CommitAnswer *CommitAnswer `protobuf:"bytes,11,opt,name=commit_answer,json=commitAnswer,proto3,oneof"`
+}
+
 func (*DriverMessage_Registered) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Launch) isDriverMessage_Msg() {}
@@ -461,6 +638,60 @@ func (*DriverMessage_Kill) isDriverMessage_Msg() {}
 func (*DriverMessage_Shutdown) isDriverMessage_Msg() {}
 
 func (*DriverMessage_UpdateTokens) isDriverMessage_Msg() {}
+
+func (*DriverMessage_CommitAnswer) isDriverMessage_Msg() {}
+
+type CommitAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Granted       bool                   `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitAnswer) Reset() {
+	*x = CommitAnswer{}
+	mi := &file_executor_pb_executor_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitAnswer) ProtoMessage() {}
+
+func (x *CommitAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_executor_pb_executor_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitAnswer.ProtoReflect.Descriptor instead.
+func (*CommitAnswer) Descriptor() ([]byte, []int) {
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CommitAnswer) GetTaskId() int64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *CommitAnswer) GetGranted() bool {
+	if x != nil {
+		return x.Granted
+	}
+	return false
+}
 
 // UpdateTokens hands an executor renewed delegation tokens (Spark's
 // UpdateDelegationTokens): credentials is a Hadoop credentials file (HDTS) holding
@@ -474,7 +705,7 @@ type UpdateTokens struct {
 
 func (x *UpdateTokens) Reset() {
 	*x = UpdateTokens{}
-	mi := &file_executor_pb_executor_proto_msgTypes[4]
+	mi := &file_executor_pb_executor_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +717,7 @@ func (x *UpdateTokens) String() string {
 func (*UpdateTokens) ProtoMessage() {}
 
 func (x *UpdateTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[4]
+	mi := &file_executor_pb_executor_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +730,7 @@ func (x *UpdateTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTokens.ProtoReflect.Descriptor instead.
 func (*UpdateTokens) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{4}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateTokens) GetCredentials() []byte {
@@ -520,7 +751,7 @@ type Registered struct {
 
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_executor_pb_executor_proto_msgTypes[5]
+	mi := &file_executor_pb_executor_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +763,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[5]
+	mi := &file_executor_pb_executor_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +776,7 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{5}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Registered) GetShuffleService() string {
@@ -564,7 +795,7 @@ type LaunchTask struct {
 
 func (x *LaunchTask) Reset() {
 	*x = LaunchTask{}
-	mi := &file_executor_pb_executor_proto_msgTypes[6]
+	mi := &file_executor_pb_executor_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +807,7 @@ func (x *LaunchTask) String() string {
 func (*LaunchTask) ProtoMessage() {}
 
 func (x *LaunchTask) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[6]
+	mi := &file_executor_pb_executor_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +820,7 @@ func (x *LaunchTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchTask.ProtoReflect.Descriptor instead.
 func (*LaunchTask) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{6}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LaunchTask) GetTask() *Task {
@@ -608,7 +839,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_executor_pb_executor_proto_msgTypes[7]
+	mi := &file_executor_pb_executor_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +851,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[7]
+	mi := &file_executor_pb_executor_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +864,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{7}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -652,7 +883,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_executor_pb_executor_proto_msgTypes[8]
+	mi := &file_executor_pb_executor_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +895,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[8]
+	mi := &file_executor_pb_executor_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +908,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{8}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -710,7 +941,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_executor_pb_executor_proto_msgTypes[9]
+	mi := &file_executor_pb_executor_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +953,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[9]
+	mi := &file_executor_pb_executor_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +966,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{9}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Task) GetId() int64 {
@@ -844,7 +1075,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_executor_pb_executor_proto_msgTypes[10]
+	mi := &file_executor_pb_executor_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1087,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[10]
+	mi := &file_executor_pb_executor_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1100,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{10}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ShuffleInput) GetShuffleId() int32 {
@@ -912,7 +1143,7 @@ type MapStatus struct {
 
 func (x *MapStatus) Reset() {
 	*x = MapStatus{}
-	mi := &file_executor_pb_executor_proto_msgTypes[11]
+	mi := &file_executor_pb_executor_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1155,7 @@ func (x *MapStatus) String() string {
 func (*MapStatus) ProtoMessage() {}
 
 func (x *MapStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[11]
+	mi := &file_executor_pb_executor_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1168,7 @@ func (x *MapStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapStatus.ProtoReflect.Descriptor instead.
 func (*MapStatus) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{11}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MapStatus) GetExecutor() string {
@@ -979,7 +1210,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_executor_pb_executor_proto_msgTypes[12]
+	mi := &file_executor_pb_executor_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1222,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[12]
+	mi := &file_executor_pb_executor_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1235,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{12}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TaskStatus) GetTaskId() int64 {
@@ -1039,7 +1270,7 @@ type TaskResult struct {
 
 func (x *TaskResult) Reset() {
 	*x = TaskResult{}
-	mi := &file_executor_pb_executor_proto_msgTypes[13]
+	mi := &file_executor_pb_executor_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1282,7 @@ func (x *TaskResult) String() string {
 func (*TaskResult) ProtoMessage() {}
 
 func (x *TaskResult) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[13]
+	mi := &file_executor_pb_executor_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1295,7 @@ func (x *TaskResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{13}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskResult) GetSizes() []int64 {
@@ -1103,7 +1334,7 @@ type Metrics struct {
 
 func (x *Metrics) Reset() {
 	*x = Metrics{}
-	mi := &file_executor_pb_executor_proto_msgTypes[14]
+	mi := &file_executor_pb_executor_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1346,7 @@ func (x *Metrics) String() string {
 func (*Metrics) ProtoMessage() {}
 
 func (x *Metrics) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[14]
+	mi := &file_executor_pb_executor_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1359,7 @@ func (x *Metrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metrics.ProtoReflect.Descriptor instead.
 func (*Metrics) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{14}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Metrics) GetDurationNanos() int64 {
@@ -1197,7 +1428,7 @@ type TaskFailure struct {
 
 func (x *TaskFailure) Reset() {
 	*x = TaskFailure{}
-	mi := &file_executor_pb_executor_proto_msgTypes[15]
+	mi := &file_executor_pb_executor_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1440,7 @@ func (x *TaskFailure) String() string {
 func (*TaskFailure) ProtoMessage() {}
 
 func (x *TaskFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_pb_executor_proto_msgTypes[15]
+	mi := &file_executor_pb_executor_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1453,7 @@ func (x *TaskFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailure.ProtoReflect.Descriptor instead.
 func (*TaskFailure) Descriptor() ([]byte, []int) {
-	return file_executor_pb_executor_proto_rawDescGZIP(), []int{15}
+	return file_executor_pb_executor_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskFailure) GetKind() TaskFailure_Kind {
@@ -1292,12 +1523,16 @@ var File_executor_pb_executor_proto protoreflect.FileDescriptor
 
 const file_executor_pb_executor_proto_rawDesc = "" +
 	"\n" +
-	"\x1aexecutor/pb/executor.proto\x12\x10spindle.executor\"\xc7\x01\n" +
+	"\x1aexecutor/pb/executor.proto\x12\x10spindle.executor\"\x85\x02\n" +
 	"\x0fExecutorMessage\x128\n" +
 	"\bregister\x18\x01 \x01(\v2\x1a.spindle.executor.RegisterH\x00R\bregister\x126\n" +
 	"\x06status\x18\x02 \x01(\v2\x1c.spindle.executor.TaskStatusH\x00R\x06status\x12;\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x1b.spindle.executor.HeartbeatH\x00R\theartbeatB\x05\n" +
-	"\x03msg\"\xe0\x01\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x1b.spindle.executor.HeartbeatH\x00R\theartbeat\x12<\n" +
+	"\n" +
+	"ask_commit\x18\x04 \x01(\v2\x1b.spindle.executor.AskCommitH\x00R\taskCommitB\x05\n" +
+	"\x03msg\"$\n" +
+	"\tAskCommit\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x03R\x06taskId\"\xe0\x01\n" +
 	"\bRegister\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x1f\n" +
 	"\vexecutor_id\x18\x02 \x01(\tR\n" +
@@ -1307,11 +1542,25 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x06memory\x18\x05 \x01(\x03R\x06memory\x12!\n" +
 	"\fshuffle_addr\x18\x06 \x01(\tR\vshuffleAddr\x12\x14\n" +
 	"\x05proof\x18\a \x01(\fR\x05proof\x12!\n" +
-	"\fcontainer_id\x18\b \x01(\tR\vcontainerId\"O\n" +
+	"\fcontainer_id\x18\b \x01(\tR\vcontainerId\"\x88\x04\n" +
 	"\tHeartbeat\x12#\n" +
 	"\rrunning_tasks\x18\x01 \x01(\x05R\frunningTasks\x12\x1d\n" +
 	"\n" +
-	"heap_bytes\x18\x02 \x01(\x03R\theapBytes\"\xc1\x02\n" +
+	"heap_bytes\x18\x02 \x01(\x03R\theapBytes\x12\x1b\n" +
+	"\trss_bytes\x18\x03 \x01(\x03R\brssBytes\x12\x19\n" +
+	"\bgc_count\x18\x04 \x01(\x03R\agcCount\x12$\n" +
+	"\x0egc_pause_nanos\x18\x05 \x01(\x03R\fgcPauseNanos\x12'\n" +
+	"\x0fcompleted_tasks\x18\x06 \x01(\x03R\x0ecompletedTasks\x12!\n" +
+	"\ffailed_tasks\x18\a \x01(\x03R\vfailedTasks\x12,\n" +
+	"\x12shuffle_read_bytes\x18\b \x01(\x03R\x10shuffleReadBytes\x12.\n" +
+	"\x13shuffle_write_bytes\x18\t \x01(\x03R\x11shuffleWriteBytes\x12\x1f\n" +
+	"\vspill_bytes\x18\n" +
+	" \x01(\x03R\n" +
+	"spillBytes\x12!\n" +
+	"\frecords_read\x18\v \x01(\x03R\vrecordsRead\x12&\n" +
+	"\x0ftask_time_nanos\x18\f \x01(\x03R\rtaskTimeNanos\x12\x17\n" +
+	"\anode_id\x18\r \x01(\tR\x06nodeId\x12*\n" +
+	"\x11node_http_address\x18\x0e \x01(\tR\x0fnodeHttpAddress\"\x88\x03\n" +
 	"\rDriverMessage\x12>\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x1c.spindle.executor.RegisteredH\x00R\n" +
@@ -1320,8 +1569,12 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x04kill\x18\x03 \x01(\v2\x1a.spindle.executor.KillTaskH\x00R\x04kill\x128\n" +
 	"\bshutdown\x18\x04 \x01(\v2\x1a.spindle.executor.ShutdownH\x00R\bshutdown\x12E\n" +
 	"\rupdate_tokens\x18\n" +
-	" \x01(\v2\x1e.spindle.executor.UpdateTokensH\x00R\fupdateTokensB\x05\n" +
-	"\x03msg\"0\n" +
+	" \x01(\v2\x1e.spindle.executor.UpdateTokensH\x00R\fupdateTokens\x12E\n" +
+	"\rcommit_answer\x18\v \x01(\v2\x1e.spindle.executor.CommitAnswerH\x00R\fcommitAnswerB\x05\n" +
+	"\x03msg\"A\n" +
+	"\fCommitAnswer\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x18\n" +
+	"\agranted\x18\x02 \x01(\bR\agranted\"0\n" +
 	"\fUpdateTokens\x12 \n" +
 	"\vcredentials\x18\x01 \x01(\fR\vcredentials\"5\n" +
 	"\n" +
@@ -1380,7 +1633,7 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x13shuffle_write_bytes\x18\x05 \x01(\x03R\x11shuffleWriteBytes\x12\x1f\n" +
 	"\vspill_bytes\x18\x06 \x01(\x03R\n" +
 	"spillBytes\x12+\n" +
-	"\x11dropped_malformed\x18\a \x01(\x03R\x10droppedMalformed\"\xe2\x02\n" +
+	"\x11dropped_malformed\x18\a \x01(\x03R\x10droppedMalformed\"\xf5\x02\n" +
 	"\vTaskFailure\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".spindle.executor.TaskFailure.KindR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1d\n" +
@@ -1391,12 +1644,13 @@ const file_executor_pb_executor_proto_rawDesc = "" +
 	"\x05stack\x18\x06 \x01(\tR\x05stack\x12\x12\n" +
 	"\x04host\x18\a \x01(\tR\x04host\x12\x12\n" +
 	"\x04addr\x18\b \x01(\tR\x04addr\x12 \n" +
-	"\vunreachable\x18\t \x01(\bR\vunreachable\"A\n" +
+	"\vunreachable\x18\t \x01(\bR\vunreachable\"T\n" +
 	"\x04Kind\x12\t\n" +
 	"\x05ERROR\x10\x00\x12\x10\n" +
 	"\fFETCH_FAILED\x10\x01\x12\x11\n" +
 	"\rNOT_RETRIABLE\x10\x02\x12\t\n" +
-	"\x05PANIC\x10\x032[\n" +
+	"\x05PANIC\x10\x03\x12\x11\n" +
+	"\rCOMMIT_DENIED\x10\x042[\n" +
 	"\x06Driver\x12Q\n" +
 	"\aConnect\x12!.spindle.executor.ExecutorMessage\x1a\x1f.spindle.executor.DriverMessage(\x010\x01B/Z-github.com/spindle-engine/spindle/executor/pbb\x06proto3"
 
@@ -1413,49 +1667,53 @@ func file_executor_pb_executor_proto_rawDescGZIP() []byte {
 }
 
 var file_executor_pb_executor_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_executor_pb_executor_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_executor_pb_executor_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_executor_pb_executor_proto_goTypes = []any{
 	(TaskFailure_Kind)(0),   // 0: spindle.executor.TaskFailure.Kind
 	(*ExecutorMessage)(nil), // 1: spindle.executor.ExecutorMessage
-	(*Register)(nil),        // 2: spindle.executor.Register
-	(*Heartbeat)(nil),       // 3: spindle.executor.Heartbeat
-	(*DriverMessage)(nil),   // 4: spindle.executor.DriverMessage
-	(*UpdateTokens)(nil),    // 5: spindle.executor.UpdateTokens
-	(*Registered)(nil),      // 6: spindle.executor.Registered
-	(*LaunchTask)(nil),      // 7: spindle.executor.LaunchTask
-	(*KillTask)(nil),        // 8: spindle.executor.KillTask
-	(*Shutdown)(nil),        // 9: spindle.executor.Shutdown
-	(*Task)(nil),            // 10: spindle.executor.Task
-	(*ShuffleInput)(nil),    // 11: spindle.executor.ShuffleInput
-	(*MapStatus)(nil),       // 12: spindle.executor.MapStatus
-	(*TaskStatus)(nil),      // 13: spindle.executor.TaskStatus
-	(*TaskResult)(nil),      // 14: spindle.executor.TaskResult
-	(*Metrics)(nil),         // 15: spindle.executor.Metrics
-	(*TaskFailure)(nil),     // 16: spindle.executor.TaskFailure
+	(*AskCommit)(nil),       // 2: spindle.executor.AskCommit
+	(*Register)(nil),        // 3: spindle.executor.Register
+	(*Heartbeat)(nil),       // 4: spindle.executor.Heartbeat
+	(*DriverMessage)(nil),   // 5: spindle.executor.DriverMessage
+	(*CommitAnswer)(nil),    // 6: spindle.executor.CommitAnswer
+	(*UpdateTokens)(nil),    // 7: spindle.executor.UpdateTokens
+	(*Registered)(nil),      // 8: spindle.executor.Registered
+	(*LaunchTask)(nil),      // 9: spindle.executor.LaunchTask
+	(*KillTask)(nil),        // 10: spindle.executor.KillTask
+	(*Shutdown)(nil),        // 11: spindle.executor.Shutdown
+	(*Task)(nil),            // 12: spindle.executor.Task
+	(*ShuffleInput)(nil),    // 13: spindle.executor.ShuffleInput
+	(*MapStatus)(nil),       // 14: spindle.executor.MapStatus
+	(*TaskStatus)(nil),      // 15: spindle.executor.TaskStatus
+	(*TaskResult)(nil),      // 16: spindle.executor.TaskResult
+	(*Metrics)(nil),         // 17: spindle.executor.Metrics
+	(*TaskFailure)(nil),     // 18: spindle.executor.TaskFailure
 }
 var file_executor_pb_executor_proto_depIdxs = []int32{
-	2,  // 0: spindle.executor.ExecutorMessage.register:type_name -> spindle.executor.Register
-	13, // 1: spindle.executor.ExecutorMessage.status:type_name -> spindle.executor.TaskStatus
-	3,  // 2: spindle.executor.ExecutorMessage.heartbeat:type_name -> spindle.executor.Heartbeat
-	6,  // 3: spindle.executor.DriverMessage.registered:type_name -> spindle.executor.Registered
-	7,  // 4: spindle.executor.DriverMessage.launch:type_name -> spindle.executor.LaunchTask
-	8,  // 5: spindle.executor.DriverMessage.kill:type_name -> spindle.executor.KillTask
-	9,  // 6: spindle.executor.DriverMessage.shutdown:type_name -> spindle.executor.Shutdown
-	5,  // 7: spindle.executor.DriverMessage.update_tokens:type_name -> spindle.executor.UpdateTokens
-	10, // 8: spindle.executor.LaunchTask.task:type_name -> spindle.executor.Task
-	11, // 9: spindle.executor.Task.inputs:type_name -> spindle.executor.ShuffleInput
-	12, // 10: spindle.executor.ShuffleInput.maps:type_name -> spindle.executor.MapStatus
-	14, // 11: spindle.executor.TaskStatus.result:type_name -> spindle.executor.TaskResult
-	16, // 12: spindle.executor.TaskStatus.failure:type_name -> spindle.executor.TaskFailure
-	15, // 13: spindle.executor.TaskResult.metrics:type_name -> spindle.executor.Metrics
-	0,  // 14: spindle.executor.TaskFailure.kind:type_name -> spindle.executor.TaskFailure.Kind
-	1,  // 15: spindle.executor.Driver.Connect:input_type -> spindle.executor.ExecutorMessage
-	4,  // 16: spindle.executor.Driver.Connect:output_type -> spindle.executor.DriverMessage
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	3,  // 0: spindle.executor.ExecutorMessage.register:type_name -> spindle.executor.Register
+	15, // 1: spindle.executor.ExecutorMessage.status:type_name -> spindle.executor.TaskStatus
+	4,  // 2: spindle.executor.ExecutorMessage.heartbeat:type_name -> spindle.executor.Heartbeat
+	2,  // 3: spindle.executor.ExecutorMessage.ask_commit:type_name -> spindle.executor.AskCommit
+	8,  // 4: spindle.executor.DriverMessage.registered:type_name -> spindle.executor.Registered
+	9,  // 5: spindle.executor.DriverMessage.launch:type_name -> spindle.executor.LaunchTask
+	10, // 6: spindle.executor.DriverMessage.kill:type_name -> spindle.executor.KillTask
+	11, // 7: spindle.executor.DriverMessage.shutdown:type_name -> spindle.executor.Shutdown
+	7,  // 8: spindle.executor.DriverMessage.update_tokens:type_name -> spindle.executor.UpdateTokens
+	6,  // 9: spindle.executor.DriverMessage.commit_answer:type_name -> spindle.executor.CommitAnswer
+	12, // 10: spindle.executor.LaunchTask.task:type_name -> spindle.executor.Task
+	13, // 11: spindle.executor.Task.inputs:type_name -> spindle.executor.ShuffleInput
+	14, // 12: spindle.executor.ShuffleInput.maps:type_name -> spindle.executor.MapStatus
+	16, // 13: spindle.executor.TaskStatus.result:type_name -> spindle.executor.TaskResult
+	18, // 14: spindle.executor.TaskStatus.failure:type_name -> spindle.executor.TaskFailure
+	17, // 15: spindle.executor.TaskResult.metrics:type_name -> spindle.executor.Metrics
+	0,  // 16: spindle.executor.TaskFailure.kind:type_name -> spindle.executor.TaskFailure.Kind
+	1,  // 17: spindle.executor.Driver.Connect:input_type -> spindle.executor.ExecutorMessage
+	5,  // 18: spindle.executor.Driver.Connect:output_type -> spindle.executor.DriverMessage
+	18, // [18:19] is the sub-list for method output_type
+	17, // [17:18] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_executor_pb_executor_proto_init() }
@@ -1467,13 +1725,15 @@ func file_executor_pb_executor_proto_init() {
 		(*ExecutorMessage_Register)(nil),
 		(*ExecutorMessage_Status)(nil),
 		(*ExecutorMessage_Heartbeat)(nil),
+		(*ExecutorMessage_AskCommit)(nil),
 	}
-	file_executor_pb_executor_proto_msgTypes[3].OneofWrappers = []any{
+	file_executor_pb_executor_proto_msgTypes[4].OneofWrappers = []any{
 		(*DriverMessage_Registered)(nil),
 		(*DriverMessage_Launch)(nil),
 		(*DriverMessage_Kill)(nil),
 		(*DriverMessage_Shutdown)(nil),
 		(*DriverMessage_UpdateTokens)(nil),
+		(*DriverMessage_CommitAnswer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1481,7 +1741,7 @@ func file_executor_pb_executor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_executor_pb_executor_proto_rawDesc), len(file_executor_pb_executor_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,5 +1,6 @@
 // The part of HDFS's ClientNamenodeProtocol that Spindle calls itself (colinmarc/hdfs
-// does the rest): block locations for input splits, and delegation tokens. Field
+// does the rest): block locations for input splits, delegation tokens and the
+// no-overwrite rename of output commits. Field
 // numbers are Hadoop's, from hadoop-hdfs-project/hadoop-hdfs-client/src/main/proto/
 // {ClientNamenodeProtocol,hdfs}.proto and hadoop-common's Security.proto; fields
 // Spindle does not read are left out, which the wire format allows.
@@ -706,6 +707,105 @@ func (x *DatanodeIDProto) GetXferPort() uint32 {
 	return 0
 }
 
+// rename2 without overwriteDest fails with FileAlreadyExistsException when dst
+// exists, in one NameNode operation: a task commit's rename either wins or finds
+// the partition already committed, never replaces it.
+type Rename2RequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Src           *string                `protobuf:"bytes,1,req,name=src" json:"src,omitempty"`
+	Dst           *string                `protobuf:"bytes,2,req,name=dst" json:"dst,omitempty"`
+	OverwriteDest *bool                  `protobuf:"varint,3,req,name=overwriteDest" json:"overwriteDest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rename2RequestProto) Reset() {
+	*x = Rename2RequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rename2RequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rename2RequestProto) ProtoMessage() {}
+
+func (x *Rename2RequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rename2RequestProto.ProtoReflect.Descriptor instead.
+func (*Rename2RequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Rename2RequestProto) GetSrc() string {
+	if x != nil && x.Src != nil {
+		return *x.Src
+	}
+	return ""
+}
+
+func (x *Rename2RequestProto) GetDst() string {
+	if x != nil && x.Dst != nil {
+		return *x.Dst
+	}
+	return ""
+}
+
+func (x *Rename2RequestProto) GetOverwriteDest() bool {
+	if x != nil && x.OverwriteDest != nil {
+		return *x.OverwriteDest
+	}
+	return false
+}
+
+type Rename2ResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rename2ResponseProto) Reset() {
+	*x = Rename2ResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rename2ResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rename2ResponseProto) ProtoMessage() {}
+
+func (x *Rename2ResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rename2ResponseProto.ProtoReflect.Descriptor instead.
+func (*Rename2ResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{14}
+}
+
 var File_hdfs_pb_namenode_proto protoreflect.FileDescriptor
 
 const file_hdfs_pb_namenode_proto_rawDesc = "" +
@@ -751,7 +851,12 @@ const file_hdfs_pb_namenode_proto_rawDesc = "" +
 	"\x06ipAddr\x18\x01 \x01(\tR\x06ipAddr\x12\x1a\n" +
 	"\bhostName\x18\x02 \x01(\tR\bhostName\x12\"\n" +
 	"\fdatanodeUuid\x18\x03 \x01(\tR\fdatanodeUuid\x12\x1a\n" +
-	"\bxferPort\x18\x04 \x01(\rR\bxferPortB+Z)github.com/spindle-engine/spindle/hdfs/pb"
+	"\bxferPort\x18\x04 \x01(\rR\bxferPort\"_\n" +
+	"\x13Rename2RequestProto\x12\x10\n" +
+	"\x03src\x18\x01 \x02(\tR\x03src\x12\x10\n" +
+	"\x03dst\x18\x02 \x02(\tR\x03dst\x12$\n" +
+	"\roverwriteDest\x18\x03 \x02(\bR\roverwriteDest\"\x16\n" +
+	"\x14Rename2ResponseProtoB+Z)github.com/spindle-engine/spindle/hdfs/pb"
 
 var (
 	file_hdfs_pb_namenode_proto_rawDescOnce sync.Once
@@ -765,7 +870,7 @@ func file_hdfs_pb_namenode_proto_rawDescGZIP() []byte {
 	return file_hdfs_pb_namenode_proto_rawDescData
 }
 
-var file_hdfs_pb_namenode_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_hdfs_pb_namenode_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_hdfs_pb_namenode_proto_goTypes = []any{
 	(*GetDelegationTokenRequestProto)(nil),     // 0: spindle.hdfs.GetDelegationTokenRequestProto
 	(*GetDelegationTokenResponseProto)(nil),    // 1: spindle.hdfs.GetDelegationTokenResponseProto
@@ -780,12 +885,14 @@ var file_hdfs_pb_namenode_proto_goTypes = []any{
 	(*ExtendedBlockProto)(nil),                 // 10: spindle.hdfs.ExtendedBlockProto
 	(*DatanodeInfoProto)(nil),                  // 11: spindle.hdfs.DatanodeInfoProto
 	(*DatanodeIDProto)(nil),                    // 12: spindle.hdfs.DatanodeIDProto
-	(*pb.TokenProto)(nil),                      // 13: spindle.ipc.TokenProto
+	(*Rename2RequestProto)(nil),                // 13: spindle.hdfs.Rename2RequestProto
+	(*Rename2ResponseProto)(nil),               // 14: spindle.hdfs.Rename2ResponseProto
+	(*pb.TokenProto)(nil),                      // 15: spindle.ipc.TokenProto
 }
 var file_hdfs_pb_namenode_proto_depIdxs = []int32{
-	13, // 0: spindle.hdfs.GetDelegationTokenResponseProto.token:type_name -> spindle.ipc.TokenProto
-	13, // 1: spindle.hdfs.RenewDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
-	13, // 2: spindle.hdfs.CancelDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
+	15, // 0: spindle.hdfs.GetDelegationTokenResponseProto.token:type_name -> spindle.ipc.TokenProto
+	15, // 1: spindle.hdfs.RenewDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
+	15, // 2: spindle.hdfs.CancelDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
 	8,  // 3: spindle.hdfs.GetBlockLocationsResponseProto.locations:type_name -> spindle.hdfs.LocatedBlocksProto
 	9,  // 4: spindle.hdfs.LocatedBlocksProto.blocks:type_name -> spindle.hdfs.LocatedBlockProto
 	10, // 5: spindle.hdfs.LocatedBlockProto.b:type_name -> spindle.hdfs.ExtendedBlockProto
@@ -809,7 +916,7 @@ func file_hdfs_pb_namenode_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfs_pb_namenode_proto_rawDesc), len(file_hdfs_pb_namenode_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,6 +24,15 @@ type Info struct {
 	DefaultFS string `json:"defaultFS"`
 	NN        string `json:"nn"`
 	Nodes     []Node `json:"nodes"`
+
+	// The fault-injection cluster's (`scripts/minicluster up --faults`) alone; see
+	// control.go. RM, Scheduler and RMWebapp name its first RM there.
+	ResourceManagers []RM       `json:"resourceManagers,omitempty"`
+	DataNodes        []DataNode `json:"dataNodes,omitempty"`
+	// MemoryEnforced: the NodeManagers kill containers over their physical or
+	// virtual memory limit, as Hadoop ships them.
+	MemoryEnforced bool     `json:"memoryEnforced,omitempty"`
+	Control        *Control `json:"control,omitempty"`
 }
 
 // Node is one NodeManager.

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +30,7 @@ import (
 	"github.com/spindle-engine/spindle/scheduler"
 	"github.com/spindle-engine/spindle/scheduler/scaling"
 	"github.com/spindle-engine/spindle/security/kerberos"
+	"github.com/spindle-engine/spindle/ui"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -48,6 +51,10 @@ type Config struct {
 	// Submitted, when set, hears the application id once a client-mode driver has
 	// submitted its AM, before it waits for the AM to attach.
 	Submitted func(appID string)
+	// Ended, when set, hears a client-mode driver's application's final report,
+	// which Close waits for: the driver prints it as `spindle submit` does in
+	// cluster mode.
+	Ended func(*yarn.AppReport)
 	// Kerberos is a client-mode driver's login on a Kerberized cluster: it submits
 	// the AM and obtains the application's delegation tokens.
 	Kerberos *kerberos.User
@@ -60,6 +67,15 @@ type Config struct {
 	// the running executors.
 	Renewer  TokenRenewer
 	OnTokens func([]*ipc.Token)
+	// UI is the driver's web UI: the AM serves it on its tracking page's listener
+	// (cluster mode), or this driver on a listener of its own whose URL the thin
+	// AM registers as the tracking URL (client mode, at UIPort or the next 16
+	// ports). Nil leaves the AM's plain status page.
+	UI     http.Handler
+	UIPort int
+	// Executors, when set, hears the executors' registrations, heartbeats and
+	// removals: the UI's executors page and metrics.
+	Executors executor.Observer
 }
 
 // appMaster is what the driver needs from the ApplicationMaster: the AM itself in
@@ -90,11 +106,16 @@ type Cluster struct {
 	backlog   chan scheduler.Backlog // the newest, for the target loop
 	dyn       *dynamic               // dynamic allocation; nil when off
 	external  bool                   // map outputs are served by the nodes' shuffle services
+	alloc     allocCounts            // the AM's containers, for /metrics
+	uiServer  *ui.Server             // client mode's UI listener; nil without one
 
 	mu      sync.Mutex
-	failure error         // the AM gave up (too many executor failures, say)
-	failed  chan struct{} // closed with failure set
-	closed  bool
+	failure error // the AM gave up (too many executor failures, say)
+	// memoryKill is the last executor YARN killed for memory: a failed
+	// application's diagnostics name it, whatever the failure that ended it.
+	memoryKill *MemoryKillError
+	failed     chan struct{} // closed with failure set
+	closed     bool
 	// registered counts executors that registered; changed is closed and replaced
 	// on each registration.
 	registered int
@@ -140,6 +161,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		if cl.link != nil {
 			err = errors.Join(err, cl.link.Close())
 		}
+		if cl.uiServer != nil {
+			err = errors.Join(err, cl.uiServer.Close())
+		}
 		return nil, err
 	}
 	if err := cl.master.SetTarget(ctx, cl.initialTarget(), nil); err != nil {
@@ -184,7 +208,7 @@ func (cl *Cluster) Listener() scheduler.Listener {
 func (cl *Cluster) backendConfig(secret []byte, bind, host string) executor.BackendConfig {
 	return executor.BackendConfig{AppID: cl.appID, Secret: secret, Listen: net.JoinHostPort(bind, "0"), AdvertiseHost: host,
 		Encrypt: cl.cfg.Conf.Bool("spindle.network.crypto.enabled"), Log: cl.cfg.Log,
-		Registered: cl.executorRegistered, Removed: cl.executorRemoved}
+		Registered: cl.executorRegistered, Removed: cl.executorRemoved, Observer: cl.cfg.Executors}
 }
 
 // bindHost is where the driver's listeners bind: spindle.driver.bindAddress, else
@@ -210,14 +234,15 @@ func (cl *Cluster) startInAM(ctx, lctx context.Context) error {
 	m, err := am.Start(lctx, am.Config{
 		Hadoop: cl.cfg.Hadoop, Env: ct.Env, Allocator: AllocatorConfig(cl.cfg.Conf),
 		ExecutorLaunch: ct.ExecutorLauncher(cl.backend.Addr()), RPCPort: int32(rpcPort),
-		Launched: func(l am.Launched) { expect(backend, l) },
+		Launched: func(l am.Launched) { cl.alloc.update(func(c *AllocatorCounts) { c.Launched++ }); expect(backend, l) },
 		Status:   func() string { return cl.cfg.Metrics.Summary(time.Since(cl.started)).String() }, Progress: cl.cfg.Metrics.Progress, Log: cl.cfg.Log,
 		MaxAttempts: MaxAttempts(cl.cfg.Conf), RequireShuffleService: cl.external,
+		UI: cl.cfg.UI, FinalTrackingURL: HistoryURL(cl.cfg.Conf, cl.appID, strconv.Itoa(int(ct.Env.Attempt.Attempt))),
 	})
 	if err != nil {
 		return fmt.Errorf("ApplicationMaster: %w", err)
 	}
-	cl.master, cl.inAM = m, m
+	cl.master, cl.inAM = countedMaster{m, &cl.alloc}, m
 	return nil
 }
 
@@ -241,6 +266,7 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 		Listen: net.JoinHostPort(cl.bindHost(host), "0"), AdvertiseHost: host, Secret: secret,
 		Encrypt: cl.cfg.Conf.Bool("spindle.network.crypto.enabled"), Log: cl.cfg.Log,
 		Launched: func(l am.Launched) {
+			cl.alloc.update(func(c *AllocatorCounts) { c.Launched++ })
 			backendMu.Lock()
 			b := backend
 			backendMu.Unlock()
@@ -254,6 +280,19 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 	}
 	cl.link = link
 	c := cl.cfg.Conf
+	if cl.cfg.UI != nil {
+		// The UI listens before the submission, so that the thin AM registers its
+		// URL as the tracking URL, as Spark's does (spark.driver.appUIAddress); it
+		// answers only once the RM proxy's filter knows the application.
+		if cl.uiServer, err = ui.Listen(cl.bindHost(host), host, cl.cfg.UIPort, 16); err != nil {
+			cl.cfg.Log.Warn().Err(err).Msg("no web UI: the tracking URL is the ApplicationMaster's status page")
+		} else {
+			c = c.Clone()
+			if err := c.Set("spindle.driver.appUIAddress", cl.uiServer.URL()); err != nil {
+				return err
+			}
+		}
+	}
 	spec := &deploy.Spec{
 		Binary: cl.cfg.Binary, Name: c.String("spindle.app.name"), Queue: c.String("spindle.yarn.queue"),
 		Conf: c, Hadoop: cl.cfg.Hadoop, Mode: deploy.ModeClient, DriverAMAddr: link.Addr(), Secret: secret,
@@ -264,6 +303,9 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 		return err
 	}
 	cl.appID, cl.app = app.ID.String(), app
+	if cl.uiServer != nil {
+		cl.uiServer.SetHandler(am.ProxyFilter(cl.cfg.Hadoop, "/proxy/"+cl.appID)(cl.cfg.UI))
+	}
 	if note := app.AccessNote(); note != "" {
 		cl.cfg.Log.Warn().Msg(note)
 	}
@@ -280,7 +322,7 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 	if err := link.Attached(ctx); err != nil {
 		return fmt.Errorf("%s: ApplicationMaster did not attach: %w", cl.appID, err)
 	}
-	cl.master = link
+	cl.master = countedMaster{link, &cl.alloc}
 	return nil
 }
 
@@ -329,6 +371,16 @@ func (cl *Cluster) watch(ctx context.Context) {
 	for {
 		select {
 		case e := <-cl.master.Exits():
+			cl.alloc.exited(e)
+			st, known := cl.backend.ExecutorState(e.ExecutorID)
+			if k := memoryKill(e, st, known, cl.cfg.Conf); k != nil {
+				cl.cfg.Log.Error().Str("executor", e.ExecutorID).Str("container", e.ContainerID).Msg(k.Error())
+				cl.mu.Lock()
+				cl.memoryKill = k
+				cl.mu.Unlock()
+				cl.backend.RemoveExecutor(e.ExecutorID, k)
+				continue
+			}
 			cl.backend.RemoveExecutor(e.ExecutorID, fmt.Errorf("container %s: %s", e.ContainerID, e.Message))
 		case err := <-cl.master.Failed():
 			cl.mu.Lock()
@@ -406,9 +458,17 @@ func (cl *Cluster) awaitExecutors(ctx context.Context) error {
 	}
 }
 
-// Close ends the application: it unregisters with the final status (or, for a
-// failed attempt that YARN will retry, leaves without unregistering), and removes the
-// staging files.
+// retriable reports whether another AM attempt could mend outcome: only when the
+// AM lost the ResourceManager (ErrAllocate). What the job did — bad input, missing
+// files, bad arguments, user code failing all its task attempts, executors that
+// keep dying — would fail the same way again, so it ends the application FAILED
+// on this attempt, as InputError's documentation promises. An AM process that
+// dies never gets here: YARN retries it by itself.
+func retriable(outcome error) bool { return errors.Is(outcome, am.ErrAllocate) }
+
+// Close ends the application: it unregisters with the final status (or, when the
+// AM itself failed and YARN has attempts left, leaves without unregistering so
+// that YARN starts the next), and removes the staging files.
 func (cl *Cluster) Close(outcome error, summary string) error {
 	cl.mu.Lock()
 	if cl.closed {
@@ -419,6 +479,7 @@ func (cl *Cluster) Close(outcome error, summary string) error {
 	if outcome == nil {
 		outcome = cl.failure
 	}
+	mk := cl.memoryKill
 	cl.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -430,6 +491,9 @@ func (cl *Cluster) Close(outcome error, summary string) error {
 		status, diag = yarn.Killed, "the driver was interrupted"
 	case outcome != nil:
 		status, diag = yarn.Failed, outcome.Error()
+		if mk != nil && !strings.Contains(diag, mk.Error()) {
+			diag += "\nlast memory kill: " + mk.Error()
+		}
 	}
 	var err error
 	switch {
@@ -437,7 +501,9 @@ func (cl *Cluster) Close(outcome error, summary string) error {
 		// YARN stopped this container (the application was killed): the RM has its
 		// final state already.
 		err = cl.inAM.Close()
-	case cl.inAM != nil && outcome != nil && !cl.inAM.LastAttempt():
+	case cl.inAM != nil && retriable(outcome) && !cl.inAM.LastAttempt():
+		// The AM itself failed: leaving without unregistering makes YARN start
+		// the next attempt.
 		err = cl.inAM.Close()
 	default:
 		err = cl.master.Finish(ctx, status, diag)
@@ -452,9 +518,15 @@ func (cl *Cluster) Close(outcome error, summary string) error {
 	if cl.link != nil {
 		err = errors.Join(err, cl.link.Close())
 	}
+	if cl.uiServer != nil {
+		err = errors.Join(err, cl.uiServer.Close())
+	}
 	if cl.app != nil {
-		if _, werr := cl.app.Wait(ctx, 200*time.Millisecond, nil); werr != nil {
+		r, werr := cl.app.Wait(ctx, 200*time.Millisecond, nil)
+		if werr != nil {
 			err = errors.Join(err, werr)
+		} else if cl.cfg.Ended != nil {
+			cl.cfg.Ended(r)
 		}
 		err = errors.Join(err, cl.app.Cleanup(ctx))
 	}

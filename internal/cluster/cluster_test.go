@@ -39,7 +39,7 @@ func TestExecutorLaunchContext(t *testing.T) {
 			t.Errorf("the secret is in env %s", k)
 		}
 	}
-	if lc.Env[deploy.EnvRole] != deploy.RoleExecutor || lc.Env[deploy.EnvExecutorID] != "7" || lc.Env[deploy.EnvDriverAddr] != "am-host:4040" || lc.Env["HADOOP_CONF_DIR"] != deploy.ConfResource {
+	if lc.Env[deploy.EnvRole] != deploy.RoleExecutor || lc.Env[deploy.EnvExecutorID] != "7" || lc.Env[deploy.EnvDriverAddr] != "am-host:4040" || lc.Env["HADOOP_CONF_DIR"] != deploy.ConfResource || lc.Env["MALLOC_ARENA_MAX"] != "2" {
 		t.Errorf("env %v", lc.Env)
 	}
 	if !strings.Contains(lc.Env[deploy.EnvConf], "spindle.executor.cores") {

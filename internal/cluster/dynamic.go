@@ -117,11 +117,13 @@ func (cl *Cluster) pushTargets(ctx context.Context) {
 	}
 	target, hints := cl.initialTarget(), map[string]int{}
 	sent := false
+	var excluded map[string]time.Time // as the AM last heard of them
 	for {
 		var release []string
 		select {
 		case b := <-cl.backlog:
 			hints = b.Hosts
+			cl.excludeNodes(ctx, &excluded, b.Excluded)
 			if cl.dyn != nil {
 				cl.dyn.backlog(time.Now(), b)
 			}

@@ -50,6 +50,7 @@ func (ct *Container) ExecutorLauncher(driverAddr string) am.LaunchFunc {
 	if base == nil {
 		base = map[string]string{}
 	}
+	maps.Copy(base, deploy.ProcessEnv)
 	base[deploy.EnvRole] = deploy.RoleExecutor
 	base[deploy.EnvAppID] = ct.Env.Attempt.App.String()
 	base[deploy.EnvDriverAddr] = driverAddr

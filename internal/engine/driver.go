@@ -34,6 +34,9 @@ type DriverConfig struct {
 	// FS resolves paths; the Driver owns it and closes it (if it is an io.Closer).
 	FS    Filesystems
 	AppID string
+	// AppAttempt is the ApplicationMaster attempt this driver runs in, from 1; 0
+	// outside an AM (local and client mode).
+	AppAttempt int
 	// Slots is how many tasks run at once: input splits and default partition counts
 	// follow it.
 	Slots int
@@ -58,6 +61,11 @@ type DriverConfig struct {
 	// ExternalShuffle says map outputs are served by a shuffle service that outlives
 	// executors.
 	ExternalShuffle bool
+	// Ending, when set, runs at Close with the program's outcome once the scheduler
+	// has stopped, before the application ends on YARN: the event log records the
+	// application's end there, so that it is complete when YARN's tracking URL
+	// turns to the history server.
+	Ending func(outcome error) error
 }
 
 // Driver runs a session's jobs: it compiles plans into stages and hands them to the
@@ -96,22 +104,35 @@ func NewDriver(ctx context.Context, cfg DriverConfig) (*Driver, error) {
 		}
 		backend = scheduler.NewLocalBackend(cfg.Slots, runner)
 	}
-	var listener scheduler.Listener = cfg.Metrics
+	listener := scheduler.Tee(cfg.Metrics, recoveryLog{cfg.Log})
 	if cfg.Listener != nil {
-		listener = scheduler.Tee(cfg.Metrics, cfg.Listener)
+		listener = scheduler.Tee(cfg.Metrics, cfg.Listener, recoveryLog{cfg.Log})
 	}
-	d.sched = scheduler.NewDriver(backend, scheduler.Options{
+	opts := scheduler.Options{
 		MaxFailures:      cfg.Conf.Int("spindle.task.maxFailures"),
 		LocalityWait:     cfg.Conf.Duration("spindle.locality.wait"),
 		Backlog:          cfg.Backlog,
 		ExternalShuffle:  cfg.ExternalShuffle,
 		MaxStageAttempts: cfg.Conf.Int("spindle.stage.maxConsecutiveAttempts"),
-	}, listener)
+		Exclusion:        exclusionConfig(cfg.Conf),
+		Speculation:      speculationConfig(cfg.Conf),
+	}
+	if n, ok := cfg.Cluster.(nodeNamer); ok {
+		opts.NodeOf = n.NodeOf
+	}
+	d.sched = scheduler.NewDriver(backend, opts, listener)
 	return d, nil
 }
 
 // Graph is the driver's plan graph, where operators add nodes.
 func (d *Driver) Graph() *Graph { return d.g }
+
+// Logger is the driver's log.
+func (d *Driver) Logger() *zerolog.Logger { return &d.cfg.Log }
+
+// AppAttempt is the ApplicationMaster attempt this driver runs in, from 1; 0
+// outside an AM.
+func (d *Driver) AppAttempt() int { return d.cfg.AppAttempt }
 
 // AppID names the application: output commits and local directories carry it.
 func (d *Driver) AppID() string { return d.cfg.AppID }
@@ -157,9 +178,12 @@ func (d *Driver) RunJob(ctx context.Context, final *Node, parts []int, name stri
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}
+	// A failed job's error goes back to the program, which reports it (Main prints
+	// it once): at error level here too, a terminal showed it, and a panic's
+	// stack, twice.
 	ev := log.Info()
 	if err != nil {
-		ev = log.Error().Err(err)
+		ev = ev.Err(err)
 	}
 	ev.Str("job", name).Dur("took", time.Since(start)).Msg("job ended")
 	return err
@@ -188,6 +212,9 @@ func (d *Driver) Close() error {
 	outcome := d.outcome
 	d.mu.Unlock()
 	err := d.sched.Close()
+	if d.cfg.Ending != nil {
+		err = errors.Join(err, d.cfg.Ending(outcome))
+	}
 	if d.cfg.Cluster != nil {
 		err = errors.Join(err, d.cfg.Cluster.Close(outcome, d.Summary().String()))
 	}

@@ -55,6 +55,20 @@ type TaskContext struct {
 	shuffleState []byte
 }
 
+// AuthorizeCommit asks the driver whether this attempt may commit its output:
+// only one attempt per partition may. A refusal is an error wrapping
+// scheduler.ErrCommitDenied; the attempt must then discard its output.
+func (tc *TaskContext) AuthorizeCommit() error {
+	ok, err := scheduler.AskCommit(tc.Ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("partition %d attempt %d: %w", tc.Task.Partition, tc.Task.Attempt, scheduler.ErrCommitDenied)
+	}
+	return nil
+}
+
 // ShuffleState is what the written shuffle's Prepare returned on the driver.
 func (tc *TaskContext) ShuffleState() []byte { return tc.shuffleState }
 
@@ -158,9 +172,15 @@ func (tc *TaskContext) ReadShuffle(sd *ShuffleDep, part int) (shuffle.RecordRead
 		rc, size, err := tc.openSegment(st, sd.ID, m, part)
 		if err != nil {
 			closeAll()
-			if errors.Is(err, shuffle.ErrMissingOutput) || tc.env.remoteOutput(st) {
+			// A corrupt output (its index unreadable here) is left where it is: the
+			// map task's re-run replaces it when it publishes (shuffle.Writer checks
+			// an existing output whole before keeping it). Removing it here could
+			// remove the re-run's output instead, published meanwhile by a faster
+			// task of the same executor.
+			missing, corrupt, remote := errors.Is(err, shuffle.ErrMissingOutput), errors.Is(err, shuffle.ErrCorrupt), tc.env.remoteOutput(st)
+			if missing || corrupt || remote {
 				return nil, &scheduler.FetchFailedError{ShuffleID: sd.ID, MapPartition: m, Executor: st.Executor, Host: st.Host,
-					Addr: st.Addr, Unreachable: !errors.Is(err, shuffle.ErrMissingOutput) && !errors.Is(err, shuffle.ErrCorrupt), Err: err}
+					Addr: st.Addr, Unreachable: remote && !missing && !corrupt, Err: err}
 			}
 			return nil, err
 		}
@@ -206,12 +226,7 @@ func (f *fetchReader) Err() error {
 	if !errors.Is(err, shuffle.ErrCorrupt) {
 		return err
 	}
-	// Another executor's corrupt output is that executor's to drop: the map task's
-	// new attempt writes under a new attempt number there or elsewhere.
-	if f.env.Fetcher == nil || f.executor == f.env.ExecutorID {
-		if rerr := shuffle.RemoveMapOutput(f.env.Dirs, f.shuffleID, f.mapID); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
+	// The corrupt output stays until the map task's re-run replaces it (see
+	// ReadShuffle): removing it here could remove the re-run's output.
 	return &scheduler.FetchFailedError{ShuffleID: f.shuffleID, MapPartition: f.mapID, Executor: f.executor, Host: f.host, Err: err}
 }

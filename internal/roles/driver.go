@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +19,7 @@ import (
 	"github.com/spindle-engine/spindle/ipc"
 	"github.com/spindle-engine/spindle/scheduler"
 	"github.com/spindle-engine/spindle/security/kerberos"
+	"github.com/spindle-engine/spindle/yarn"
 )
 
 // DriverSpec is a driver to start.
@@ -39,11 +41,18 @@ type DriverSpec struct {
 	AM *cluster.Container
 	// Submitted hears a client-mode driver's application id once submitted.
 	Submitted func(appID string)
+	// Ended hears a client-mode driver's application's final report when the
+	// driver closes.
+	Ended func(*yarn.AppReport)
 	// Login is the driver's Kerberos login on a Kerberized cluster (the caller's,
 	// who closes it): a client-mode driver submits and reaches HDFS with it, and a
 	// keytab login renews the application's tokens. Nil on an open cluster, and in
 	// an AM without a keytab, which has its container's tokens alone.
 	Login *kerberos.User
+	// ServeUI, when set, serves a local-mode driver's web UI on a listener of its
+	// own and hears its URL (a program's run; sessions of NewSession serve none).
+	// On YARN the UI is always served, through the ResourceManager's proxy.
+	ServeUI func(url string)
 }
 
 // NewDriver starts a driver: in-process slots for a local master, executors in YARN
@@ -70,8 +79,13 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 		return nil, err
 	}
 	fs := hdfs.NewFileSystems(fsOpts)
-	metrics := progress.NewMetrics(spec.Bar)
-	dc := engine.DriverConfig{Conf: c, Log: spec.Log, FS: fs, Metrics: metrics}
+	var mopts []progress.Option
+	if c.String("spindle.master") != "yarn" {
+		mopts = append(mopts, progress.InProcess())
+	}
+	metrics := progress.NewMetrics(spec.Bar, mopts...)
+	obs := newObserver(c, fs, spec.Hadoop, spec.Log)
+	dc := engine.DriverConfig{Conf: c, Log: spec.Log, FS: fs, Metrics: metrics, Ending: obs.ending}
 	master := c.String("spindle.master")
 	if master == "yarn" {
 		bin, err := os.Executable()
@@ -80,7 +94,7 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 		}
 		cc := cluster.Config{
 			Conf: c, Hadoop: spec.Hadoop, Log: spec.Log, Metrics: metrics, User: user, AM: spec.AM,
-			Binary: bin, DriverHost: driverHost(c), Submitted: spec.Submitted,
+			Binary: bin, DriverHost: driverHost(c), Submitted: spec.Submitted, Ended: spec.Ended,
 			Kerberos: spec.Login, FS: fs, Renewer: renewer(c, spec.Hadoop, fsOpts, spec.Login, staging, spec.Log),
 		}
 		if spec.AM != nil {
@@ -88,14 +102,30 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 			// driver keeps its own login.
 			cc.OnTokens = fs.SetTokens
 		}
+		if h := obs.handler(); h != nil {
+			cc.UI, cc.UIPort = h, c.Int("spindle.ui.port")
+		}
+		cc.Executors = obs.rec
 		cl, err := cluster.Start(ctx, cc)
 		if err != nil {
 			return nil, errors.Join(err, fs.Close())
 		}
+		obs.cluster.Store(cl)
+		mode, attempt := "client", ""
+		if spec.AM != nil {
+			mode, attempt = "cluster", strconv.Itoa(int(spec.AM.Env.Attempt.Attempt))
+		}
+		if err := obs.started(ctx, cl.AppID(), attempt, appName(ctx, c, spec.Hadoop, spec.AM, spec.Log), user, mode); err != nil {
+			return nil, errors.Join(err, cl.Close(err, ""), fs.Close())
+		}
 		dc.AppID, dc.Slots, dc.Backend, dc.Ship, dc.Cluster = cl.AppID(), cl.Slots(), cl.Backend(), true, cl
-		dc.Backlog, dc.Listener, dc.ExternalShuffle = cl.Backlog, cl.Listener(), cl.ExternalShuffle()
+		dc.Backlog, dc.Listener, dc.ExternalShuffle = obs.backlog(cl.Backlog), obs.listener(cl.Listener()), cl.ExternalShuffle()
+		if spec.AM != nil {
+			dc.AppAttempt = int(spec.AM.Env.Attempt.Attempt)
+		}
 		d, err := engine.NewDriver(ctx, dc)
 		if err != nil {
+			obs.close()
 			return nil, errors.Join(err, cl.Close(err, ""), fs.Close())
 		}
 		return d, nil
@@ -116,6 +146,19 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 		return nil, errors.Join(err, os.RemoveAll(dir), fs.Close())
 	}
 	dc.Slots, dc.Env = slots, engine.NewEnv(local, []string{dir})
+	if err := obs.started(ctx, dc.AppID, "", appName(ctx, c, nil, nil, spec.Log), user, "local"); err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir), fs.Close())
+	}
+	obs.localExecutor(slots, c.Size("spindle.driver.memory"))
+	dc.Listener = obs.listener(nil)
+	if spec.ServeUI != nil {
+		if url, err := obs.serveLocal(driverHost(c)); err != nil {
+			spec.Log.Warn().Err(err).Msg("no web UI")
+		} else if url != "" {
+			dc.Backlog = obs.backlog(nil)
+			spec.ServeUI(url)
+		}
+	}
 	if spec.ShipInProcess {
 		// Tasks go through the same payloads as to remote executors, to an executor
 		// in this process.
@@ -124,6 +167,7 @@ func NewDriver(ctx context.Context, spec DriverSpec) (*engine.Driver, error) {
 	}
 	d, err := engine.NewDriver(ctx, dc)
 	if err != nil {
+		obs.close()
 		return nil, errors.Join(err, os.RemoveAll(dir), fs.Close())
 	}
 	spec.Log.Debug().Str("master", master).Int("slots", slots).Str("localDir", dir).Msg("session started")

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/deploy"
@@ -16,8 +18,9 @@ import (
 	"github.com/spindle-engine/spindle/yarn"
 )
 
-// confFromEnv builds the configuration from SPINDLE_CONF. Unknown keys are warnings
-// naming the nearest known key; bad values are errors.
+// confFromEnv builds the configuration from SPINDLE_CONF. Bad values are errors.
+// Unknown keys are kept, and logged at debug level only: `spindle submit`, which
+// wrote SPINDLE_CONF, warned about each already, where the user looks.
 func confFromEnv(log zerolog.Logger) (*conf.Conf, error) {
 	c := conf.New()
 	raw := os.Getenv(deploy.EnvConf)
@@ -31,7 +34,7 @@ func confFromEnv(log zerolog.Logger) (*conf.Conf, error) {
 	for _, err := range c.SetAll(kv) {
 		var unknown *conf.UnknownKeyError
 		if errors.As(err, &unknown) {
-			log.Warn().Msg(err.Error())
+			log.Debug().Msg(err.Error())
 			continue
 		}
 		return nil, err
@@ -39,9 +42,14 @@ func confFromEnv(log zerolog.Logger) (*conf.Conf, error) {
 	return c, nil
 }
 
-// consoleLogger logs to stderr for a person at a terminal: at SPINDLE_LOG_LEVEL, else
-// at the configured level, else warn.
+// consoleLogger logs to stderr for a person: at SPINDLE_LOG_LEVEL, else at the
+// configured level, else warn; in colour only when stderr is a terminal.
 func consoleLogger(configured string) zerolog.Logger {
+	return newConsoleLogger(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())), configured)
+}
+
+// newConsoleLogger is consoleLogger writing to w, which is a terminal or not.
+func newConsoleLogger(w io.Writer, terminal bool, configured string) zerolog.Logger {
 	level := zerolog.WarnLevel
 	if l, err := zerolog.ParseLevel(strings.ToLower(configured)); err == nil && configured != "" {
 		level = l
@@ -49,7 +57,8 @@ func consoleLogger(configured string) zerolog.Logger {
 	if l, ok := levelFromEnv(); ok {
 		level = l
 	}
-	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(level).With().Timestamp().Logger()
+	out := zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !terminal}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger()
 }
 
 func levelFromEnv() (zerolog.Level, bool) {

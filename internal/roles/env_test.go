@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,55 @@ func TestContainerLoggerLeavesZerologAlone(t *testing.T) {
 	}
 	if zerolog.TimeFieldFormat != before {
 		t.Fatalf("zerolog.TimeFieldFormat changed to %q", zerolog.TimeFieldFormat)
+	}
+}
+
+// TestConsoleLoggerColoursOnlyTerminals: a person reading a file or a pipe gets no
+// ANSI escapes; a terminal gets colours.
+func TestConsoleLoggerColoursOnlyTerminals(t *testing.T) {
+	t.Setenv(deploy.EnvLogLevel, "")
+	for _, tt := range []struct {
+		name     string
+		terminal bool
+		escapes  bool
+	}{
+		{"file or pipe", false, false},
+		{"terminal", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			log := newConsoleLogger(&b, tt.terminal, "")
+			log.Info().Msg("hidden at the default warn level")
+			log.Warn().Msg("unknown configuration key x")
+			out := b.String()
+			if got := strings.Contains(out, "\x1b["); got != tt.escapes {
+				t.Fatalf("escapes = %v, want %v: %q", got, tt.escapes, out)
+			}
+			if strings.Count(out, "\n") != 1 || !strings.Contains(out, "WRN") || !strings.Contains(out, "unknown configuration key x") {
+				t.Fatalf("want one WRN line, got %q", out)
+			}
+		})
+	}
+}
+
+// TestConfFromEnvLeavesUnknownKeysToSubmit: `spindle submit` warns about an
+// unknown key; the driver it starts keeps the key and does not warn again.
+func TestConfFromEnvLeavesUnknownKeysToSubmit(t *testing.T) {
+	t.Setenv(deploy.EnvConf, `{"spindle.executor.memroy":"2g","spindle.task.maxFailures":"2"}`)
+	t.Setenv(deploy.EnvLogLevel, "")
+	var b bytes.Buffer
+	c, err := confFromEnv(newConsoleLogger(&b, false, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() != 0 {
+		t.Fatalf("the driver logged %q; spindle submit warns about unknown keys", b.String())
+	}
+	if c.Get("spindle.executor.memroy") != "2g" || c.Int("spindle.task.maxFailures") != 2 {
+		t.Fatalf("conf = %v", c.Explicit())
+	}
+	t.Setenv(deploy.EnvConf, `{"spindle.task.maxFailures":"many"}`)
+	if _, err := confFromEnv(newConsoleLogger(&b, false, "")); err == nil || !strings.Contains(err.Error(), "spindle.task.maxFailures") {
+		t.Fatalf("a bad value: %v, want an error naming the key", err)
 	}
 }

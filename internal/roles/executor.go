@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -120,6 +122,7 @@ func executorMain(ctx context.Context, c *conf.Conf, jobs engine.Jobs, id, appID
 	return executor.Run(ctx, executor.Config{
 		DriverAddr: driverAddr, AppID: appID, ExecutorID: id,
 		Host: env.NMHost, ShuffleAddr: shuffleAddr, Secret: secret,
+		NodeID: net.JoinHostPort(env.NMHost, strconv.Itoa(env.NMPort)), NodeHTTPAddress: net.JoinHostPort(env.NMHost, strconv.Itoa(env.NMHTTPPort)),
 		ContainerID: env.Container.String(), Credential: cred, Encrypt: encrypt, Registered: registered,
 		Cores: c.Int("spindle.executor.cores"), Memory: c.Size("spindle.executor.memory"),
 		Tokens: executorTokens(fs, log), Log: log,
@@ -165,8 +168,40 @@ func clientAMMain(ctx context.Context, c *conf.Conf, log zerolog.Logger) error {
 		return fmt.Errorf("HADOOP_CONF_DIR: %w", err)
 	}
 	launcher := func(driverAddr string) (am.LaunchFunc, error) { return ct.ExecutorLauncher(driverAddr), nil }
-	return am.RunClientAM(ctx, am.Config{
+	err = am.RunClientAM(ctx, am.Config{
 		Hadoop: h, Env: ct.Env, Allocator: cluster.AllocatorConfig(c), Log: log, MaxAttempts: cluster.MaxAttempts(c),
 		RequireShuffleService: c.Bool("spindle.shuffle.service.enabled"),
+		// The driver's UI, on the submitting machine, is the tracking URL; once the
+		// application ends, the history server's page of it.
+		TrackingURL: c.Get("spindle.driver.appUIAddress"), FinalTrackingURL: cluster.HistoryURL(c, ct.Env.Attempt.App.String(), ""),
 	}, am.ClientLink{Addr: os.Getenv(deploy.EnvDriverAMAddr), Secret: ct.Secret, Encrypt: c.Bool("spindle.network.crypto.enabled")}, launcher)
+	if errors.Is(err, am.ErrShutdown) || ctx.Err() != nil {
+		// YARN stopped this container (the application was killed): whoever
+		// killed it cleans up, as in cluster mode.
+		return err
+	}
+	// The application has ended (the thin AM unregistered, whether the driver
+	// finished or went away). The driver removes the staging dir when it ends
+	// well, but a driver killed with SIGKILL, or on a lost machine, never does:
+	// this AM, which holds the application's delegation tokens, removes it.
+	return errors.Join(err, removeStaging(ctx, c, h, ct, log))
+}
+
+// removeStaging removes the application's staging directory from inside YARN,
+// unless spindle.yarn.preserveStagingFiles keeps it.
+func removeStaging(ctx context.Context, c *conf.Conf, h *conf.Hadoop, ct *cluster.Container, log zerolog.Logger) error {
+	if ct.StagingDir == "" || c.Bool("spindle.yarn.preserveStagingFiles") {
+		return nil
+	}
+	opts, err := fsOptions(h, deploy.HadoopUser(), containerTokens(ct.Env.Credentials), nil)
+	if err != nil {
+		return fmt.Errorf("remove staging dir: %w", err)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := deploy.RemoveStagingURL(rctx, ct.StagingDir, opts); err != nil {
+		return err // it names the directory
+	}
+	log.Info().Str("dir", ct.StagingDir).Msg("staging dir removed")
+	return nil
 }

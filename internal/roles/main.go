@@ -25,6 +25,7 @@ import (
 	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/internal/engine"
 	"github.com/spindle-engine/spindle/internal/progress"
+	"github.com/spindle-engine/spindle/yarn"
 )
 
 // EnvCPUProfile names a file for a CPU profile of the driver process (in local mode,
@@ -39,7 +40,8 @@ type Program struct {
 }
 
 // Main plays the process's part and returns its exit code: 0 on success, 1 when the
-// program or the role failed, 2 when the configuration was bad. SIGINT and SIGTERM
+// program or the role failed (in client mode, unless the application SUCCEEDED,
+// as `spindle submit` exits in cluster mode), 2 when the configuration was bad. SIGINT and SIGTERM
 // cancel the role's context.
 func Main(p Program) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -66,6 +68,8 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 		return 2
 	}
 	spec := DriverSpec{Conf: c, Jobs: p.Jobs}
+	// ended is a client-mode application's final report, which Close hears.
+	var ended *yarn.AppReport
 	if inAM {
 		spec.Log = containerLogger(c, map[string]string{"role": "driver", "app": os.Getenv(deploy.EnvAppID)})
 		if spec.AM, err = amContainer(c); err != nil {
@@ -77,6 +81,8 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 		spec.Submitted = func(app string) {
 			fmt.Fprintf(os.Stderr, "spindle: submitted %s; waiting for its ApplicationMaster\n", app)
 		}
+		spec.Ended = func(r *yarn.AppReport) { ended = r }
+		spec.ServeUI = func(url string) { fmt.Fprintf(os.Stderr, "spindle: web UI at %s\n", url) }
 	}
 	if spec.Hadoop, err = hadoopFromEnv(); err != nil {
 		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
@@ -101,7 +107,13 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 	d, err := NewDriver(ctx, spec)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spindle: %v\n", err)
-		return 2
+		// A bad value is a bad configuration; anything else (the cluster refused
+		// the containers, say) exits as a failed cluster-mode submit does.
+		var bad *conf.ValueError
+		if errors.As(err, &bad) {
+			return 2
+		}
+		return 1
 	}
 	if path := os.Getenv(EnvCPUProfile); path != "" {
 		stopProfile, perr := startCPUProfile(path)
@@ -119,15 +131,27 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 		spec.Log.Warn().Err(cerr).Msg("close session")
 	}
 	fmt.Fprintf(os.Stderr, "spindle: %s\n", strings.ReplaceAll(sum.String(), "\n", "\nspindle: "))
+	code := 0
+	if ended != nil {
+		// Client mode ends as cluster mode does: the final status and diagnostics.
+		// A successful application's diagnostics are the summary printed above.
+		shown := ""
+		if ended.FinalStatus == yarn.Succeeded {
+			shown = ended.Diagnostics
+		}
+		code = deploy.WriteEnding(os.Stderr, ended, shown)
+	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
 			fmt.Fprintf(os.Stderr, "spindle: interrupted after %s\n", time.Since(start).Round(time.Millisecond))
-		} else {
+		case ended == nil || ended.FinalStatus == yarn.Succeeded:
+			// Otherwise the diagnostics above said it.
 			fmt.Fprintf(os.Stderr, "spindle: job failed: %v\n", err)
 		}
 		return 1
 	}
-	return 0
+	return code
 }
 
 // hadoopFromEnv loads the cluster's configuration from HADOOP_CONF_DIR, else

@@ -1570,6 +1570,7 @@ type ApplicationSubmissionContextProto struct {
 	ApplicationType                         *string                      `protobuf:"bytes,10,opt,name=applicationType,def=YARN" json:"applicationType,omitempty"`
 	KeepContainersAcrossApplicationAttempts *bool                        `protobuf:"varint,11,opt,name=keep_containers_across_application_attempts,json=keepContainersAcrossApplicationAttempts,def=0" json:"keep_containers_across_application_attempts,omitempty"`
 	ApplicationTags                         []string                     `protobuf:"bytes,12,rep,name=applicationTags" json:"applicationTags,omitempty"`
+	AttemptFailuresValidityInterval         *int64                       `protobuf:"varint,13,opt,name=attempt_failures_validity_interval,json=attemptFailuresValidityInterval,def=-1" json:"attempt_failures_validity_interval,omitempty"` // ms
 	unknownFields                           protoimpl.UnknownFields
 	sizeCache                               protoimpl.SizeCache
 }
@@ -1583,6 +1584,7 @@ const (
 	Default_ApplicationSubmissionContextProto_MaxAppAttempts                          = int32(0)
 	Default_ApplicationSubmissionContextProto_ApplicationType                         = string("YARN")
 	Default_ApplicationSubmissionContextProto_KeepContainersAcrossApplicationAttempts = bool(false)
+	Default_ApplicationSubmissionContextProto_AttemptFailuresValidityInterval         = int64(-1)
 )
 
 func (x *ApplicationSubmissionContextProto) Reset() {
@@ -1697,6 +1699,13 @@ func (x *ApplicationSubmissionContextProto) GetApplicationTags() []string {
 		return x.ApplicationTags
 	}
 	return nil
+}
+
+func (x *ApplicationSubmissionContextProto) GetAttemptFailuresValidityInterval() int64 {
+	if x != nil && x.AttemptFailuresValidityInterval != nil {
+		return *x.AttemptFailuresValidityInterval
+	}
+	return Default_ApplicationSubmissionContextProto_AttemptFailuresValidityInterval
 }
 
 type YarnClusterMetricsProto struct {
@@ -2287,7 +2296,7 @@ const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"\x15allocation_request_id\x18\b \x01(\x03:\x010R\x13allocationRequestId\"\x7f\n" +
 	"\x1dResourceBlacklistRequestProto\x12/\n" +
 	"\x13blacklist_additions\x18\x01 \x03(\tR\x12blacklistAdditions\x12-\n" +
-	"\x12blacklist_removals\x18\x02 \x03(\tR\x11blacklistRemovals\"\xdd\x05\n" +
+	"\x12blacklist_removals\x18\x02 \x03(\tR\x11blacklistRemovals\"\xae\x06\n" +
 	"!ApplicationSubmissionContextProto\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .spindle.yarn.ApplicationIdProtoR\rapplicationId\x12.\n" +
 	"\x10application_name\x18\x02 \x01(\t:\x03N/AR\x0fapplicationName\x12\x1d\n" +
@@ -2301,7 +2310,8 @@ const file_yarn_pb_yarn_protos_proto_rawDesc = "" +
 	"\x0fapplicationType\x18\n" +
 	" \x01(\t:\x04YARNR\x0fapplicationType\x12c\n" +
 	"+keep_containers_across_application_attempts\x18\v \x01(\b:\x05falseR'keepContainersAcrossApplicationAttempts\x12(\n" +
-	"\x0fapplicationTags\x18\f \x03(\tR\x0fapplicationTags\"\x99\x02\n" +
+	"\x0fapplicationTags\x18\f \x03(\tR\x0fapplicationTags\x12O\n" +
+	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\"\x99\x02\n" +
 	"\x17YarnClusterMetricsProto\x12*\n" +
 	"\x11num_node_managers\x18\x01 \x01(\x05R\x0fnumNodeManagers\x124\n" +
 	"\x16num_decommissioned_nms\x18\x02 \x01(\x05R\x14numDecommissionedNms\x12$\n" +

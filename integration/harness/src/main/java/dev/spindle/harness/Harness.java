@@ -61,15 +61,18 @@ public final class Harness {
       case "report" -> report(args);
       case "write-tokens" -> writeTokens(args);
       case "read-tokens" -> readTokens(args);
+      case "yarn-logs" -> System.exit(yarnLogs(args));
       default -> usage();
     }
   }
 
   private static void usage() {
     System.err.println("usage: Harness up --conf-dir DIR [--work-dir DIR] [--shuffle-daemon PATH] [--secure --kdc-dir DIR]"
+        + " [--faults [--enforce-memory true|false]]"
         + " | report --conf-dir DIR APP_ID"
         + " | write-tokens --out FILE --format writable|protobuf"
-        + " | read-tokens --in FILE");
+        + " | read-tokens --in FILE"
+        + " | yarn-logs --conf-dir DIR LOGS_CLI_ARGS...");
     System.exit(2);
   }
 
@@ -99,12 +102,20 @@ public final class Harness {
     // Tests write multi-block files with 1 MiB blocks.
     conf.setLong("dfs.namenode.fs-limits.min-block-size", 1024 * 1024);
     Secure secure = Secure.fromArgs(args); // null for the open cluster
+    Faults faults = Faults.fromArgs(args); // null but for the fault-injection cluster
+    if (secure != null && faults != null) {
+      throw new IllegalArgumentException("--secure and --faults are two clusters: pick one");
+    }
+    int dataNodes = faults == null ? 2 : Faults.DATA_NODES;
     if (secure != null) {
       secure.configure(conf);
     }
+    if (faults != null) {
+      Faults.configureDfs(conf);
+    }
     MiniDFSCluster dfs = secure == null
-        ? new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(2).build()
-        : secure.as(Secure.HDFS, () -> new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(2).build());
+        ? new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(dataNodes).build()
+        : secure.as(Secure.HDFS, () -> new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(dataNodes).build());
     dfs.waitActive();
     String user = UserGroupInformation.getCurrentUser().getShortUserName();
     FileSystem fs = dfs.getFileSystem();
@@ -135,7 +146,13 @@ public final class Harness {
     yconf.set("yarn.minicluster.yarn.nodemanager.resource.memory-mb", "4096");
     yconf.set("yarn.nodemanager.resource.cpu-vcores", "8");
     yconf.set("yarn.resourcemanager.am.max-attempts", "2");
-    yconf.set("yarn.log-aggregation-enable", "false");
+    // Log aggregation, as on a real cluster: `yarn logs` and `spindle logs` read a
+    // finished application's logs from HDFS. MiniYARNCluster gives each NodeManager a
+    // remote directory of its own; the TFile controller's key overrides that, so that
+    // both nodes and every client agree on /tmp/logs.
+    yconf.set("yarn.log-aggregation-enable", "true");
+    yconf.set("yarn.nodemanager.remote-app-log-dir", "/tmp/logs");
+    yconf.set("yarn.log-aggregation.file-controller.TFile.remote-app-log-dir", "/tmp/logs");
     // Stop containers quickly when the cluster goes down.
     yconf.set("yarn.nodemanager.sleep-delay-before-sigkill.ms", "100");
     yconf.set("yarn.nodemanager.process-kill-wait.ms", "500");
@@ -150,7 +167,10 @@ public final class Harness {
       yconf.set("spindle.shuffle.listen.host", "localhost");
       yconf.set("spindle.shuffle.metrics.listen", "127.0.0.1:0");
     }
-    MiniYARNCluster yarn = new MiniYARNCluster("spindle", NODE_MANAGERS, 1, 1);
+    if (faults != null) {
+      faults.configureYarn(yconf, work);
+    }
+    MiniYARNCluster yarn = new MiniYARNCluster("spindle", faults == null ? 1 : Faults.RESOURCE_MANAGERS, NODE_MANAGERS, 1, 1);
     if (secure == null) {
       yarn.init(yconf);
       yarn.start();
@@ -167,6 +187,9 @@ public final class Harness {
     // the JVM's shutdown hooks (Hadoop's own among them) run and race with it.
     Runnable stop = () -> {
       long began = System.currentTimeMillis();
+      if (faults != null) {
+        faults.close();
+      }
       try {
         killRunningApps(yarn.getConfig());
       } catch (Exception e) {
@@ -187,18 +210,75 @@ public final class Harness {
     sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> term.countDown());
     sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> term.countDown());
 
+    publishProxyAddress(yarn);
     waitForNodes(yarn.getConfig(), NODE_MANAGERS, 60_000);
     Configuration yc = yarn.getConfig();
     writeXml(dfs.getConfiguration(0), new File(confDir, "core-site.xml"));
     writeXml(dfs.getConfiguration(0), new File(confDir, "hdfs-site.xml"));
     writeXml(yc, new File(confDir, "yarn-site.xml"));
-    writeClusterJson(yarn, dfs, new File(confDir, "cluster.json"));
+    if (faults != null) {
+      faults.serve(yarn, dfs);
+    }
+    writeClusterJson(yarn, dfs, faults, new File(confDir, "cluster.json"));
     System.out.println("MINICLUSTER READY " + confDir);
     System.out.flush();
     term.await();
     stop.run();
     // Everything is stopped; the JVM's remaining hooks have nothing left to do.
     Runtime.getRuntime().halt(0);
+  }
+
+  /**
+   * The RM caches its web proxy's address (RMContextImpl.proxyHostAndPort) from the
+   * configuration it started with, where MiniYARNCluster's web app port is still 0, so
+   * every tracking URL would read http://localhost:0/proxy/APP/, which no browser opens.
+   * Once the web app listens, the cache gets its real address. Hadoop versions without
+   * the cache compute the address afresh and need nothing.
+   */
+  private static void publishProxyAddress(MiniYARNCluster yarn) throws Exception {
+    Configuration c = yarn.getConfig();
+    String[] ids = c.getTrimmedStrings(YarnConfiguration.RM_HA_IDS);
+    for (int i = 0; i < yarn.getNumOfResourceManager(); i++) {
+      String key = YarnConfiguration.RM_WEBAPP_ADDRESS;
+      if (c.getBoolean(YarnConfiguration.RM_HA_ENABLED, false) && i < ids.length) {
+        key = key + "." + ids[i];
+      }
+      String addr = c.get(key);
+      if (addr == null || addr.endsWith(":0")) {
+        throw new IllegalStateException("RM web app address " + key + "=" + addr + " after start");
+      }
+      Object ctx = yarn.getResourceManager(i).getRMContext();
+      java.lang.reflect.Field f;
+      try {
+        f = ctx.getClass().getDeclaredField("proxyHostAndPort");
+      } catch (NoSuchFieldException e) {
+        continue;
+      }
+      f.setAccessible(true);
+      f.set(ctx, addr);
+    }
+  }
+
+  /** Runs Hadoop's own `yarn logs` (LogsCLI) on the cluster; the arguments after --conf-dir DIR are its. */
+  private static int yarnLogs(String[] args) throws Exception {
+    String dir = flag(args, "--conf-dir", null);
+    List<String> rest = new ArrayList<>();
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].equals("--conf-dir")) {
+        i++;
+        continue;
+      }
+      rest.add(args[i]);
+    }
+    YarnConfiguration conf = new YarnConfiguration(loadConf(dir));
+    // As LogsCLI.main does: its web service client (for running applications) is a
+    // process-wide one.
+    org.apache.hadoop.yarn.webapp.util.WebServiceClient.initialize(conf);
+    try {
+      return org.apache.hadoop.util.ToolRunner.run(conf, new org.apache.hadoop.yarn.client.cli.LogsCLI(), rest.toArray(new String[0]));
+    } finally {
+      org.apache.hadoop.yarn.webapp.util.WebServiceClient.destroy();
+    }
   }
 
   private static void writeXml(Configuration c, File f) throws Exception {
@@ -209,7 +289,7 @@ public final class Harness {
     Files.move(tmp.toPath(), f.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
-  private static String q(String s) {
+  static String q(String s) {
     StringBuilder b = new StringBuilder("\"");
     for (char ch : s.toCharArray()) {
       switch (ch) {
@@ -240,12 +320,18 @@ public final class Harness {
     return "[" + String.join(",", out) + "]";
   }
 
-  private static void writeClusterJson(MiniYARNCluster yarn, MiniDFSCluster dfs, File f) throws Exception {
+  private static void writeClusterJson(MiniYARNCluster yarn, MiniDFSCluster dfs, Faults faults, File f) throws Exception {
     Configuration c = yarn.getConfig();
     StringBuilder b = new StringBuilder("{\n");
-    b.append("  \"rm\": ").append(q(c.get("yarn.resourcemanager.address"))).append(",\n");
-    b.append("  \"scheduler\": ").append(q(c.get("yarn.resourcemanager.scheduler.address"))).append(",\n");
-    b.append("  \"rmWebapp\": ").append(q(c.get("yarn.resourcemanager.webapp.address"))).append(",\n");
+    // With HA (the faults cluster) the addresses are per RM id: these name the first
+    // RM, which starts active, and "resourceManagers" lists them all.
+    java.util.function.Function<String, String> rm = k -> faults == null ? c.get(k) : Faults.rmAddress(c, k);
+    b.append("  \"rm\": ").append(q(rm.apply("yarn.resourcemanager.address"))).append(",\n");
+    b.append("  \"scheduler\": ").append(q(rm.apply("yarn.resourcemanager.scheduler.address"))).append(",\n");
+    b.append("  \"rmWebapp\": ").append(q(rm.apply("yarn.resourcemanager.webapp.address"))).append(",\n");
+    if (faults != null) {
+      b.append(faults.json(c, dfs));
+    }
     b.append("  \"defaultFS\": ").append(q(dfs.getConfiguration(0).get("fs.defaultFS"))).append(",\n");
     b.append("  \"nn\": ").append(q(dfs.getNameNode().getNameNodeAddress().getHostString() + ":" + dfs.getNameNodePort())).append(",\n");
     b.append("  \"nodes\": [\n");
@@ -260,6 +346,12 @@ public final class Harness {
     }
     b.append("  ]\n}\n");
     File tmp = new File(f.getPath() + ".tmp");
+    Files.deleteIfExists(tmp.toPath());
+    if (faults != null) {
+      // It holds the control endpoint's token: only this user may read it.
+      Files.createFile(tmp.toPath(), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    }
     Files.writeString(tmp.toPath(), b.toString(), StandardCharsets.UTF_8);
     Files.move(tmp.toPath(), f.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
