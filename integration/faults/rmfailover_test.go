@@ -56,11 +56,19 @@ func TestRMFailoverMidJob(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if mid, err := e.RM.Report(ctx, id); err != nil {
-				t.Fatalf("report from the new RM: %v", err)
-			} else if mid.State != yarn.StateRunning {
-				t.Fatalf("after the failover the application is %s, want RUNNING", mid.State)
-			}
+			// The new RM may show the recovered application ACCEPTED until its AM's
+			// next heartbeat resyncs (Hadoop 3.3.6 does), so wait for RUNNING; an
+			// application that ended here was not carried over mid-job.
+			var mid *yarn.AppReport
+			testenv.Poll(t, "the recovered application RUNNING on the new RM", time.Minute, 100*time.Millisecond, func() bool {
+				if mid, err = e.RM.Report(ctx, id); err != nil {
+					t.Fatalf("report from the new RM: %v", err)
+				}
+				if mid.State.Terminal() {
+					t.Fatalf("after the failover the application ended %s/%s before the job did: %s", mid.State, mid.FinalStatus, mid.Diagnostics)
+				}
+				return mid.State == yarn.StateRunning
+			})
 			res, err := r.Wait()
 			if err != nil {
 				t.Fatal(err)
