@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spindle-engine/spindle/integration/testenv"
 )
 
 // sumsReference is what testjob's Sums job computes: numbers 0..199999 summed by
@@ -107,10 +109,10 @@ func TestShuffleServiceOutlivesKilledExecutors(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no executor process found after the first job")
 		}
-		for _, p := range executorProcesses(t) {
-			if p.app != "" && e.firstJobDone(t, p.app) {
-				if err := syscall.Kill(p.pid, syscall.SIGKILL); err == nil {
-					killed = append(killed, p.pid)
+		for _, p := range testenv.Processes("", "executor") {
+			if p.App != "" && e.firstJobDone(t, p.App) {
+				if err := syscall.Kill(p.PID, syscall.SIGKILL); err == nil {
+					killed = append(killed, p.PID)
 				}
 			}
 		}
@@ -138,45 +140,6 @@ func (e *env) firstJobDone(t *testing.T, app string) bool {
 	return finished >= 12
 }
 
-type process struct {
-	pid int
-	app string
-}
-
-// executorProcesses lists this machine's Spindle executor processes and their
-// applications, from their environments.
-func executorProcesses(t *testing.T) []process {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skip("no /proc to find executor processes")
-	}
-	var out []process
-	for _, d := range entries {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		vars := strings.Split(string(env), "\x00")
-		role, app := "", ""
-		for _, v := range vars {
-			if r, ok := strings.CutPrefix(v, "SPINDLE_ROLE="); ok {
-				role = r
-			}
-			if a, ok := strings.CutPrefix(v, "SPINDLE_APP_ID="); ok {
-				app = a
-			}
-		}
-		if role == "executor" {
-			out = append(out, process{pid: pid, app: app})
-		}
-	}
-	return out
-}
-
 // TestShuffleDaemonRestartsWithoutLoss kills every node's shuffle daemon with
 // SIGKILL between the two jobs: the NodeManagers' aux services restart them on the
 // same ports, they serve the running application from their stores, and the
@@ -197,8 +160,8 @@ func TestShuffleDaemonRestartsWithoutLoss(t *testing.T) {
 			t.Fatal("the first job never ended")
 		}
 		apps := map[string]bool{}
-		for _, p := range executorProcesses(t) {
-			apps[p.app] = apps[p.app] || e.firstJobDone(t, p.app)
+		for _, p := range testenv.Processes("", "executor") {
+			apps[p.App] = apps[p.App] || e.firstJobDone(t, p.App)
 		}
 		for _, ok := range apps {
 			if !ok {
