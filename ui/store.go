@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"slices"
 	"sync"
 	"time"
 )
@@ -243,22 +242,8 @@ func (s *Store) jobEnd(ev Event) {
 
 // trimJobs drops the oldest finished jobs beyond the limit.
 func (s *Store) trimJobs() {
-	finished := 0
-	for _, id := range s.jobOrder {
-		if s.jobs[id].Status != JobRunning {
-			finished++
-		}
-	}
-	for i := 0; finished > s.lim.Jobs && i < len(s.jobOrder); {
-		id := s.jobOrder[i]
-		if s.jobs[id].Status == JobRunning {
-			i++
-			continue
-		}
-		delete(s.jobs, id)
-		s.jobOrder = slices.Delete(s.jobOrder, i, i+1)
-		finished--
-	}
+	s.jobOrder, _ = dropOldest(s.jobOrder, s.jobs, func(j *Job) bool { return j.Status != JobRunning },
+		func(finished, _ int) int { return finished - s.lim.Jobs })
 }
 
 func (s *Store) stageSubmitted(ev Event) {
@@ -303,22 +288,8 @@ func (s *Store) stageCompleted(ev Event) {
 
 // trimStages drops the oldest finished stage attempts beyond the limit.
 func (s *Store) trimStages() {
-	finished := 0
-	for _, k := range s.stageKeys {
-		if s.stages[k].Status != StageActive {
-			finished++
-		}
-	}
-	for i := 0; finished > s.lim.Stages && i < len(s.stageKeys); {
-		k := s.stageKeys[i]
-		if s.stages[k].Status == StageActive {
-			i++
-			continue
-		}
-		delete(s.stages, k)
-		s.stageKeys = slices.Delete(s.stageKeys, i, i+1)
-		finished--
-	}
+	s.stageKeys, _ = dropOldest(s.stageKeys, s.stages, func(st *Stage) bool { return st.Status != StageActive },
+		func(finished, _ int) int { return finished - s.lim.Stages })
 }
 
 func (s *Store) taskStart(ev Event) {
@@ -422,19 +393,13 @@ func (s *Store) taskEnd(ev Event) {
 	s.trimTasks(st)
 }
 
-// trimTasks drops a stage attempt's oldest finished tasks beyond the limit; its
-// counters and totals keep counting them.
+// trimTasks drops a stage attempt's oldest finished tasks beyond the limit on all
+// its tasks; running ones stay, and the stage counts what it dropped.
 func (s *Store) trimTasks(st *Stage) {
-	for i := 0; len(st.tasks) > s.lim.TasksPerStage && i < len(st.order); {
-		id := st.order[i]
-		if st.tasks[id].Status == TaskRunning {
-			i++
-			continue
-		}
-		delete(st.tasks, id)
-		st.order = slices.Delete(st.order, i, i+1)
-		st.DroppedTasks++
-	}
+	var n int
+	st.order, n = dropOldest(st.order, st.tasks, func(t *Task) bool { return t.Status != TaskRunning },
+		func(_, all int) int { return all - s.lim.TasksPerStage })
+	st.DroppedTasks += n
 }
 
 func (s *Store) executor(ev Event) {
@@ -477,22 +442,36 @@ func (s *Store) executor(ev Event) {
 
 // trimExecutors drops the oldest removed executors beyond the limit.
 func (s *Store) trimExecutors() {
-	dead := 0
-	for _, id := range s.execOrder {
-		if !s.execs[id].Active {
-			dead++
+	s.execOrder, _ = dropOldest(s.execOrder, s.execs, func(x *Executor) bool { return !x.Active },
+		func(dead, _ int) int { return dead - s.lim.DeadExecutors })
+}
+
+// dropOldest removes from order, oldest first, and from m as many of the entries
+// done says may go as excess(how many may go, how many there are) asks, in one
+// pass: the store trims on every task end, so a quadratic trim would cost a large
+// stage dearly. It returns the order left and how many it dropped.
+func dropOldest[K comparable, V any](order []K, m map[K]V, done func(V) bool, excess func(done, all int) int) ([]K, int) {
+	n := 0
+	for _, k := range order {
+		if done(m[k]) {
+			n++
 		}
 	}
-	for i := 0; dead > s.lim.DeadExecutors && i < len(s.execOrder); {
-		id := s.execOrder[i]
-		if s.execs[id].Active {
-			i++
+	drop := excess(n, len(order))
+	if drop <= 0 {
+		return order, 0
+	}
+	dropped := 0
+	out := order[:0]
+	for _, k := range order {
+		if dropped < drop && done(m[k]) {
+			delete(m, k)
+			dropped++
 			continue
 		}
-		delete(s.execs, id)
-		s.execOrder = slices.Delete(s.execOrder, i, i+1)
-		dead--
+		out = append(out, k)
 	}
+	return out, dropped
 }
 
 func (m *TaskMetrics) add(o TaskMetrics) {
