@@ -139,7 +139,7 @@ func forward(ctx context.Context, m *Master, send func(*pb.AMMessage)) {
 		select {
 		case e := <-m.Exits():
 			send(&pb.AMMessage{Msg: &pb.AMMessage_Exited{Exited: &pb.ExecutorExited{ExecutorId: e.ExecutorID, ContainerId: e.ContainerID,
-				Kind: int32(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: strings.ToValidUTF8(e.Message, "\uFFFD"), ExitStatus: e.Status}}})
+				Kind: int32(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: strings.ToValidUTF8(e.Message, "\uFFFD"), ExitStatus: e.Status, Diagnostics: strings.ToValidUTF8(e.Diagnostics, "\uFFFD")}}})
 		case err := <-m.Failed():
 			send(&pb.AMMessage{Msg: &pb.AMMessage_Failed{Failed: &pb.Failed{Reason: strings.ToValidUTF8(err.Error(), "\uFFFD"), Kind: kindOf(err)}}})
 		case <-ctx.Done():

@@ -433,7 +433,7 @@ func (l *DriverLink) receive(stream pb.AMLink_AttachServer) error {
 		case *pb.AMMessage_Exited:
 			e := m.Exited
 			select {
-			case l.exits <- ExecutorExit{ExecutorID: e.ExecutorId, ContainerID: e.ContainerId, Kind: allocator.ExitKind(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: e.Message, Status: e.ExitStatus}:
+			case l.exits <- ExecutorExit{ExecutorID: e.ExecutorId, ContainerID: e.ContainerId, Kind: allocator.ExitKind(e.Kind), CountsAsFailure: e.CountsAsFailure, Message: e.Message, Status: e.ExitStatus, Diagnostics: e.Diagnostics}:
 			case <-l.done:
 				return ErrStopped
 			}

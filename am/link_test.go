@@ -82,12 +82,12 @@ func TestLinkCarriesStateAndFinish(t *testing.T) {
 		t.Fatalf("AM got endpoint %q, target %v", endpoint, target)
 	}
 	// An exit the AM reports reaches the driver.
-	if err := stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Exited{Exited: &pb.ExecutorExited{ExecutorId: "2", ContainerId: "c2", Message: "killed for memory", ExitStatus: -104}}}); err != nil {
+	if err := stream.Send(&pb.AMMessage{Msg: &pb.AMMessage_Exited{Exited: &pb.ExecutorExited{ExecutorId: "2", ContainerId: "c2", Message: "killed for memory", ExitStatus: -104, Diagnostics: "running beyond"}}}); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case e := <-l.Exits():
-		if e.ExecutorID != "2" || e.Message != "killed for memory" || e.Status != -104 {
+		if e.ExecutorID != "2" || e.Message != "killed for memory" || e.Status != -104 || e.Diagnostics != "running beyond" {
 			t.Fatalf("exit %+v", e)
 		}
 	case <-ctx.Done():

@@ -64,7 +64,8 @@ type ExecutorExit struct {
 	Kind                    allocator.ExitKind
 	CountsAsFailure         bool
 	Message                 string
-	Status                  int32 // YARN's exit status, e.g. yarn.ExitKilledExceededPMem
+	Status                  int32  // YARN's exit status, e.g. yarn.ExitKilledExceededPMem
+	Diagnostics             string // the NodeManager's text, which Message quotes
 }
 
 // Master is a registered ApplicationMaster and its allocation loop.
@@ -444,7 +445,7 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 			}
 			ev.Str("executor", a.ExecutorID).Str("container", a.ContainerID).Str("kind", a.Kind.String()).Str("message", a.Message).Msg("executor container ended")
 			select {
-			case m.exits <- ExecutorExit{ExecutorID: a.ExecutorID, ContainerID: a.ContainerID, Kind: a.Kind, CountsAsFailure: a.CountsAsFailure, Message: a.Message, Status: a.Status}:
+			case m.exits <- ExecutorExit{ExecutorID: a.ExecutorID, ContainerID: a.ContainerID, Kind: a.Kind, CountsAsFailure: a.CountsAsFailure, Message: a.Message, Status: a.Status, Diagnostics: a.Diagnostics}:
 			case <-ctx.Done():
 			}
 		case allocator.Failed:

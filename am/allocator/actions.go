@@ -25,8 +25,10 @@ type Exit struct {
 	CountsAsFailure bool
 	Message         string
 	// Status is the container's exit status as YARN reported it
-	// (yarn.ExitKilledExceededPMem, …, or the process's exit code).
-	Status int32
+	// (yarn.ExitKilledExceededPMem, …, or the process's exit code), and
+	// Diagnostics the NodeManager's text, which Message quotes.
+	Status      int32
+	Diagnostics string
 }
 
 // Failed ends the application: too many executors failed. It is returned once.

@@ -85,7 +85,7 @@ func (a *Allocator) OnCompleted(cs []Completed) []Action {
 		if kind == ExitDiskFailed && e.host != "" {
 			a.exclude(e.host)
 		}
-		out = append(out, a.exit(Exit{ContainerID: c.ContainerID, ExecutorID: e.id, Kind: kind, CountsAsFailure: counts, Message: msg, Status: c.ExitStatus})...)
+		out = append(out, a.exit(Exit{ContainerID: c.ContainerID, ExecutorID: e.id, Kind: kind, CountsAsFailure: counts, Message: msg, Status: c.ExitStatus, Diagnostics: c.Diagnostics})...)
 	}
 	return out
 }

@@ -358,7 +358,10 @@ type ExecutorExited struct {
 	Message         string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	// exit_status is YARN's ContainerExitStatus or the process's exit code: -104
 	// (physical memory) and -103 (virtual) ask for different advice.
-	ExitStatus    int32 `protobuf:"varint,6,opt,name=exit_status,json=exitStatus,proto3" json:"exit_status,omitempty"`
+	ExitStatus int32 `protobuf:"varint,6,opt,name=exit_status,json=exitStatus,proto3" json:"exit_status,omitempty"`
+	// diagnostics is the NodeManager's own text, which message quotes after
+	// Spindle's advice.
+	Diagnostics   string `protobuf:"bytes,7,opt,name=diagnostics,proto3" json:"diagnostics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -433,6 +436,13 @@ func (x *ExecutorExited) GetExitStatus() int32 {
 		return x.ExitStatus
 	}
 	return 0
+}
+
+func (x *ExecutorExited) GetDiagnostics() string {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return ""
 }
 
 // Failed tells the driver that the application must fail, and why: kind lets the
@@ -935,7 +945,7 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\x04 \x01(\fR\n" +
 	"credential\x12'\n" +
-	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\"\xcf\x01\n" +
+	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\"\xf1\x01\n" +
 	"\x0eExecutorExited\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12!\n" +
@@ -944,7 +954,8 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\x11counts_as_failure\x18\x04 \x01(\bR\x0fcountsAsFailure\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12\x1f\n" +
 	"\vexit_status\x18\x06 \x01(\x05R\n" +
-	"exitStatus\"M\n" +
+	"exitStatus\x12 \n" +
+	"\vdiagnostics\x18\a \x01(\tR\vdiagnostics\"M\n" +
 	"\x06Failed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12+\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"M\n" +

@@ -75,20 +75,11 @@ func memoryKill(e am.ExecutorExit, st executor.State, known bool, c *conf.Conf) 
 	}
 	m := c.Memory()
 	k := &MemoryKillError{Executor: e.ExecutorID, Container: e.ContainerID, Virtual: e.Status == yarn.ExitKilledExceededVMem,
-		ExecutorBytes: m.ExecutorMemory, OverheadBytes: m.Overhead, ContainerBytes: m.ExecutorMemory + m.Overhead, YARN: yarnSaid(e.Message)}
+		ExecutorBytes: m.ExecutorMemory, OverheadBytes: m.Overhead, ContainerBytes: m.ExecutorMemory + m.Overhead, YARN: e.Diagnostics}
 	if known {
 		k.Host, k.HeapBytes, k.RSSBytes, k.Running = st.Host, st.Heartbeat.HeapBytes, st.Heartbeat.RSSBytes, st.Running
 	}
 	return k
-}
-
-// yarnSaid is the NodeManager's part of the allocator's exit message, which
-// prefixes its own shorter advice.
-func yarnSaid(msg string) string {
-	if _, after, ok := strings.Cut(msg, "): "); ok {
-		return after
-	}
-	return msg
 }
 
 func mib(b int64) string { return fmt.Sprintf("%d MiB", b>>20) }

@@ -29,16 +29,16 @@ func TestMemoryKillDiagnostics(t *testing.T) {
 		want  []string
 		not   []string
 	}{
-		{"physical, off-heap", am.ExecutorExit{ExecutorID: "3", ContainerID: "c_03", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededPMem, Message: physMsg}, state, true,
+		{"physical, off-heap", am.ExecutorExit{ExecutorID: "3", ContainerID: "c_03", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededPMem, Message: physMsg, Diagnostics: yarnDiag}, state, true,
 			[]string{"executor 3", "c_03", "node-a:8041", "physical memory limit", "1024 MiB (spindle.executor.memory 512 MiB + spindle.executor.memoryOverhead 512 MiB)",
 				"heap 200 MiB, RSS 890 MiB", "stage 2 partition 5 (attempt 0)", "raise spindle.executor.memoryOverhead", "1025 MB of 1024 MB"},
 			[]string{"Dump of the process-tree", "virtual"}},
-		{"physical, heap at its limit", am.ExecutorExit{ExecutorID: "3", ContainerID: "c_03", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededPMem, Message: physMsg},
+		{"physical, heap at its limit", am.ExecutorExit{ExecutorID: "3", ContainerID: "c_03", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededPMem, Message: physMsg, Diagnostics: yarnDiag},
 			executor.State{Host: "node-a:8041", Heartbeat: executor.Heartbeat{HeapBytes: 500 << 20, RSSBytes: 880 << 20}}, true,
 			[]string{"raise spindle.executor.memory,", "more partitions"}, nil},
-		{"virtual", am.ExecutorExit{ExecutorID: "4", ContainerID: "c_04", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededVMem, Message: virtMsg}, state, true,
+		{"virtual", am.ExecutorExit{ExecutorID: "4", ContainerID: "c_04", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededVMem, Message: virtMsg, Diagnostics: "is running beyond the 'VIRTUAL' memory limit"}, state, true,
 			[]string{"virtual memory limit", "vmem-pmem-ratio", "raise spindle.executor.memoryOverhead"}, nil},
-		{"never heartbeated", am.ExecutorExit{ExecutorID: "5", ContainerID: "c_05", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededPMem, Message: physMsg}, executor.State{}, false,
+		{"never heartbeated", am.ExecutorExit{ExecutorID: "5", ContainerID: "c_05", Kind: allocator.ExitMemoryExceeded, Status: yarn.ExitKilledExceededPMem, Message: physMsg, Diagnostics: yarnDiag}, executor.State{}, false,
 			[]string{"executor 5 (container c_05)", "physical"}, []string{"last reported", "it was running"}},
 	}
 	for _, tt := range tests {
