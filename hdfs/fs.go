@@ -8,6 +8,13 @@
 // security.go and docs/kerberos.md), and FileSystems obtains, renews and cancels
 // delegation tokens.
 //
+// HDFS files are read through colinmarc/hdfs and written by this package's own
+// writer (writer.go, docs/hdfs-writes.md), which, as Hadoop's DFSOutputStream,
+// routes around a DataNode that fails while a block is written, with SASL to
+// DataNodes for dfs.data.transfer.protection authentication or privacy
+// (AES/CTR); with integrity or dfs.encrypt.data.transfer, colinmarc/hdfs's
+// writer still writes, without that recovery.
+//
 // Errors follow the os package: errors.Is(err, fs.ErrNotExist) and fs.ErrExist work
 // whatever the filesystem, as in colinmarc/hdfs; the NameNode's Java exceptions on
 // this package's own calls are mapped in error.go.
@@ -38,6 +45,10 @@ type FileInfo struct {
 type Block struct {
 	Offset, Length int64
 	Hosts          []string
+	// Names are the DataNodes' transfer addresses (ip:port), as Hadoop's
+	// BlockLocation.getNames: on one host, they tell DataNodes apart. Empty
+	// for local files.
+	Names []string
 }
 
 // File is an open file for reading.

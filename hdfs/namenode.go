@@ -77,6 +77,7 @@ func (n *nameNode) blocks(ctx context.Context, path string, start, length int64)
 				host = dn.GetId().GetIpAddr()
 			}
 			blk.Hosts = append(blk.Hosts, host)
+			blk.Names = append(blk.Names, xferAddr(dn))
 		}
 		out = append(out, blk)
 	}

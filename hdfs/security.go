@@ -16,7 +16,8 @@ import (
 )
 
 // How HDFS clients authenticate (see docs/kerberos.md): colinmarc/hdfs keeps the
-// DataNode transfer, with SASL data protection from block access tokens, and its
+// DataNode reads, with SASL data protection from block access tokens (Spindle's
+// own writer, writer.go and datatransfer_sasl.go, does its own for writes), and its
 // NameNode RPC framing; but its NameNode connection is dialled through
 // NamenodeDialFunc into ipc.DialStream, which authenticates as Hadoop's client does
 // (TOKEN with the HDFS delegation token for that NameNode, else KERBEROS, else
@@ -34,6 +35,10 @@ type Security struct {
 	// DataTransferProtection is dfs.data.transfer.protection (the strongest
 	// listed), or privacy with dfs.encrypt.data.transfer.
 	DataTransferProtection string
+	// AESDataTransfer is dfs.encrypt.data.transfer.cipher.suites naming
+	// AES/CTR/NoPadding: with privacy, the DataNode connection is then AES/CTR
+	// after the SASL handshake, rather than DIGEST-MD5's own privacy streams.
+	AESDataTransfer bool
 	// TokenServiceByName is hadoop.security.token.service.use_ip=false.
 	TokenServiceByName bool
 }
@@ -64,6 +69,9 @@ func SecurityFrom(h HadoopConfig) (Security, error) {
 	}
 	if strings.EqualFold(get("dfs.encrypt.data.transfer"), "true") {
 		s.DataTransferProtection = "privacy"
+	}
+	for _, c := range strings.Split(get("dfs.encrypt.data.transfer.cipher.suites"), ",") {
+		s.AESDataTransfer = s.AESDataTransfer || strings.EqualFold(strings.TrimSpace(c), "AES/CTR/NoPadding")
 	}
 	s.TokenServiceByName = strings.EqualFold(get("hadoop.security.token.service.use_ip"), "false")
 	return s, nil

@@ -133,6 +133,12 @@ func TestSecurityFrom(t *testing.T) {
 	if s, _ := SecurityFrom(h); s.DataTransferProtection != "privacy" {
 		t.Fatalf("dfs.encrypt.data.transfer: %q", s.DataTransferProtection)
 	}
+	for suites, want := range map[string]bool{"": false, "AES/CTR/NoPadding": true, " aes/ctr/nopadding ,X": true, "X": false} {
+		h["dfs.encrypt.data.transfer.cipher.suites"] = suites
+		if s, _ := SecurityFrom(h); s.AESDataTransfer != want {
+			t.Errorf("cipher suites %q: AESDataTransfer %v, want %v", suites, s.AESDataTransfer, want)
+		}
+	}
 }
 
 type mapConf map[string]string

@@ -1,7 +1,8 @@
 // The part of HDFS's ClientNamenodeProtocol that Spindle calls itself (colinmarc/hdfs
-// does the rest): block locations for input splits, delegation tokens and the
-// no-overwrite rename of output commits. Field
-// numbers are Hadoop's, from hadoop-hdfs-project/hadoop-hdfs-client/src/main/proto/
+// does the rest): block locations for input splits, delegation tokens, the
+// no-overwrite rename of output commits, and the calls of the file writer
+// (create, addBlock, abandonBlock, updateBlockForPipeline, updatePipeline,
+// complete, renewLease, getServerDefaults). Field numbers are Hadoop's, from hadoop-hdfs-project/hadoop-hdfs-client/src/main/proto/
 // {ClientNamenodeProtocol,hdfs}.proto and hadoop-common's Security.proto; fields
 // Spindle does not read are left out, which the wire format allows.
 
@@ -28,6 +29,65 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type ChecksumTypeProto int32
+
+const (
+	ChecksumTypeProto_CHECKSUM_NULL   ChecksumTypeProto = 0
+	ChecksumTypeProto_CHECKSUM_CRC32  ChecksumTypeProto = 1
+	ChecksumTypeProto_CHECKSUM_CRC32C ChecksumTypeProto = 2
+)
+
+// Enum value maps for ChecksumTypeProto.
+var (
+	ChecksumTypeProto_name = map[int32]string{
+		0: "CHECKSUM_NULL",
+		1: "CHECKSUM_CRC32",
+		2: "CHECKSUM_CRC32C",
+	}
+	ChecksumTypeProto_value = map[string]int32{
+		"CHECKSUM_NULL":   0,
+		"CHECKSUM_CRC32":  1,
+		"CHECKSUM_CRC32C": 2,
+	}
+)
+
+func (x ChecksumTypeProto) Enum() *ChecksumTypeProto {
+	p := new(ChecksumTypeProto)
+	*p = x
+	return p
+}
+
+func (x ChecksumTypeProto) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChecksumTypeProto) Descriptor() protoreflect.EnumDescriptor {
+	return file_hdfs_pb_namenode_proto_enumTypes[0].Descriptor()
+}
+
+func (ChecksumTypeProto) Type() protoreflect.EnumType {
+	return &file_hdfs_pb_namenode_proto_enumTypes[0]
+}
+
+func (x ChecksumTypeProto) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *ChecksumTypeProto) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = ChecksumTypeProto(num)
+	return nil
+}
+
+// Deprecated: Use ChecksumTypeProto.Descriptor instead.
+func (ChecksumTypeProto) EnumDescriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{0}
+}
 
 // getDelegationToken, renewDelegationToken and cancelDelegationToken take
 // hadoop-common's Security.proto messages.
@@ -457,6 +517,8 @@ type LocatedBlockProto struct {
 	Offset        *uint64                `protobuf:"varint,2,opt,name=offset" json:"offset,omitempty"` // of the block in the file
 	Locs          []*DatanodeInfoProto   `protobuf:"bytes,3,rep,name=locs" json:"locs,omitempty"`
 	Corrupt       *bool                  `protobuf:"varint,4,opt,name=corrupt" json:"corrupt,omitempty"`
+	BlockToken    *pb.TokenProto         `protobuf:"bytes,5,opt,name=blockToken" json:"blockToken,omitempty"` // the block access token
+	StorageIDs    []string               `protobuf:"bytes,8,rep,name=storageIDs" json:"storageIDs,omitempty"` // one per loc
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -517,6 +579,20 @@ func (x *LocatedBlockProto) GetCorrupt() bool {
 		return *x.Corrupt
 	}
 	return false
+}
+
+func (x *LocatedBlockProto) GetBlockToken() *pb.TokenProto {
+	if x != nil {
+		return x.BlockToken
+	}
+	return nil
+}
+
+func (x *LocatedBlockProto) GetStorageIDs() []string {
+	if x != nil {
+		return x.StorageIDs
+	}
+	return nil
 }
 
 type ExtendedBlockProto struct {
@@ -587,6 +663,10 @@ func (x *ExtendedBlockProto) GetNumBytes() uint64 {
 	return 0
 }
 
+// DatanodeInfoProto and DatanodeIDProto have more fields, some required, that the
+// writer hands back to the NameNode and DataNodes (excludeNodes, targets,
+// newNodes): Go keeps a message's unknown fields and marshals them again, so what
+// goes back is what came.
 type DatanodeInfoProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            *DatanodeIDProto       `protobuf:"bytes,1,opt,name=id" json:"id,omitempty"`
@@ -806,6 +886,1049 @@ func (*Rename2ResponseProto) Descriptor() ([]byte, []int) {
 	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{14}
 }
 
+type FsPermissionProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Perm          *uint32                `protobuf:"varint,1,req,name=perm" json:"perm,omitempty"` // the Unix mode bits
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FsPermissionProto) Reset() {
+	*x = FsPermissionProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FsPermissionProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FsPermissionProto) ProtoMessage() {}
+
+func (x *FsPermissionProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FsPermissionProto.ProtoReflect.Descriptor instead.
+func (*FsPermissionProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FsPermissionProto) GetPerm() uint32 {
+	if x != nil && x.Perm != nil {
+		return *x.Perm
+	}
+	return 0
+}
+
+// create with createFlag CREATE (1) only: it fails with FileAlreadyExistsException
+// when src exists.
+type CreateRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Src           *string                `protobuf:"bytes,1,req,name=src" json:"src,omitempty"`
+	Masked        *FsPermissionProto     `protobuf:"bytes,2,req,name=masked" json:"masked,omitempty"`
+	ClientName    *string                `protobuf:"bytes,3,req,name=clientName" json:"clientName,omitempty"` // the lease holder
+	CreateFlag    *uint32                `protobuf:"varint,4,req,name=createFlag" json:"createFlag,omitempty"`
+	CreateParent  *bool                  `protobuf:"varint,5,req,name=createParent" json:"createParent,omitempty"`
+	Replication   *uint32                `protobuf:"varint,6,req,name=replication" json:"replication,omitempty"`
+	BlockSize     *uint64                `protobuf:"varint,7,req,name=blockSize" json:"blockSize,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRequestProto) Reset() {
+	*x = CreateRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRequestProto) ProtoMessage() {}
+
+func (x *CreateRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRequestProto.ProtoReflect.Descriptor instead.
+func (*CreateRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateRequestProto) GetSrc() string {
+	if x != nil && x.Src != nil {
+		return *x.Src
+	}
+	return ""
+}
+
+func (x *CreateRequestProto) GetMasked() *FsPermissionProto {
+	if x != nil {
+		return x.Masked
+	}
+	return nil
+}
+
+func (x *CreateRequestProto) GetClientName() string {
+	if x != nil && x.ClientName != nil {
+		return *x.ClientName
+	}
+	return ""
+}
+
+func (x *CreateRequestProto) GetCreateFlag() uint32 {
+	if x != nil && x.CreateFlag != nil {
+		return *x.CreateFlag
+	}
+	return 0
+}
+
+func (x *CreateRequestProto) GetCreateParent() bool {
+	if x != nil && x.CreateParent != nil {
+		return *x.CreateParent
+	}
+	return false
+}
+
+func (x *CreateRequestProto) GetReplication() uint32 {
+	if x != nil && x.Replication != nil {
+		return *x.Replication
+	}
+	return 0
+}
+
+func (x *CreateRequestProto) GetBlockSize() uint64 {
+	if x != nil && x.BlockSize != nil {
+		return *x.BlockSize
+	}
+	return 0
+}
+
+type CreateResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Fs            *HdfsFileStatusProto   `protobuf:"bytes,1,opt,name=fs" json:"fs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateResponseProto) Reset() {
+	*x = CreateResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateResponseProto) ProtoMessage() {}
+
+func (x *CreateResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateResponseProto.ProtoReflect.Descriptor instead.
+func (*CreateResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateResponseProto) GetFs() *HdfsFileStatusProto {
+	if x != nil {
+		return x.Fs
+	}
+	return nil
+}
+
+type HdfsFileStatusProto struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	BlockReplication *uint32                `protobuf:"varint,10,opt,name=block_replication,json=blockReplication" json:"block_replication,omitempty"`
+	Blocksize        *uint64                `protobuf:"varint,11,opt,name=blocksize" json:"blocksize,omitempty"`
+	FileId           *uint64                `protobuf:"varint,13,opt,name=fileId" json:"fileId,omitempty"`
+	Flags            *uint32                `protobuf:"varint,18,opt,name=flags" json:"flags,omitempty"` // HAS_CRYPT 0x02, HAS_EC 0x04
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *HdfsFileStatusProto) Reset() {
+	*x = HdfsFileStatusProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HdfsFileStatusProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HdfsFileStatusProto) ProtoMessage() {}
+
+func (x *HdfsFileStatusProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HdfsFileStatusProto.ProtoReflect.Descriptor instead.
+func (*HdfsFileStatusProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *HdfsFileStatusProto) GetBlockReplication() uint32 {
+	if x != nil && x.BlockReplication != nil {
+		return *x.BlockReplication
+	}
+	return 0
+}
+
+func (x *HdfsFileStatusProto) GetBlocksize() uint64 {
+	if x != nil && x.Blocksize != nil {
+		return *x.Blocksize
+	}
+	return 0
+}
+
+func (x *HdfsFileStatusProto) GetFileId() uint64 {
+	if x != nil && x.FileId != nil {
+		return *x.FileId
+	}
+	return 0
+}
+
+func (x *HdfsFileStatusProto) GetFlags() uint32 {
+	if x != nil && x.Flags != nil {
+		return *x.Flags
+	}
+	return 0
+}
+
+type GetServerDefaultsRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerDefaultsRequestProto) Reset() {
+	*x = GetServerDefaultsRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerDefaultsRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerDefaultsRequestProto) ProtoMessage() {}
+
+func (x *GetServerDefaultsRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerDefaultsRequestProto.ProtoReflect.Descriptor instead.
+func (*GetServerDefaultsRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{19}
+}
+
+type GetServerDefaultsResponseProto struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ServerDefaults *FsServerDefaultsProto `protobuf:"bytes,1,req,name=serverDefaults" json:"serverDefaults,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetServerDefaultsResponseProto) Reset() {
+	*x = GetServerDefaultsResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerDefaultsResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerDefaultsResponseProto) ProtoMessage() {}
+
+func (x *GetServerDefaultsResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerDefaultsResponseProto.ProtoReflect.Descriptor instead.
+func (*GetServerDefaultsResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetServerDefaultsResponseProto) GetServerDefaults() *FsServerDefaultsProto {
+	if x != nil {
+		return x.ServerDefaults
+	}
+	return nil
+}
+
+type FsServerDefaultsProto struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	BlockSize           *uint64                `protobuf:"varint,1,opt,name=blockSize" json:"blockSize,omitempty"`
+	BytesPerChecksum    *uint32                `protobuf:"varint,2,opt,name=bytesPerChecksum" json:"bytesPerChecksum,omitempty"`
+	WritePacketSize     *uint32                `protobuf:"varint,3,opt,name=writePacketSize" json:"writePacketSize,omitempty"`
+	Replication         *uint32                `protobuf:"varint,4,opt,name=replication" json:"replication,omitempty"`
+	EncryptDataTransfer *bool                  `protobuf:"varint,6,opt,name=encryptDataTransfer" json:"encryptDataTransfer,omitempty"`
+	ChecksumType        *ChecksumTypeProto     `protobuf:"varint,8,opt,name=checksumType,enum=spindle.hdfs.ChecksumTypeProto,def=1" json:"checksumType,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+// Default values for FsServerDefaultsProto fields.
+const (
+	Default_FsServerDefaultsProto_ChecksumType = ChecksumTypeProto_CHECKSUM_CRC32
+)
+
+func (x *FsServerDefaultsProto) Reset() {
+	*x = FsServerDefaultsProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FsServerDefaultsProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FsServerDefaultsProto) ProtoMessage() {}
+
+func (x *FsServerDefaultsProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FsServerDefaultsProto.ProtoReflect.Descriptor instead.
+func (*FsServerDefaultsProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *FsServerDefaultsProto) GetBlockSize() uint64 {
+	if x != nil && x.BlockSize != nil {
+		return *x.BlockSize
+	}
+	return 0
+}
+
+func (x *FsServerDefaultsProto) GetBytesPerChecksum() uint32 {
+	if x != nil && x.BytesPerChecksum != nil {
+		return *x.BytesPerChecksum
+	}
+	return 0
+}
+
+func (x *FsServerDefaultsProto) GetWritePacketSize() uint32 {
+	if x != nil && x.WritePacketSize != nil {
+		return *x.WritePacketSize
+	}
+	return 0
+}
+
+func (x *FsServerDefaultsProto) GetReplication() uint32 {
+	if x != nil && x.Replication != nil {
+		return *x.Replication
+	}
+	return 0
+}
+
+func (x *FsServerDefaultsProto) GetEncryptDataTransfer() bool {
+	if x != nil && x.EncryptDataTransfer != nil {
+		return *x.EncryptDataTransfer
+	}
+	return false
+}
+
+func (x *FsServerDefaultsProto) GetChecksumType() ChecksumTypeProto {
+	if x != nil && x.ChecksumType != nil {
+		return *x.ChecksumType
+	}
+	return Default_FsServerDefaultsProto_ChecksumType
+}
+
+type AddBlockRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Src           *string                `protobuf:"bytes,1,req,name=src" json:"src,omitempty"`
+	ClientName    *string                `protobuf:"bytes,2,req,name=clientName" json:"clientName,omitempty"`
+	Previous      *ExtendedBlockProto    `protobuf:"bytes,3,opt,name=previous" json:"previous,omitempty"`         // the last block, complete, with its length
+	ExcludeNodes  []*DatanodeInfoProto   `protobuf:"bytes,4,rep,name=excludeNodes" json:"excludeNodes,omitempty"` // DataNodes that failed this writer
+	FileId        *uint64                `protobuf:"varint,5,opt,name=fileId" json:"fileId,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddBlockRequestProto) Reset() {
+	*x = AddBlockRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddBlockRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddBlockRequestProto) ProtoMessage() {}
+
+func (x *AddBlockRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddBlockRequestProto.ProtoReflect.Descriptor instead.
+func (*AddBlockRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AddBlockRequestProto) GetSrc() string {
+	if x != nil && x.Src != nil {
+		return *x.Src
+	}
+	return ""
+}
+
+func (x *AddBlockRequestProto) GetClientName() string {
+	if x != nil && x.ClientName != nil {
+		return *x.ClientName
+	}
+	return ""
+}
+
+func (x *AddBlockRequestProto) GetPrevious() *ExtendedBlockProto {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+func (x *AddBlockRequestProto) GetExcludeNodes() []*DatanodeInfoProto {
+	if x != nil {
+		return x.ExcludeNodes
+	}
+	return nil
+}
+
+func (x *AddBlockRequestProto) GetFileId() uint64 {
+	if x != nil && x.FileId != nil {
+		return *x.FileId
+	}
+	return 0
+}
+
+type AddBlockResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Block         *LocatedBlockProto     `protobuf:"bytes,1,req,name=block" json:"block,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddBlockResponseProto) Reset() {
+	*x = AddBlockResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddBlockResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddBlockResponseProto) ProtoMessage() {}
+
+func (x *AddBlockResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddBlockResponseProto.ProtoReflect.Descriptor instead.
+func (*AddBlockResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AddBlockResponseProto) GetBlock() *LocatedBlockProto {
+	if x != nil {
+		return x.Block
+	}
+	return nil
+}
+
+type AbandonBlockRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	B             *ExtendedBlockProto    `protobuf:"bytes,1,req,name=b" json:"b,omitempty"`
+	Src           *string                `protobuf:"bytes,2,req,name=src" json:"src,omitempty"`
+	Holder        *string                `protobuf:"bytes,3,req,name=holder" json:"holder,omitempty"`
+	FileId        *uint64                `protobuf:"varint,4,opt,name=fileId" json:"fileId,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbandonBlockRequestProto) Reset() {
+	*x = AbandonBlockRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbandonBlockRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbandonBlockRequestProto) ProtoMessage() {}
+
+func (x *AbandonBlockRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbandonBlockRequestProto.ProtoReflect.Descriptor instead.
+func (*AbandonBlockRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AbandonBlockRequestProto) GetB() *ExtendedBlockProto {
+	if x != nil {
+		return x.B
+	}
+	return nil
+}
+
+func (x *AbandonBlockRequestProto) GetSrc() string {
+	if x != nil && x.Src != nil {
+		return *x.Src
+	}
+	return ""
+}
+
+func (x *AbandonBlockRequestProto) GetHolder() string {
+	if x != nil && x.Holder != nil {
+		return *x.Holder
+	}
+	return ""
+}
+
+func (x *AbandonBlockRequestProto) GetFileId() uint64 {
+	if x != nil && x.FileId != nil {
+		return *x.FileId
+	}
+	return 0
+}
+
+type AbandonBlockResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbandonBlockResponseProto) Reset() {
+	*x = AbandonBlockResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbandonBlockResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbandonBlockResponseProto) ProtoMessage() {}
+
+func (x *AbandonBlockResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbandonBlockResponseProto.ProtoReflect.Descriptor instead.
+func (*AbandonBlockResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{25}
+}
+
+type UpdateBlockForPipelineRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Block         *ExtendedBlockProto    `protobuf:"bytes,1,req,name=block" json:"block,omitempty"`
+	ClientName    *string                `protobuf:"bytes,2,req,name=clientName" json:"clientName,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateBlockForPipelineRequestProto) Reset() {
+	*x = UpdateBlockForPipelineRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateBlockForPipelineRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateBlockForPipelineRequestProto) ProtoMessage() {}
+
+func (x *UpdateBlockForPipelineRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateBlockForPipelineRequestProto.ProtoReflect.Descriptor instead.
+func (*UpdateBlockForPipelineRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateBlockForPipelineRequestProto) GetBlock() *ExtendedBlockProto {
+	if x != nil {
+		return x.Block
+	}
+	return nil
+}
+
+func (x *UpdateBlockForPipelineRequestProto) GetClientName() string {
+	if x != nil && x.ClientName != nil {
+		return *x.ClientName
+	}
+	return ""
+}
+
+type UpdateBlockForPipelineResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Block         *LocatedBlockProto     `protobuf:"bytes,1,req,name=block" json:"block,omitempty"` // the new generation stamp and block token
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateBlockForPipelineResponseProto) Reset() {
+	*x = UpdateBlockForPipelineResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateBlockForPipelineResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateBlockForPipelineResponseProto) ProtoMessage() {}
+
+func (x *UpdateBlockForPipelineResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateBlockForPipelineResponseProto.ProtoReflect.Descriptor instead.
+func (*UpdateBlockForPipelineResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateBlockForPipelineResponseProto) GetBlock() *LocatedBlockProto {
+	if x != nil {
+		return x.Block
+	}
+	return nil
+}
+
+type UpdatePipelineRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientName    *string                `protobuf:"bytes,1,req,name=clientName" json:"clientName,omitempty"`
+	OldBlock      *ExtendedBlockProto    `protobuf:"bytes,2,req,name=oldBlock" json:"oldBlock,omitempty"`
+	NewBlock      *ExtendedBlockProto    `protobuf:"bytes,3,req,name=newBlock" json:"newBlock,omitempty"`
+	NewNodes      []*DatanodeIDProto     `protobuf:"bytes,4,rep,name=newNodes" json:"newNodes,omitempty"`
+	StorageIDs    []string               `protobuf:"bytes,5,rep,name=storageIDs" json:"storageIDs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePipelineRequestProto) Reset() {
+	*x = UpdatePipelineRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePipelineRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePipelineRequestProto) ProtoMessage() {}
+
+func (x *UpdatePipelineRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePipelineRequestProto.ProtoReflect.Descriptor instead.
+func (*UpdatePipelineRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UpdatePipelineRequestProto) GetClientName() string {
+	if x != nil && x.ClientName != nil {
+		return *x.ClientName
+	}
+	return ""
+}
+
+func (x *UpdatePipelineRequestProto) GetOldBlock() *ExtendedBlockProto {
+	if x != nil {
+		return x.OldBlock
+	}
+	return nil
+}
+
+func (x *UpdatePipelineRequestProto) GetNewBlock() *ExtendedBlockProto {
+	if x != nil {
+		return x.NewBlock
+	}
+	return nil
+}
+
+func (x *UpdatePipelineRequestProto) GetNewNodes() []*DatanodeIDProto {
+	if x != nil {
+		return x.NewNodes
+	}
+	return nil
+}
+
+func (x *UpdatePipelineRequestProto) GetStorageIDs() []string {
+	if x != nil {
+		return x.StorageIDs
+	}
+	return nil
+}
+
+type UpdatePipelineResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePipelineResponseProto) Reset() {
+	*x = UpdatePipelineResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePipelineResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePipelineResponseProto) ProtoMessage() {}
+
+func (x *UpdatePipelineResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePipelineResponseProto.ProtoReflect.Descriptor instead.
+func (*UpdatePipelineResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{29}
+}
+
+type CompleteRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Src           *string                `protobuf:"bytes,1,req,name=src" json:"src,omitempty"`
+	ClientName    *string                `protobuf:"bytes,2,req,name=clientName" json:"clientName,omitempty"`
+	Last          *ExtendedBlockProto    `protobuf:"bytes,3,opt,name=last" json:"last,omitempty"`
+	FileId        *uint64                `protobuf:"varint,4,opt,name=fileId" json:"fileId,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteRequestProto) Reset() {
+	*x = CompleteRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteRequestProto) ProtoMessage() {}
+
+func (x *CompleteRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteRequestProto.ProtoReflect.Descriptor instead.
+func (*CompleteRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CompleteRequestProto) GetSrc() string {
+	if x != nil && x.Src != nil {
+		return *x.Src
+	}
+	return ""
+}
+
+func (x *CompleteRequestProto) GetClientName() string {
+	if x != nil && x.ClientName != nil {
+		return *x.ClientName
+	}
+	return ""
+}
+
+func (x *CompleteRequestProto) GetLast() *ExtendedBlockProto {
+	if x != nil {
+		return x.Last
+	}
+	return nil
+}
+
+func (x *CompleteRequestProto) GetFileId() uint64 {
+	if x != nil && x.FileId != nil {
+		return *x.FileId
+	}
+	return 0
+}
+
+type CompleteResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *bool                  `protobuf:"varint,1,req,name=result" json:"result,omitempty"` // false while the last block has too few replicas reported
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteResponseProto) Reset() {
+	*x = CompleteResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteResponseProto) ProtoMessage() {}
+
+func (x *CompleteResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteResponseProto.ProtoReflect.Descriptor instead.
+func (*CompleteResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CompleteResponseProto) GetResult() bool {
+	if x != nil && x.Result != nil {
+		return *x.Result
+	}
+	return false
+}
+
+type RenewLeaseRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientName    *string                `protobuf:"bytes,1,req,name=clientName" json:"clientName,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewLeaseRequestProto) Reset() {
+	*x = RenewLeaseRequestProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewLeaseRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewLeaseRequestProto) ProtoMessage() {}
+
+func (x *RenewLeaseRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewLeaseRequestProto.ProtoReflect.Descriptor instead.
+func (*RenewLeaseRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RenewLeaseRequestProto) GetClientName() string {
+	if x != nil && x.ClientName != nil {
+		return *x.ClientName
+	}
+	return ""
+}
+
+type RenewLeaseResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewLeaseResponseProto) Reset() {
+	*x = RenewLeaseResponseProto{}
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewLeaseResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewLeaseResponseProto) ProtoMessage() {}
+
+func (x *RenewLeaseResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfs_pb_namenode_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewLeaseResponseProto.ProtoReflect.Descriptor instead.
+func (*RenewLeaseResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfs_pb_namenode_proto_rawDescGZIP(), []int{33}
+}
+
 var File_hdfs_pb_namenode_proto protoreflect.FileDescriptor
 
 const file_hdfs_pb_namenode_proto_rawDesc = "" +
@@ -833,12 +1956,18 @@ const file_hdfs_pb_namenode_proto_rawDesc = "" +
 	"fileLength\x18\x01 \x01(\x04R\n" +
 	"fileLength\x127\n" +
 	"\x06blocks\x18\x02 \x03(\v2\x1f.spindle.hdfs.LocatedBlockProtoR\x06blocks\x12,\n" +
-	"\x11underConstruction\x18\x03 \x01(\bR\x11underConstruction\"\xaa\x01\n" +
+	"\x11underConstruction\x18\x03 \x01(\bR\x11underConstruction\"\x83\x02\n" +
 	"\x11LocatedBlockProto\x12.\n" +
 	"\x01b\x18\x01 \x01(\v2 .spindle.hdfs.ExtendedBlockProtoR\x01b\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x123\n" +
 	"\x04locs\x18\x03 \x03(\v2\x1f.spindle.hdfs.DatanodeInfoProtoR\x04locs\x12\x18\n" +
-	"\acorrupt\x18\x04 \x01(\bR\acorrupt\"\x8c\x01\n" +
+	"\acorrupt\x18\x04 \x01(\bR\acorrupt\x127\n" +
+	"\n" +
+	"blockToken\x18\x05 \x01(\v2\x17.spindle.ipc.TokenProtoR\n" +
+	"blockToken\x12\x1e\n" +
+	"\n" +
+	"storageIDs\x18\b \x03(\tR\n" +
+	"storageIDs\"\x8c\x01\n" +
 	"\x12ExtendedBlockProto\x12\x16\n" +
 	"\x06poolId\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
 	"\ablockId\x18\x02 \x01(\x04R\ablockId\x12(\n" +
@@ -856,7 +1985,91 @@ const file_hdfs_pb_namenode_proto_rawDesc = "" +
 	"\x03src\x18\x01 \x02(\tR\x03src\x12\x10\n" +
 	"\x03dst\x18\x02 \x02(\tR\x03dst\x12$\n" +
 	"\roverwriteDest\x18\x03 \x02(\bR\roverwriteDest\"\x16\n" +
-	"\x14Rename2ResponseProtoB+Z)github.com/spindle-engine/spindle/hdfs/pb"
+	"\x14Rename2ResponseProto\"'\n" +
+	"\x11FsPermissionProto\x12\x12\n" +
+	"\x04perm\x18\x01 \x02(\rR\x04perm\"\x83\x02\n" +
+	"\x12CreateRequestProto\x12\x10\n" +
+	"\x03src\x18\x01 \x02(\tR\x03src\x127\n" +
+	"\x06masked\x18\x02 \x02(\v2\x1f.spindle.hdfs.FsPermissionProtoR\x06masked\x12\x1e\n" +
+	"\n" +
+	"clientName\x18\x03 \x02(\tR\n" +
+	"clientName\x12\x1e\n" +
+	"\n" +
+	"createFlag\x18\x04 \x02(\rR\n" +
+	"createFlag\x12\"\n" +
+	"\fcreateParent\x18\x05 \x02(\bR\fcreateParent\x12 \n" +
+	"\vreplication\x18\x06 \x02(\rR\vreplication\x12\x1c\n" +
+	"\tblockSize\x18\a \x02(\x04R\tblockSize\"H\n" +
+	"\x13CreateResponseProto\x121\n" +
+	"\x02fs\x18\x01 \x01(\v2!.spindle.hdfs.HdfsFileStatusProtoR\x02fs\"\x8e\x01\n" +
+	"\x13HdfsFileStatusProto\x12+\n" +
+	"\x11block_replication\x18\n" +
+	" \x01(\rR\x10blockReplication\x12\x1c\n" +
+	"\tblocksize\x18\v \x01(\x04R\tblocksize\x12\x16\n" +
+	"\x06fileId\x18\r \x01(\x04R\x06fileId\x12\x14\n" +
+	"\x05flags\x18\x12 \x01(\rR\x05flags\"\x1f\n" +
+	"\x1dGetServerDefaultsRequestProto\"m\n" +
+	"\x1eGetServerDefaultsResponseProto\x12K\n" +
+	"\x0eserverDefaults\x18\x01 \x02(\v2#.spindle.hdfs.FsServerDefaultsProtoR\x0eserverDefaults\"\xb4\x02\n" +
+	"\x15FsServerDefaultsProto\x12\x1c\n" +
+	"\tblockSize\x18\x01 \x01(\x04R\tblockSize\x12*\n" +
+	"\x10bytesPerChecksum\x18\x02 \x01(\rR\x10bytesPerChecksum\x12(\n" +
+	"\x0fwritePacketSize\x18\x03 \x01(\rR\x0fwritePacketSize\x12 \n" +
+	"\vreplication\x18\x04 \x01(\rR\vreplication\x120\n" +
+	"\x13encryptDataTransfer\x18\x06 \x01(\bR\x13encryptDataTransfer\x12S\n" +
+	"\fchecksumType\x18\b \x01(\x0e2\x1f.spindle.hdfs.ChecksumTypeProto:\x0eCHECKSUM_CRC32R\fchecksumType\"\xe3\x01\n" +
+	"\x14AddBlockRequestProto\x12\x10\n" +
+	"\x03src\x18\x01 \x02(\tR\x03src\x12\x1e\n" +
+	"\n" +
+	"clientName\x18\x02 \x02(\tR\n" +
+	"clientName\x12<\n" +
+	"\bprevious\x18\x03 \x01(\v2 .spindle.hdfs.ExtendedBlockProtoR\bprevious\x12C\n" +
+	"\fexcludeNodes\x18\x04 \x03(\v2\x1f.spindle.hdfs.DatanodeInfoProtoR\fexcludeNodes\x12\x16\n" +
+	"\x06fileId\x18\x05 \x01(\x04R\x06fileId\"N\n" +
+	"\x15AddBlockResponseProto\x125\n" +
+	"\x05block\x18\x01 \x02(\v2\x1f.spindle.hdfs.LocatedBlockProtoR\x05block\"\x8c\x01\n" +
+	"\x18AbandonBlockRequestProto\x12.\n" +
+	"\x01b\x18\x01 \x02(\v2 .spindle.hdfs.ExtendedBlockProtoR\x01b\x12\x10\n" +
+	"\x03src\x18\x02 \x02(\tR\x03src\x12\x16\n" +
+	"\x06holder\x18\x03 \x02(\tR\x06holder\x12\x16\n" +
+	"\x06fileId\x18\x04 \x01(\x04R\x06fileId\"\x1b\n" +
+	"\x19AbandonBlockResponseProto\"|\n" +
+	"\"UpdateBlockForPipelineRequestProto\x126\n" +
+	"\x05block\x18\x01 \x02(\v2 .spindle.hdfs.ExtendedBlockProtoR\x05block\x12\x1e\n" +
+	"\n" +
+	"clientName\x18\x02 \x02(\tR\n" +
+	"clientName\"\\\n" +
+	"#UpdateBlockForPipelineResponseProto\x125\n" +
+	"\x05block\x18\x01 \x02(\v2\x1f.spindle.hdfs.LocatedBlockProtoR\x05block\"\x93\x02\n" +
+	"\x1aUpdatePipelineRequestProto\x12\x1e\n" +
+	"\n" +
+	"clientName\x18\x01 \x02(\tR\n" +
+	"clientName\x12<\n" +
+	"\boldBlock\x18\x02 \x02(\v2 .spindle.hdfs.ExtendedBlockProtoR\boldBlock\x12<\n" +
+	"\bnewBlock\x18\x03 \x02(\v2 .spindle.hdfs.ExtendedBlockProtoR\bnewBlock\x129\n" +
+	"\bnewNodes\x18\x04 \x03(\v2\x1d.spindle.hdfs.DatanodeIDProtoR\bnewNodes\x12\x1e\n" +
+	"\n" +
+	"storageIDs\x18\x05 \x03(\tR\n" +
+	"storageIDs\"\x1d\n" +
+	"\x1bUpdatePipelineResponseProto\"\x96\x01\n" +
+	"\x14CompleteRequestProto\x12\x10\n" +
+	"\x03src\x18\x01 \x02(\tR\x03src\x12\x1e\n" +
+	"\n" +
+	"clientName\x18\x02 \x02(\tR\n" +
+	"clientName\x124\n" +
+	"\x04last\x18\x03 \x01(\v2 .spindle.hdfs.ExtendedBlockProtoR\x04last\x12\x16\n" +
+	"\x06fileId\x18\x04 \x01(\x04R\x06fileId\"/\n" +
+	"\x15CompleteResponseProto\x12\x16\n" +
+	"\x06result\x18\x01 \x02(\bR\x06result\"8\n" +
+	"\x16RenewLeaseRequestProto\x12\x1e\n" +
+	"\n" +
+	"clientName\x18\x01 \x02(\tR\n" +
+	"clientName\"\x19\n" +
+	"\x17RenewLeaseResponseProto*O\n" +
+	"\x11ChecksumTypeProto\x12\x11\n" +
+	"\rCHECKSUM_NULL\x10\x00\x12\x12\n" +
+	"\x0eCHECKSUM_CRC32\x10\x01\x12\x13\n" +
+	"\x0fCHECKSUM_CRC32C\x10\x02B+Z)github.com/spindle-engine/spindle/hdfs/pb"
 
 var (
 	file_hdfs_pb_namenode_proto_rawDescOnce sync.Once
@@ -870,39 +2083,75 @@ func file_hdfs_pb_namenode_proto_rawDescGZIP() []byte {
 	return file_hdfs_pb_namenode_proto_rawDescData
 }
 
-var file_hdfs_pb_namenode_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_hdfs_pb_namenode_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_hdfs_pb_namenode_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_hdfs_pb_namenode_proto_goTypes = []any{
-	(*GetDelegationTokenRequestProto)(nil),     // 0: spindle.hdfs.GetDelegationTokenRequestProto
-	(*GetDelegationTokenResponseProto)(nil),    // 1: spindle.hdfs.GetDelegationTokenResponseProto
-	(*RenewDelegationTokenRequestProto)(nil),   // 2: spindle.hdfs.RenewDelegationTokenRequestProto
-	(*RenewDelegationTokenResponseProto)(nil),  // 3: spindle.hdfs.RenewDelegationTokenResponseProto
-	(*CancelDelegationTokenRequestProto)(nil),  // 4: spindle.hdfs.CancelDelegationTokenRequestProto
-	(*CancelDelegationTokenResponseProto)(nil), // 5: spindle.hdfs.CancelDelegationTokenResponseProto
-	(*GetBlockLocationsRequestProto)(nil),      // 6: spindle.hdfs.GetBlockLocationsRequestProto
-	(*GetBlockLocationsResponseProto)(nil),     // 7: spindle.hdfs.GetBlockLocationsResponseProto
-	(*LocatedBlocksProto)(nil),                 // 8: spindle.hdfs.LocatedBlocksProto
-	(*LocatedBlockProto)(nil),                  // 9: spindle.hdfs.LocatedBlockProto
-	(*ExtendedBlockProto)(nil),                 // 10: spindle.hdfs.ExtendedBlockProto
-	(*DatanodeInfoProto)(nil),                  // 11: spindle.hdfs.DatanodeInfoProto
-	(*DatanodeIDProto)(nil),                    // 12: spindle.hdfs.DatanodeIDProto
-	(*Rename2RequestProto)(nil),                // 13: spindle.hdfs.Rename2RequestProto
-	(*Rename2ResponseProto)(nil),               // 14: spindle.hdfs.Rename2ResponseProto
-	(*pb.TokenProto)(nil),                      // 15: spindle.ipc.TokenProto
+	(ChecksumTypeProto)(0),                      // 0: spindle.hdfs.ChecksumTypeProto
+	(*GetDelegationTokenRequestProto)(nil),      // 1: spindle.hdfs.GetDelegationTokenRequestProto
+	(*GetDelegationTokenResponseProto)(nil),     // 2: spindle.hdfs.GetDelegationTokenResponseProto
+	(*RenewDelegationTokenRequestProto)(nil),    // 3: spindle.hdfs.RenewDelegationTokenRequestProto
+	(*RenewDelegationTokenResponseProto)(nil),   // 4: spindle.hdfs.RenewDelegationTokenResponseProto
+	(*CancelDelegationTokenRequestProto)(nil),   // 5: spindle.hdfs.CancelDelegationTokenRequestProto
+	(*CancelDelegationTokenResponseProto)(nil),  // 6: spindle.hdfs.CancelDelegationTokenResponseProto
+	(*GetBlockLocationsRequestProto)(nil),       // 7: spindle.hdfs.GetBlockLocationsRequestProto
+	(*GetBlockLocationsResponseProto)(nil),      // 8: spindle.hdfs.GetBlockLocationsResponseProto
+	(*LocatedBlocksProto)(nil),                  // 9: spindle.hdfs.LocatedBlocksProto
+	(*LocatedBlockProto)(nil),                   // 10: spindle.hdfs.LocatedBlockProto
+	(*ExtendedBlockProto)(nil),                  // 11: spindle.hdfs.ExtendedBlockProto
+	(*DatanodeInfoProto)(nil),                   // 12: spindle.hdfs.DatanodeInfoProto
+	(*DatanodeIDProto)(nil),                     // 13: spindle.hdfs.DatanodeIDProto
+	(*Rename2RequestProto)(nil),                 // 14: spindle.hdfs.Rename2RequestProto
+	(*Rename2ResponseProto)(nil),                // 15: spindle.hdfs.Rename2ResponseProto
+	(*FsPermissionProto)(nil),                   // 16: spindle.hdfs.FsPermissionProto
+	(*CreateRequestProto)(nil),                  // 17: spindle.hdfs.CreateRequestProto
+	(*CreateResponseProto)(nil),                 // 18: spindle.hdfs.CreateResponseProto
+	(*HdfsFileStatusProto)(nil),                 // 19: spindle.hdfs.HdfsFileStatusProto
+	(*GetServerDefaultsRequestProto)(nil),       // 20: spindle.hdfs.GetServerDefaultsRequestProto
+	(*GetServerDefaultsResponseProto)(nil),      // 21: spindle.hdfs.GetServerDefaultsResponseProto
+	(*FsServerDefaultsProto)(nil),               // 22: spindle.hdfs.FsServerDefaultsProto
+	(*AddBlockRequestProto)(nil),                // 23: spindle.hdfs.AddBlockRequestProto
+	(*AddBlockResponseProto)(nil),               // 24: spindle.hdfs.AddBlockResponseProto
+	(*AbandonBlockRequestProto)(nil),            // 25: spindle.hdfs.AbandonBlockRequestProto
+	(*AbandonBlockResponseProto)(nil),           // 26: spindle.hdfs.AbandonBlockResponseProto
+	(*UpdateBlockForPipelineRequestProto)(nil),  // 27: spindle.hdfs.UpdateBlockForPipelineRequestProto
+	(*UpdateBlockForPipelineResponseProto)(nil), // 28: spindle.hdfs.UpdateBlockForPipelineResponseProto
+	(*UpdatePipelineRequestProto)(nil),          // 29: spindle.hdfs.UpdatePipelineRequestProto
+	(*UpdatePipelineResponseProto)(nil),         // 30: spindle.hdfs.UpdatePipelineResponseProto
+	(*CompleteRequestProto)(nil),                // 31: spindle.hdfs.CompleteRequestProto
+	(*CompleteResponseProto)(nil),               // 32: spindle.hdfs.CompleteResponseProto
+	(*RenewLeaseRequestProto)(nil),              // 33: spindle.hdfs.RenewLeaseRequestProto
+	(*RenewLeaseResponseProto)(nil),             // 34: spindle.hdfs.RenewLeaseResponseProto
+	(*pb.TokenProto)(nil),                       // 35: spindle.ipc.TokenProto
 }
 var file_hdfs_pb_namenode_proto_depIdxs = []int32{
-	15, // 0: spindle.hdfs.GetDelegationTokenResponseProto.token:type_name -> spindle.ipc.TokenProto
-	15, // 1: spindle.hdfs.RenewDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
-	15, // 2: spindle.hdfs.CancelDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
-	8,  // 3: spindle.hdfs.GetBlockLocationsResponseProto.locations:type_name -> spindle.hdfs.LocatedBlocksProto
-	9,  // 4: spindle.hdfs.LocatedBlocksProto.blocks:type_name -> spindle.hdfs.LocatedBlockProto
-	10, // 5: spindle.hdfs.LocatedBlockProto.b:type_name -> spindle.hdfs.ExtendedBlockProto
-	11, // 6: spindle.hdfs.LocatedBlockProto.locs:type_name -> spindle.hdfs.DatanodeInfoProto
-	12, // 7: spindle.hdfs.DatanodeInfoProto.id:type_name -> spindle.hdfs.DatanodeIDProto
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	35, // 0: spindle.hdfs.GetDelegationTokenResponseProto.token:type_name -> spindle.ipc.TokenProto
+	35, // 1: spindle.hdfs.RenewDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
+	35, // 2: spindle.hdfs.CancelDelegationTokenRequestProto.token:type_name -> spindle.ipc.TokenProto
+	9,  // 3: spindle.hdfs.GetBlockLocationsResponseProto.locations:type_name -> spindle.hdfs.LocatedBlocksProto
+	10, // 4: spindle.hdfs.LocatedBlocksProto.blocks:type_name -> spindle.hdfs.LocatedBlockProto
+	11, // 5: spindle.hdfs.LocatedBlockProto.b:type_name -> spindle.hdfs.ExtendedBlockProto
+	12, // 6: spindle.hdfs.LocatedBlockProto.locs:type_name -> spindle.hdfs.DatanodeInfoProto
+	35, // 7: spindle.hdfs.LocatedBlockProto.blockToken:type_name -> spindle.ipc.TokenProto
+	13, // 8: spindle.hdfs.DatanodeInfoProto.id:type_name -> spindle.hdfs.DatanodeIDProto
+	16, // 9: spindle.hdfs.CreateRequestProto.masked:type_name -> spindle.hdfs.FsPermissionProto
+	19, // 10: spindle.hdfs.CreateResponseProto.fs:type_name -> spindle.hdfs.HdfsFileStatusProto
+	22, // 11: spindle.hdfs.GetServerDefaultsResponseProto.serverDefaults:type_name -> spindle.hdfs.FsServerDefaultsProto
+	0,  // 12: spindle.hdfs.FsServerDefaultsProto.checksumType:type_name -> spindle.hdfs.ChecksumTypeProto
+	11, // 13: spindle.hdfs.AddBlockRequestProto.previous:type_name -> spindle.hdfs.ExtendedBlockProto
+	12, // 14: spindle.hdfs.AddBlockRequestProto.excludeNodes:type_name -> spindle.hdfs.DatanodeInfoProto
+	10, // 15: spindle.hdfs.AddBlockResponseProto.block:type_name -> spindle.hdfs.LocatedBlockProto
+	11, // 16: spindle.hdfs.AbandonBlockRequestProto.b:type_name -> spindle.hdfs.ExtendedBlockProto
+	11, // 17: spindle.hdfs.UpdateBlockForPipelineRequestProto.block:type_name -> spindle.hdfs.ExtendedBlockProto
+	10, // 18: spindle.hdfs.UpdateBlockForPipelineResponseProto.block:type_name -> spindle.hdfs.LocatedBlockProto
+	11, // 19: spindle.hdfs.UpdatePipelineRequestProto.oldBlock:type_name -> spindle.hdfs.ExtendedBlockProto
+	11, // 20: spindle.hdfs.UpdatePipelineRequestProto.newBlock:type_name -> spindle.hdfs.ExtendedBlockProto
+	13, // 21: spindle.hdfs.UpdatePipelineRequestProto.newNodes:type_name -> spindle.hdfs.DatanodeIDProto
+	11, // 22: spindle.hdfs.CompleteRequestProto.last:type_name -> spindle.hdfs.ExtendedBlockProto
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_hdfs_pb_namenode_proto_init() }
@@ -915,13 +2164,14 @@ func file_hdfs_pb_namenode_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfs_pb_namenode_proto_rawDesc), len(file_hdfs_pb_namenode_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   15,
+			NumEnums:      1,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_hdfs_pb_namenode_proto_goTypes,
 		DependencyIndexes: file_hdfs_pb_namenode_proto_depIdxs,
+		EnumInfos:         file_hdfs_pb_namenode_proto_enumTypes,
 		MessageInfos:      file_hdfs_pb_namenode_proto_msgTypes,
 	}.Build()
 	File_hdfs_pb_namenode_proto = out.File

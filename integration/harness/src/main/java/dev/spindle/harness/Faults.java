@@ -73,21 +73,6 @@ final class Faults {
   }
 
   /**
-   * Sets the HDFS keys of the faults cluster: the NameNode avoids stale DataNodes
-   * (no heartbeat for 10 s) for new blocks and sorts them last among a block's
-   * locations (HDFS-3703), as clusters that must ride out a DataNode crash are
-   * configured. A stopped DataNode otherwise stays a write target until it is
-   * declared dead, 10.5 minutes on; Spindle's HDFS writer does not yet exclude a
-   * DataNode that failed its pipeline and ask for another, as DFSOutputStream does.
-   */
-  static void configureDfs(Configuration conf) {
-    conf.setBoolean("dfs.namenode.avoid.write.stale.datanode", true);
-    conf.setBoolean("dfs.namenode.avoid.read.stale.datanode", true);
-    // The least the NameNode allows: 3 heartbeats (dfs.namenode.stale.datanode.minimum.interval) of 3 s.
-    conf.setLong("dfs.namenode.stale.datanode.interval", 10_000);
-  }
-
-  /**
    * Sets the YARN keys of the faults cluster on conf: HA with recovery, fixed ports
    * for both RMs, and the memory checks. work holds the RM state store.
    */

@@ -110,9 +110,9 @@ public final class Harness {
     if (secure != null) {
       secure.configure(conf);
     }
-    if (faults != null) {
-      Faults.configureDfs(conf);
-    }
+    // The faults cluster keeps HDFS's defaults: a stopped DataNode stays a write
+    // target until declared dead (10.5 min), and Spindle's writer must route
+    // around it (hdfs/writer.go).
     MiniDFSCluster dfs = secure == null
         ? new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(dataNodes).build()
         : secure.as(Secure.HDFS, () -> new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(dataNodes).build());
