@@ -20,30 +20,52 @@ import (
 // when the driver finishes (FAILED if the driver goes away first). launcher builds
 // executors' launch contexts once the driver has said where they dial it.
 func RunClientAM(ctx context.Context, cfg Config, driver ClientLink, launcher func(driverAddr string) (LaunchFunc, error)) error {
-	driverAMAddr := driver.Addr
-	var launch atomic.Pointer[LaunchFunc]
-	cfg.ExecutorLaunch = func(c yarn.Container, id string) (*yarn.LaunchContext, []byte, error) {
-		f := launch.Load()
+	c := newClientAM(cfg)
+	m, err := Start(ctx, c.cfg)
+	if err != nil {
+		return err
+	}
+	return c.serve(ctx, m, driver, launcher)
+}
+
+// clientAM is the thin AM's state beside its Master: what the link has said so far.
+type clientAM struct {
+	cfg Config // with the launch hooks below
+	// launch is the executors' launcher once the driver named its endpoint.
+	launch atomic.Pointer[LaunchFunc]
+	// report sends to the driver once the link is up, which is before the driver
+	// names its endpoint, and so before any launch.
+	report atomic.Pointer[func(*pb.AMMessage)]
+}
+
+// newClientAM hooks cfg's executor launches to the link: they wait for the
+// driver's endpoint, and their records go to the driver.
+func newClientAM(cfg Config) *clientAM {
+	c := &clientAM{}
+	cfg.ExecutorLaunch = func(ct yarn.Container, id string) (*yarn.LaunchContext, []byte, error) {
+		f := c.launch.Load()
 		if f == nil {
 			return nil, nil, errors.New("the driver has not said where executors dial it")
 		}
-		return (*f)(c, id)
+		return (*f)(ct, id)
 	}
-	// Launch records go to the driver over the link, which is up before the driver
-	// names its endpoint, and so before any launch.
-	var report atomic.Pointer[func(*pb.AMMessage)]
 	cfg.Launched = func(l Launched) {
-		if send := report.Load(); send != nil {
+		if send := c.report.Load(); send != nil {
 			(*send)(&pb.AMMessage{Msg: &pb.AMMessage_Launched{Launched: &pb.ExecutorLaunched{
-				ExecutorId: l.ExecutorID, ContainerId: l.ContainerID, Host: l.Host,
+				ExecutorId: l.ExecutorID, ContainerId: l.ContainerID, Host: l.Host, Node: l.Node,
 				Credential: l.Credential, ShuffleService: l.ShuffleService,
 			}}})
 		}
 	}
-	m, err := Start(ctx, cfg)
-	if err != nil {
-		return err
-	}
+	c.cfg = cfg
+	return c
+}
+
+// serve attaches m, started with c.cfg, to the driver and does as it says until it
+// finishes or goes away; m has unregistered when serve returns.
+func (c *clientAM) serve(ctx context.Context, m *Master, driver ClientLink, launcher func(driverAddr string) (LaunchFunc, error)) error {
+	cfg := c.cfg
+	driverAMAddr := driver.Addr
 	unregister := func(st yarn.FinalStatus, diag string) error {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -78,7 +100,7 @@ func RunClientAM(ctx context.Context, cfg Config, driver ClientLink, launcher fu
 			cfg.Log.Warn().Err(err).Msg("AM link: send")
 		}
 	}
-	report.Store(&send)
+	c.report.Store(&send)
 	forwarding.Add(1)
 	go func() {
 		defer forwarding.Done()
@@ -96,7 +118,7 @@ func RunClientAM(ctx context.Context, cfg Config, driver ClientLink, launcher fu
 			if err != nil {
 				return errors.Join(err, unregister(yarn.Failed, err.Error()))
 			}
-			launch.Store(&f)
+			c.launch.Store(&f)
 		case *pb.DriverMessage_Target:
 			hints := map[string]int{}
 			for h, n := range msg.Target.Hints {
@@ -109,6 +131,11 @@ func RunClientAM(ctx context.Context, cfg Config, driver ClientLink, launcher fu
 		case *pb.DriverMessage_Registered:
 			if err := m.ExecutorRegistered(sctx, msg.Registered.ExecutorId); err != nil {
 				cfg.Log.Debug().Err(err).Msg("AM link: registration after the loop ended")
+			}
+		case *pb.DriverMessage_Excluded:
+			// Master.ExcludeNodes logs the set; its next allocate, the blacklist.
+			if err := m.ExcludeNodes(sctx, excludedNodes(msg.Excluded)); err != nil {
+				cfg.Log.Debug().Err(err).Msg("AM link: excluded nodes after the loop ended")
 			}
 		case *pb.DriverMessage_Kill:
 			if err := m.KillExecutors(sctx, msg.Kill.ExecutorIds); err != nil {

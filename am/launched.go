@@ -22,7 +22,10 @@ var ErrNoShuffleService = errors.New("no spindle_shuffle service")
 // container's credential, once.
 type Launched struct {
 	ExecutorID, ContainerID, Host string
-	Credential                    []byte
+	// Node is the RM scheduler's name of the container's node, as NodeOf gives it:
+	// the driver's exclusion on failure counts by it in either mode.
+	Node       string
+	Credential []byte
 	// ShuffleService is the node's shuffle service (host:port) when its NodeManager
 	// runs one, else "".
 	ShuffleService string

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
@@ -50,16 +51,23 @@ type DriverLink struct {
 
 	mu     sync.Mutex
 	closed bool
-	// outbox holds the messages not yet sent, in order. Only the newest target and
-	// endpoint matter, so one not yet sent is replaced in place (targetAt and
-	// endpointAt are their indices, or -1); registrations and Finish are all kept.
+	// outbox holds the messages not yet sent, in order. Only the newest target,
+	// endpoint and excluded set matter, so one not yet sent is replaced in place
+	// (targetAt, endpointAt and excludedAt are their indices, or -1);
+	// registrations and Finish are all kept.
 	outbox     []*pb.DriverMessage
 	targetAt   int
 	endpointAt int
+	excludedAt int
 	// What an AM that attaches later (a new attempt) must be told first.
 	target   *pb.Target
 	endpoint string
+	excluded *pb.ExcludedNodes
 	finish   *pb.Finish
+	// stream counts the AMs that attached: only the newest one's sender takes
+	// the outbox, which was rebased for it, so a stream that has not yet seen
+	// its end cannot swallow what a new attempt must be told.
+	stream int
 }
 
 // LinkConfig configures the driver's end of the link.
@@ -112,7 +120,7 @@ func ListenDriver(ctx context.Context, cfg LinkConfig) (*DriverLink, error) {
 		attached: make(chan struct{}), exits: make(chan ExecutorExit, 256),
 		failed: make(chan error, 1), lost: make(chan struct{}), finished: make(chan error, 1),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		targetAt: -1, endpointAt: -1,
+		targetAt: -1, endpointAt: -1, excludedAt: -1,
 	}
 	pb.RegisterAMLinkServer(l.srv, &linkService{l: l})
 	l.goroutines.Add(2)
@@ -182,6 +190,23 @@ func (l *DriverLink) SetTarget(_ context.Context, n int, hints map[string]int) e
 	}
 	l.target = t
 	l.postLocked(targetMessage(t), &l.targetAt)
+	return nil
+}
+
+// ExcludeNodes replaces the nodes the driver's scheduler excluded on failure (node,
+// as Launched.Node names it, → end of exclusion), as Master.ExcludeNodes does in
+// cluster mode: the AM blacklists them at the RM. Only the newest set is sent, and
+// an AM that attaches later gets it first. It never blocks, so ctx is unused; it
+// fails only with ErrStopped, after Close.
+func (l *DriverLink) ExcludeNodes(_ context.Context, nodes map[string]time.Time) error {
+	x := excludedMessage(nodes)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrStopped
+	}
+	l.excluded = x
+	l.postLocked(&pb.DriverMessage{Msg: &pb.DriverMessage_Excluded{Excluded: x}}, &l.excludedAt)
 	return nil
 }
 
@@ -273,24 +298,36 @@ func (l *DriverLink) postLocked(m *pb.DriverMessage, at *int) {
 	default:
 		l.outbox = append(l.outbox, m)
 	}
+	l.signal()
+}
+
+// errSuperseded ends the sender of a stream after another AM attached.
+var errSuperseded = errors.New("AM link: another ApplicationMaster attached")
+
+// signal wakes the sender, unless a wake already waits for it.
+func (l *DriverLink) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
-// take empties the outbox for the sender.
-func (l *DriverLink) take() []*pb.DriverMessage {
+// take empties the outbox for the sender of the stream'th AM to attach; ok is
+// false when a later one has attached since.
+func (l *DriverLink) take(stream int) (_ []*pb.DriverMessage, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if stream != l.stream {
+		return nil, false
+	}
 	out := l.outbox
-	l.outbox, l.targetAt, l.endpointAt = nil, -1, -1
-	return out
+	l.outbox, l.targetAt, l.endpointAt, l.excludedAt = nil, -1, -1, -1
+	return out, true
 }
 
 // putBack returns to the front of the outbox the registrations and releases that a
-// broken stream did not deliver. Targets, the endpoint and Finish need not come back:
-// the next AM to attach gets them from the link's state.
+// broken stream did not deliver. Targets, the endpoint, the excluded nodes and
+// Finish need not come back: the next AM to attach gets them from the link's state.
 func (l *DriverLink) putBack(unsent []*pb.DriverMessage) {
 	var regs []*pb.DriverMessage
 	for _, m := range unsent {
@@ -304,7 +341,7 @@ func (l *DriverLink) putBack(unsent []*pb.DriverMessage) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.outbox = append(regs, l.outbox...)
-	for _, at := range []*int{&l.targetAt, &l.endpointAt} {
+	for _, at := range []*int{&l.targetAt, &l.endpointAt, &l.excludedAt} {
 		if *at >= 0 {
 			*at += len(regs)
 		}
@@ -312,14 +349,20 @@ func (l *DriverLink) putBack(unsent []*pb.DriverMessage) {
 }
 
 // rebaseLocked prepares the outbox for an AM that just attached, which may be a
-// new attempt that knows nothing: the endpoint and the target first, then the
-// registrations and releases not yet sent, and Finish if the driver has finished.
+// new attempt that knows nothing: the endpoint, the excluded nodes (before the
+// target, so that its first asks already keep off them) and the target first,
+// then the registrations and releases not yet sent, and Finish if the driver has
+// finished.
 func (l *DriverLink) rebaseLocked() {
 	var out []*pb.DriverMessage
-	l.endpointAt, l.targetAt = -1, -1
+	l.endpointAt, l.targetAt, l.excludedAt = -1, -1, -1
 	if l.endpoint != "" {
 		l.endpointAt = len(out)
 		out = append(out, endpointMessage(l.endpoint))
+	}
+	if l.excluded != nil {
+		l.excludedAt = len(out)
+		out = append(out, &pb.DriverMessage{Msg: &pb.DriverMessage_Excluded{Excluded: l.excluded}})
 	}
 	if l.target != nil {
 		l.targetAt = len(out)
@@ -334,10 +377,7 @@ func (l *DriverLink) rebaseLocked() {
 		out = append(out, &pb.DriverMessage{Msg: &pb.DriverMessage_Finish{Finish: l.finish}})
 	}
 	l.outbox = out
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.signal()
 }
 
 // fail records the link's first failure: the driver fails the application on
@@ -372,6 +412,8 @@ func (s *linkService) Attach(stream pb.AMLink_AttachServer) error {
 		l.mu.Unlock()
 		return status.Error(codes.Unavailable, "AM link: closed")
 	}
+	l.stream++
+	id := l.stream
 	l.rebaseLocked()
 	// Attached before anything the AM reports can fail the link.
 	l.attach.Do(func() { close(l.attached) })
@@ -387,9 +429,11 @@ func (s *linkService) Attach(stream pb.AMLink_AttachServer) error {
 	l.mu.Unlock()
 	l.log.Info().Str("app", hello.AppId).Str("tracking", hello.TrackingUrl).Msg("ApplicationMaster attached")
 
-	err = l.send(stream, recvErr)
+	err = l.send(stream, id, recvErr)
 	l.mu.Lock()
-	lost := l.finish == nil && !l.closed
+	// A stream superseded by a newer attempt's lost nothing: that one has the AM's
+	// work now.
+	lost := l.finish == nil && !l.closed && !errors.Is(err, errSuperseded)
 	l.mu.Unlock()
 	if lost {
 		l.fail(&Error{Kind: ErrDisconnected, Reason: "ApplicationMaster disconnected", Cause: err})
@@ -399,11 +443,16 @@ func (s *linkService) Attach(stream pb.AMLink_AttachServer) error {
 
 // send drains the outbox into stream until the stream or the link ends, and
 // says why it did.
-func (l *DriverLink) send(stream pb.AMLink_AttachServer, recvErr <-chan error) error {
+func (l *DriverLink) send(stream pb.AMLink_AttachServer, id int, recvErr <-chan error) error {
 	for {
 		select {
 		case <-l.wake:
-			batch := l.take()
+			batch, ok := l.take(id)
+			if !ok {
+				// The wake was the newer stream's: pass it on.
+				l.signal()
+				return errSuperseded
+			}
 			for i, m := range batch {
 				if err := stream.Send(m); err != nil {
 					l.putBack(batch[i:])
@@ -441,7 +490,7 @@ func (l *DriverLink) receive(stream pb.AMLink_AttachServer) error {
 			if l.launched != nil {
 				x := m.Launched
 				l.launched(Launched{ExecutorID: x.ExecutorId, ContainerID: x.ContainerId, Host: x.Host,
-					Credential: x.Credential, ShuffleService: x.ShuffleService})
+					Node: x.Node, Credential: x.Credential, ShuffleService: x.ShuffleService})
 			}
 		case *pb.AMMessage_Failed:
 			l.fail(fromWire(m.Failed.Kind, m.Failed.Reason))

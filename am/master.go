@@ -93,7 +93,7 @@ type Master struct {
 	launched   map[string]string // executor → container
 	releases   []yarn.ContainerID
 	launches   sync.WaitGroup
-	nodes      nodeNames // executor → scheduler node name, for the driver's exclusion
+	nodes      NodeNames // executor → scheduler node name, for the driver's exclusion
 }
 
 // rmClient is what the loop needs of the ResourceManager; *yarn.AMRMClient is one.
@@ -414,7 +414,7 @@ func (m *Master) apply(ctx context.Context, acts []allocator.Action) {
 		case allocator.Launch:
 			c := m.containers[a.Container.ID]
 			m.launched[a.ExecutorID] = a.Container.ID
-			m.nodes.set(a.ExecutorID, schedulerNodeName(m.cfg.Hadoop, c.Node))
+			m.nodes.Set(a.ExecutorID, schedulerNodeName(m.cfg.Hadoop, c.Node))
 			m.launches.Add(1)
 			go func() {
 				defer m.launches.Done()
@@ -479,7 +479,7 @@ func (m *Master) launch(ctx context.Context, c yarn.Container, executorID string
 	m.log.Info().Str("executor", executorID).Str("container", c.ID.String()).Str("node", c.Node.String()).Msg("executor launched")
 	if m.cfg.Launched != nil {
 		m.cfg.Launched(Launched{ExecutorID: executorID, ContainerID: c.ID.String(), Host: c.Node.Host,
-			Credential: cred, ShuffleService: svc})
+			Node: schedulerNodeName(m.cfg.Hadoop, c.Node), Credential: cred, ShuffleService: svc})
 	}
 	return nil
 }

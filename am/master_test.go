@@ -29,6 +29,7 @@ type fakeRM struct {
 	updated   []yarn.NodeReport
 	released  []string
 	excluded  []string // nodes the AM asked the RM to exclude
+	readmit   []string // nodes the AM asked the RM to take off its blacklist
 	finished  []string // "STATUS diagnostics"
 	closed    bool
 }
@@ -54,6 +55,7 @@ func (f *fakeRM) Allocate(_ context.Context, r *yarn.AllocateRequest) (*yarn.All
 		f.released = append(f.released, id.String())
 	}
 	f.excluded = append(f.excluded, r.BlacklistAdd...)
+	f.readmit = append(f.readmit, r.BlacklistRemove...)
 	resp := &yarn.AllocateResponse{Completed: f.completed, UpdatedNodes: f.updated}
 	f.completed, f.updated = nil, nil
 	for ; f.wanted > 0; f.wanted-- {

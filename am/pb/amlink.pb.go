@@ -280,8 +280,12 @@ type ExecutorLaunched struct {
 	Credential  []byte                 `protobuf:"bytes,4,opt,name=credential,proto3" json:"credential,omitempty"`
 	// shuffle_service is the node's shuffle service (host:port), if it runs one.
 	ShuffleService string `protobuf:"bytes,5,opt,name=shuffle_service,json=shuffleService,proto3" json:"shuffle_service,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// node is the RM scheduler's name of the container's node (the host, or
+	// host:port with yarn.scheduler.include-port-in-node-name), which the driver's
+	// exclusion on failure counts by and the RM's blacklist matches.
+	Node          string `protobuf:"bytes,6,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecutorLaunched) Reset() {
@@ -345,6 +349,13 @@ func (x *ExecutorLaunched) GetCredential() []byte {
 func (x *ExecutorLaunched) GetShuffleService() string {
 	if x != nil {
 		return x.ShuffleService
+	}
+	return ""
+}
+
+func (x *ExecutorLaunched) GetNode() string {
+	if x != nil {
+		return x.Node
 	}
 	return ""
 }
@@ -561,6 +572,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Finish
 	//	*DriverMessage_Endpoint
 	//	*DriverMessage_Kill
+	//	*DriverMessage_Excluded
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -648,6 +660,15 @@ func (x *DriverMessage) GetKill() *KillExecutors {
 	return nil
 }
 
+func (x *DriverMessage) GetExcluded() *ExcludedNodes {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_Excluded); ok {
+			return x.Excluded
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -672,6 +693,10 @@ type DriverMessage_Kill struct {
 	Kill *KillExecutors `protobuf:"bytes,5,opt,name=kill,proto3,oneof"`
 }
 
+type DriverMessage_Excluded struct {
+	Excluded *ExcludedNodes `protobuf:"bytes,6,opt,name=excluded,proto3,oneof"`
+}
+
 func (*DriverMessage_Target) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Registered) isDriverMessage_Msg() {}
@@ -681,6 +706,57 @@ func (*DriverMessage_Finish) isDriverMessage_Msg() {}
 func (*DriverMessage_Endpoint) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Kill) isDriverMessage_Msg() {}
+
+func (*DriverMessage_Excluded) isDriverMessage_Msg() {}
+
+// ExcludedNodes is the whole set of nodes the driver's scheduler excluded on
+// failure for the application, each with the end of its exclusion (Unix
+// milliseconds, the driver's clock; the driver also drops a node when its end
+// passes). Being the whole set, it replaces the last one: the AM blacklists the
+// nodes new to it and takes the others off, and a resend changes nothing.
+type ExcludedNodes struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	UntilUnixMilli map[string]int64       `protobuf:"bytes,1,rep,name=until_unix_milli,json=untilUnixMilli,proto3" json:"until_unix_milli,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ExcludedNodes) Reset() {
+	*x = ExcludedNodes{}
+	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExcludedNodes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExcludedNodes) ProtoMessage() {}
+
+func (x *ExcludedNodes) ProtoReflect() protoreflect.Message {
+	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExcludedNodes.ProtoReflect.Descriptor instead.
+func (*ExcludedNodes) Descriptor() ([]byte, []int) {
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExcludedNodes) GetUntilUnixMilli() map[string]int64 {
+	if x != nil {
+		return x.UntilUnixMilli
+	}
+	return nil
+}
 
 // KillExecutors gives back the containers of executors the driver released
 // (dynamic allocation), after it lowered the target.
@@ -693,7 +769,7 @@ type KillExecutors struct {
 
 func (x *KillExecutors) Reset() {
 	*x = KillExecutors{}
-	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	mi := &file_am_pb_amlink_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +781,7 @@ func (x *KillExecutors) String() string {
 func (*KillExecutors) ProtoMessage() {}
 
 func (x *KillExecutors) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[7]
+	mi := &file_am_pb_amlink_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +794,7 @@ func (x *KillExecutors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillExecutors.ProtoReflect.Descriptor instead.
 func (*KillExecutors) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{7}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *KillExecutors) GetExecutorIds() []string {
@@ -738,7 +814,7 @@ type Target struct {
 
 func (x *Target) Reset() {
 	*x = Target{}
-	mi := &file_am_pb_amlink_proto_msgTypes[8]
+	mi := &file_am_pb_amlink_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +826,7 @@ func (x *Target) String() string {
 func (*Target) ProtoMessage() {}
 
 func (x *Target) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[8]
+	mi := &file_am_pb_amlink_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +839,7 @@ func (x *Target) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Target.ProtoReflect.Descriptor instead.
 func (*Target) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{8}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Target) GetExecutors() int32 {
@@ -789,7 +865,7 @@ type ExecutorRegistered struct {
 
 func (x *ExecutorRegistered) Reset() {
 	*x = ExecutorRegistered{}
-	mi := &file_am_pb_amlink_proto_msgTypes[9]
+	mi := &file_am_pb_amlink_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +877,7 @@ func (x *ExecutorRegistered) String() string {
 func (*ExecutorRegistered) ProtoMessage() {}
 
 func (x *ExecutorRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[9]
+	mi := &file_am_pb_amlink_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +890,7 @@ func (x *ExecutorRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorRegistered.ProtoReflect.Descriptor instead.
 func (*ExecutorRegistered) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{9}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExecutorRegistered) GetExecutorId() string {
@@ -834,7 +910,7 @@ type Finish struct {
 
 func (x *Finish) Reset() {
 	*x = Finish{}
-	mi := &file_am_pb_amlink_proto_msgTypes[10]
+	mi := &file_am_pb_amlink_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +922,7 @@ func (x *Finish) String() string {
 func (*Finish) ProtoMessage() {}
 
 func (x *Finish) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[10]
+	mi := &file_am_pb_amlink_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +935,7 @@ func (x *Finish) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finish.ProtoReflect.Descriptor instead.
 func (*Finish) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{10}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Finish) GetFinalStatus() int32 {
@@ -886,7 +962,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_am_pb_amlink_proto_msgTypes[11]
+	mi := &file_am_pb_amlink_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +974,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_am_pb_amlink_proto_msgTypes[11]
+	mi := &file_am_pb_amlink_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +987,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_am_pb_amlink_proto_rawDescGZIP(), []int{11}
+	return file_am_pb_amlink_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Endpoint) GetAddr() string {
@@ -936,7 +1012,7 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\x03msg\"G\n" +
 	"\x05Hello\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12!\n" +
-	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrlJ\x04\b\x02\x10\x03\"\xb3\x01\n" +
+	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrlJ\x04\b\x02\x10\x03\"\xc7\x01\n" +
 	"\x10ExecutorLaunched\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12!\n" +
@@ -945,7 +1021,8 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\x04 \x01(\fR\n" +
 	"credential\x12'\n" +
-	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\"\xf1\x01\n" +
+	"\x0fshuffle_service\x18\x05 \x01(\tR\x0eshuffleService\x12\x12\n" +
+	"\x04node\x18\x06 \x01(\tR\x04node\"\xf1\x01\n" +
 	"\x0eExecutorExited\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12!\n" +
@@ -961,7 +1038,7 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"M\n" +
 	"\bFinished\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12+\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"\x99\x02\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.spindle.am.FailureKindR\x04kind\"\xd2\x02\n" +
 	"\rDriverMessage\x12,\n" +
 	"\x06target\x18\x01 \x01(\v2\x12.spindle.am.TargetH\x00R\x06target\x12@\n" +
 	"\n" +
@@ -969,8 +1046,14 @@ const file_am_pb_amlink_proto_rawDesc = "" +
 	"registered\x12,\n" +
 	"\x06finish\x18\x03 \x01(\v2\x12.spindle.am.FinishH\x00R\x06finish\x122\n" +
 	"\bendpoint\x18\x04 \x01(\v2\x14.spindle.am.EndpointH\x00R\bendpoint\x12/\n" +
-	"\x04kill\x18\x05 \x01(\v2\x19.spindle.am.KillExecutorsH\x00R\x04killB\x05\n" +
-	"\x03msg\"2\n" +
+	"\x04kill\x18\x05 \x01(\v2\x19.spindle.am.KillExecutorsH\x00R\x04kill\x127\n" +
+	"\bexcluded\x18\x06 \x01(\v2\x19.spindle.am.ExcludedNodesH\x00R\bexcludedB\x05\n" +
+	"\x03msg\"\xab\x01\n" +
+	"\rExcludedNodes\x12W\n" +
+	"\x10until_unix_milli\x18\x01 \x03(\v2-.spindle.am.ExcludedNodes.UntilUnixMilliEntryR\x0euntilUnixMilli\x1aA\n" +
+	"\x13UntilUnixMilliEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"2\n" +
 	"\rKillExecutors\x12!\n" +
 	"\fexecutor_ids\x18\x01 \x03(\tR\vexecutorIds\"\x95\x01\n" +
 	"\x06Target\x12\x1c\n" +
@@ -1011,7 +1094,7 @@ func file_am_pb_amlink_proto_rawDescGZIP() []byte {
 }
 
 var file_am_pb_amlink_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_am_pb_amlink_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_am_pb_amlink_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_am_pb_amlink_proto_goTypes = []any{
 	(FailureKind)(0),           // 0: spindle.am.FailureKind
 	(*AMMessage)(nil),          // 1: spindle.am.AMMessage
@@ -1021,12 +1104,14 @@ var file_am_pb_amlink_proto_goTypes = []any{
 	(*Failed)(nil),             // 5: spindle.am.Failed
 	(*Finished)(nil),           // 6: spindle.am.Finished
 	(*DriverMessage)(nil),      // 7: spindle.am.DriverMessage
-	(*KillExecutors)(nil),      // 8: spindle.am.KillExecutors
-	(*Target)(nil),             // 9: spindle.am.Target
-	(*ExecutorRegistered)(nil), // 10: spindle.am.ExecutorRegistered
-	(*Finish)(nil),             // 11: spindle.am.Finish
-	(*Endpoint)(nil),           // 12: spindle.am.Endpoint
-	nil,                        // 13: spindle.am.Target.HintsEntry
+	(*ExcludedNodes)(nil),      // 8: spindle.am.ExcludedNodes
+	(*KillExecutors)(nil),      // 9: spindle.am.KillExecutors
+	(*Target)(nil),             // 10: spindle.am.Target
+	(*ExecutorRegistered)(nil), // 11: spindle.am.ExecutorRegistered
+	(*Finish)(nil),             // 12: spindle.am.Finish
+	(*Endpoint)(nil),           // 13: spindle.am.Endpoint
+	nil,                        // 14: spindle.am.ExcludedNodes.UntilUnixMilliEntry
+	nil,                        // 15: spindle.am.Target.HintsEntry
 }
 var file_am_pb_amlink_proto_depIdxs = []int32{
 	2,  // 0: spindle.am.AMMessage.hello:type_name -> spindle.am.Hello
@@ -1036,19 +1121,21 @@ var file_am_pb_amlink_proto_depIdxs = []int32{
 	3,  // 4: spindle.am.AMMessage.launched:type_name -> spindle.am.ExecutorLaunched
 	0,  // 5: spindle.am.Failed.kind:type_name -> spindle.am.FailureKind
 	0,  // 6: spindle.am.Finished.kind:type_name -> spindle.am.FailureKind
-	9,  // 7: spindle.am.DriverMessage.target:type_name -> spindle.am.Target
-	10, // 8: spindle.am.DriverMessage.registered:type_name -> spindle.am.ExecutorRegistered
-	11, // 9: spindle.am.DriverMessage.finish:type_name -> spindle.am.Finish
-	12, // 10: spindle.am.DriverMessage.endpoint:type_name -> spindle.am.Endpoint
-	8,  // 11: spindle.am.DriverMessage.kill:type_name -> spindle.am.KillExecutors
-	13, // 12: spindle.am.Target.hints:type_name -> spindle.am.Target.HintsEntry
-	1,  // 13: spindle.am.AMLink.Attach:input_type -> spindle.am.AMMessage
-	7,  // 14: spindle.am.AMLink.Attach:output_type -> spindle.am.DriverMessage
-	14, // [14:15] is the sub-list for method output_type
-	13, // [13:14] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 7: spindle.am.DriverMessage.target:type_name -> spindle.am.Target
+	11, // 8: spindle.am.DriverMessage.registered:type_name -> spindle.am.ExecutorRegistered
+	12, // 9: spindle.am.DriverMessage.finish:type_name -> spindle.am.Finish
+	13, // 10: spindle.am.DriverMessage.endpoint:type_name -> spindle.am.Endpoint
+	9,  // 11: spindle.am.DriverMessage.kill:type_name -> spindle.am.KillExecutors
+	8,  // 12: spindle.am.DriverMessage.excluded:type_name -> spindle.am.ExcludedNodes
+	14, // 13: spindle.am.ExcludedNodes.until_unix_milli:type_name -> spindle.am.ExcludedNodes.UntilUnixMilliEntry
+	15, // 14: spindle.am.Target.hints:type_name -> spindle.am.Target.HintsEntry
+	1,  // 15: spindle.am.AMLink.Attach:input_type -> spindle.am.AMMessage
+	7,  // 16: spindle.am.AMLink.Attach:output_type -> spindle.am.DriverMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_am_pb_amlink_proto_init() }
@@ -1069,6 +1156,7 @@ func file_am_pb_amlink_proto_init() {
 		(*DriverMessage_Finish)(nil),
 		(*DriverMessage_Endpoint)(nil),
 		(*DriverMessage_Kill)(nil),
+		(*DriverMessage_Excluded)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1076,7 +1164,7 @@ func file_am_pb_amlink_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_am_pb_amlink_proto_rawDesc), len(file_am_pb_amlink_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

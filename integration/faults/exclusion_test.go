@@ -68,16 +68,23 @@ func amLog(e *testenv.Env, app string) string {
 
 // TestNodeExcludedOnFailure: every task on one node fails. Its executor is excluded
 // for the stage, then, once the stage succeeded elsewhere, the executor and its
-// node for the application; the node reaches the RM as a blacklist addition, and
-// the job succeeds with the clean run's output.
+// node for the application; the node reaches the RM as a blacklist addition, sent
+// by the AM (in the driver's process in cluster mode, the thin AM told over the
+// link in client mode), and the job succeeds with the clean run's output.
 func TestNodeExcludedOnFailure(t *testing.T) {
+	for _, mode := range []string{"cluster", "client"} {
+		t.Run(mode, func(t *testing.T) { nodeExcludedOnFailure(t, mode) })
+	}
+}
+
+func nodeExcludedOnFailure(t *testing.T, mode string) {
 	e := setup(t)
 	dir := e.Dir(t, t.Name())
 	out := dir + "/out"
 	marker := filepath.Join(t.TempDir(), "bad-node")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	args := append(yarnArgs("cluster", bigExecutors(
+	args := append(yarnArgs(mode, bigExecutors(
 		"--conf", "spindle.excludeOnFailure.enabled=true",
 		// One executor per node: one excluded executor is enough to exclude its node.
 		"--conf", "spindle.excludeOnFailure.stage.maxFailedExecutorsPerNode=1",
@@ -86,7 +93,7 @@ func TestNodeExcludedOnFailure(t *testing.T) {
 		// succeeded, so that the reduce stage runs with the node excluded.
 		"--conf", "spindle.excludeOnFailure.application.maxFailedTasksPerExecutor=1",
 		"--conf", "spindle.log.level=info",
-		"--name", "faults-exclusion")...),
+		"--name", "faults-exclusion-"+mode)...),
 		filepath.Join(e.Bin, "faultjob"), "badnode", "hdfs://"+out, marker, "8")
 	r := e.Start(ctx, append([]string{"submit"}, args...)...)
 	app, nodes := executorNodes(t, r)
@@ -112,17 +119,37 @@ func TestNodeExcludedOnFailure(t *testing.T) {
 		t.Fatalf("RM reports %s/%s: %s", rep.State, rep.FinalStatus, rep.Diagnostics)
 	}
 	e.CheckCommitted(t, out, 2, squares(80))
-	log := amLog(e, app)
-	for _, want := range []string{"node excluded on failure", "node blacklist sent to the ResourceManager"} {
-		found := false
-		for l := range strings.SplitSeq(log, "\n") {
-			if strings.Contains(l, want) && strings.Contains(l, bad) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			t.Errorf("the AM's log has no line %q naming %s:\n%s", want, bad, log)
+	// The driver logs in the AM's container in cluster mode, on the submit's
+	// output in client mode; the AM's own log is its container's either way.
+	amLines := amLog(e, app)
+	driverLines := amLines
+	if mode == "client" {
+		driverLines = res.Out
+	}
+	for _, c := range []struct{ who, log, want string }{
+		{"driver", driverLines, "node excluded on failure"},
+		{"AM", amLines, "node blacklist sent to the ResourceManager"},
+		// The job summary, which the user sees (the submit's output, or the
+		// final diagnostics in cluster mode).
+		{"summary", res.Out + "\n" + rep.Diagnostics, "excluded nodes " + bad},
+	} {
+		if !hasLine(c.log, c.want, bad) {
+			t.Errorf("the %s's log has no line %q naming %s:\n%s", c.who, c.want, bad, c.log)
 		}
 	}
+	// The other node was never excluded: names are the RM scheduler's, one per
+	// NodeManager, not the host they share.
+	if good := nodes[0]; hasLine(amLines, "node blacklist sent to the ResourceManager", `"`+good+`"`) {
+		t.Errorf("the AM blacklisted %s too, where tasks succeeded:\n%s", good, amLines)
+	}
+}
+
+// hasLine reports whether a line of log has both want and node.
+func hasLine(log, want, node string) bool {
+	for l := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(l, want) && strings.Contains(l, node) {
+			return true
+		}
+	}
+	return false
 }

@@ -84,6 +84,7 @@ type appMaster interface {
 	SetTarget(ctx context.Context, n int, hints map[string]int) error
 	ExecutorRegistered(ctx context.Context, executorID string) error
 	KillExecutors(ctx context.Context, executorIDs []string) error
+	ExcludeNodes(ctx context.Context, nodes map[string]time.Time) error
 	Exits() <-chan am.ExecutorExit
 	Failed() <-chan error
 	Finish(ctx context.Context, status yarn.FinalStatus, diagnostics string) error
@@ -100,6 +101,7 @@ type Cluster struct {
 	master    appMaster
 	inAM      *am.Master     // cluster mode: the AM runs in this process
 	link      *am.DriverLink // client mode
+	nodes     am.NodeNames   // client mode: executor → node, from the AM's launch records
 	app       *deploy.App    // client mode: the application this driver submitted
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
@@ -265,15 +267,11 @@ func (cl *Cluster) startClient(ctx, lctx context.Context) error {
 	link, err := am.ListenDriver(lctx, am.LinkConfig{
 		Listen: net.JoinHostPort(cl.bindHost(host), "0"), AdvertiseHost: host, Secret: secret,
 		Encrypt: cl.cfg.Conf.Bool("spindle.network.crypto.enabled"), Log: cl.cfg.Log,
-		Launched: func(l am.Launched) {
-			cl.alloc.update(func(c *AllocatorCounts) { c.Launched++ })
+		Launched: cl.linkLaunched(func() *executor.Backend {
 			backendMu.Lock()
-			b := backend
-			backendMu.Unlock()
-			if b != nil {
-				expect(b, l)
-			}
-		},
+			defer backendMu.Unlock()
+			return backend
+		}),
 	})
 	if err != nil {
 		return err
