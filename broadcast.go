@@ -3,6 +3,7 @@ package spindle
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/spindle-engine/spindle/codec"
 	"github.com/spindle-engine/spindle/conf"
@@ -80,6 +81,7 @@ func hashJoin[K comparable, S, B, O any](stream Dataset[KV[K, S]], build Dataset
 			if err != nil {
 				return err
 			}
+			defer tc.Mem.Release(table.granted)
 			in, err := stream.iter(tc, part)
 			if err != nil {
 				return err
@@ -112,17 +114,43 @@ type buildTable[K comparable, B any] struct {
 	heads map[K]int32
 	vals  []B
 	next  []int32
+	// granted is the execution memory the table was given, which the join task
+	// releases when it is done with the table.
+	granted int64
 }
 
-// readBroadcast reads the whole broadcast shuffle into a table.
-func readBroadcast[K comparable, B any](tc *engine.TaskContext, sd *engine.ShuffleDep, kc codec.Codec[K], bc codec.Codec[B]) (*buildTable[K, B], error) {
+// broadcastChunk is how much execution memory a broadcast table asks for at a time.
+const broadcastChunk = 1 << 20
+
+// readBroadcast reads the whole broadcast shuffle into a table, accounting its
+// memory with the task's execution memory: an estimate per entry of the map's slot,
+// the value, the chain link and the bytes the key and value refer to (their
+// encodings' lengths). The table cannot spill, so a refusal does not stop it; but
+// what it holds is then not granted to the task's other consumers (a combiner or
+// shuffle writer after the join), which spill sooner instead of piling their
+// memory on top of it.
+func readBroadcast[K comparable, B any](tc *engine.TaskContext, sd *engine.ShuffleDep, kc codec.Codec[K], bc codec.Codec[B]) (_ *buildTable[K, B], err error) {
 	r, err := tc.ReadShuffle(sd, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	t := &buildTable[K, B]{heads: map[K]int32{}}
+	defer func() {
+		if err != nil {
+			tc.Mem.Release(t.granted)
+		}
+	}()
+	var zk K
+	var zb B
+	// A map slot holds the key and the int32 (padded to 8) at a load of at most 7/8;
+	// a value is B plus its link.
+	slotBytes := (int64(unsafe.Sizeof(zk)) + 8) * 8 / 7
+	valBytes := int64(unsafe.Sizeof(zb)) + 4
+	var need int64
+	refused := false
 	for r.Next() {
+		need += valBytes + int64(len(r.Key())+len(r.Value()))
 		k, err := decodeWhole(kc, r.Key())
 		if err != nil {
 			return nil, fmt.Errorf("decode broadcast key: %w", err)
@@ -137,8 +165,14 @@ func readBroadcast[K comparable, B any](tc *engine.TaskContext, sd *engine.Shuff
 			t.next = append(t.next, h)
 		} else {
 			t.next = append(t.next, -1)
+			need += slotBytes
 		}
 		t.heads[k] = i
+		for !refused && need > t.granted {
+			g := tc.Mem.Acquire(max(broadcastChunk, need-t.granted))
+			t.granted += g
+			refused = g == 0
+		}
 	}
 	if err := r.Err(); err != nil {
 		return nil, err

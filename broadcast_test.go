@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -124,6 +125,38 @@ func TestBroadcastJoin(t *testing.T) {
 				t.Fatalf("shuffled join wrote %d bytes, less than the big side's %d can make", written, bigSize)
 			}
 		})
+	}
+}
+
+// TestBroadcastTableIsAccounted reads, from inside a broadcast join's tasks, the
+// execution memory they hold: while they stream through their tables the tables'
+// memory is granted (the join's other stages hold none then), and it is released
+// when the job ends.
+func TestBroadcastTableIsAccounted(t *testing.T) {
+	dir := t.TempDir()
+	bigPath, _ := writePairs(t, dir, "big.txt", 1, 3000, 600)
+	smallPath, _ := writePairs(t, dir, "small.txt", 2, 300, 900)
+	s := newTestSession(t, "spindle.sql.autoBroadcastJoinThreshold", "100k")
+	var mu sync.Mutex
+	var least int64 = -1
+	joined := Join(readPairs(s, bigPath), readPairs(s, smallPath), Partitions(3))
+	seen := Map(joined, func(kv KV[string, Pair[int, int]]) string {
+		used := s.drv.ExecutionMemoryUsed()
+		mu.Lock()
+		if least < 0 || used < least {
+			least = used
+		}
+		mu.Unlock()
+		return kv.Key
+	})
+	if len(collect(t, seen)) == 0 {
+		t.Fatal("the join produced no rows")
+	}
+	if least < broadcastChunk {
+		t.Fatalf("a join task held %d bytes of execution memory with its table built, want at least %d", least, broadcastChunk)
+	}
+	if used := s.drv.ExecutionMemoryUsed(); used != 0 {
+		t.Fatalf("%d bytes of execution memory still held after the job", used)
 	}
 }
 

@@ -3,6 +3,7 @@ package spindle
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"reflect"
 	"unsafe"
 
@@ -13,12 +14,14 @@ import (
 // combinerChunk is how much execution memory a map-side combiner asks for at a time.
 const combinerChunk = 1 << 20
 
-// combSlot is one slot of a combiner's table: a key's hash (which also picks its
-// reduce partition), its first 8 bytes and length, where the rest of it is, and its
-// combined value. A probe that finds its key reads one slot, and a key of at most 8
-// bytes lives in the slot alone, so its probes touch no other memory.
+// combSlot is one slot of a combiner's table: a key's first 8 bytes and length,
+// where the rest of it is, and its combined value. A probe that finds its key reads
+// one slot, and a key of at most 8 bytes lives in the slot alone, so its probes touch
+// no other memory. The key's hash is not kept: a word count's table outgrows the
+// caches, its probes are cache misses, and a slot of 24 bytes rather than 32 makes
+// the table a quarter smaller; the hash is recomputed when the table grows (from the
+// slot alone for short keys) and once per key at the flush.
 type combSlot[C any] struct {
-	hash   uint64
 	prefix uint64
 	loc    uint32 // chunk<<keyChunkShift | offset of the bytes past the prefix
 	klen   uint32 // the key's length + 1; 0 marks an empty slot
@@ -47,18 +50,31 @@ type combiner[K, V, C any] struct {
 	// reads in place instead of encoding.
 	rawString bool
 	// valueIsPtr says C refers to other memory, whose size the combiner estimates
-	// from the value's encoding.
+	// from the value's encoding, or, for a slice of plain elements or a string, from
+	// its capacity or length (valueSize).
 	valueIsPtr bool
+	valueSize  func(*C) int64 // nil: estimate by encoding, sampled (sampleValues)
 
 	slots   []combSlot[C]
+	shift   uint // 64 - log2(len(slots)): slotOf takes a hash's high bits
 	count   int
 	chunks  [][]byte
 	fill    int
 	scratch []byte
+	keyBuf  []byte
 
 	used   int64 // memory the table holds, as accounted
-	extra  int64 // of it, key bytes in the arena and values' encodings
+	extra  int64 // of it, key bytes in the arena and values' sizes
 	failed bool  // the arena took its last addressable chunk; the caller must flush
+
+	// Merges grow values that refer to other memory (a slice appended to). Without
+	// valueSize, the values' sizes are measured by encoding them all after every
+	// doubling of the merges, and each merge between two measurements is counted
+	// as adding the bytes per merge of the last interval.
+	merges, nextSample int64
+	sinceSample        int64 // merges since the last measurement
+	perMerge           int64 // bytes a merge was estimated to add
+	valBytes           int64 // of extra, the values' sizes
 }
 
 func newCombiner[K, V, C any](create func(V) C, merge func(C, V) C) *combiner[K, V, C] {
@@ -69,7 +85,23 @@ func newCombiner[K, V, C any](create func(V) C, merge func(C, V) C) *combiner[K,
 		c.rawString = string(c.kc.Append(nil, k)) == "\x00k"
 	}
 	c.valueIsPtr = hasPointers(reflect.TypeFor[C]())
+	c.valueSize = plainSize[C]()
 	return c
+}
+
+// plainSize returns an O(1) size of a C that is a string or a slice of elements
+// without pointers (what its memory holds: a string's length, a slice's capacity),
+// or nil for other types.
+func plainSize[C any]() func(*C) int64 {
+	t := reflect.TypeFor[C]()
+	switch {
+	case t.Kind() == reflect.String:
+		return func(v *C) int64 { return int64(len(*(*string)(unsafe.Pointer(v)))) }
+	case t.Kind() == reflect.Slice && !hasPointers(t.Elem()):
+		size := int64(t.Elem().Size())
+		return func(v *C) int64 { return int64(cap(*(*[]byte)(unsafe.Pointer(v)))) * size }
+	}
+	return nil
 }
 
 // hasPointers reports whether values of t refer to other memory.
@@ -102,39 +134,103 @@ func (c *combiner[K, V, C]) keyBytes(k K) []byte {
 	return c.scratch
 }
 
+// tableHash picks a key's home slot. A key of at most 8 bytes is all in its prefix
+// and length, which one 128-bit multiplication folded to 64 bits mixes (wyhash's
+// step); a longer one is hashed whole. It need not be the partitioning hash,
+// codec.Hash, which flush computes once per key.
+func tableHash(p uint64, kb []byte) uint64 {
+	if len(kb) <= 8 {
+		hi, lo := bits.Mul64(p^0xa0761d6478bd642f, uint64(len(kb))^0xe7037ed1a0b428db)
+		return hi ^ lo
+	}
+	return codec.Hash(kb)
+}
+
 // add folds one record into the table and reports whether the table grew.
 func (c *combiner[K, V, C]) add(k K, v V) bool {
 	kb := c.keyBytes(k)
-	h := codec.Hash(kb)
 	p := prefixOf(kb)
 	if len(c.slots) == 0 {
 		c.resize(1024)
 	}
 	mask := uint64(len(c.slots) - 1)
 	klen := uint32(len(kb)) + 1
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := c.slotOf(tableHash(p, kb)) & mask; ; i = (i + 1) & mask {
 		s := &c.slots[i]
 		if s.klen == 0 {
-			c.insert(s, h, p, kb, v)
+			c.insert(s, p, kb, v)
 			return true
 		}
-		if s.hash == h && s.prefix == p && s.klen == klen && (len(kb) <= 8 || bytes.Equal(c.rest(s), kb[8:])) {
-			s.val = c.merge(s.val, v)
-			return false
+		if s.prefix == p && s.klen == klen && (len(kb) <= 8 || bytes.Equal(c.rest(s), kb[8:])) {
+			if !c.valueIsPtr {
+				s.val = c.merge(s.val, v)
+				return false
+			}
+			return c.mergeGrowing(s, v)
 		}
 	}
 }
 
+// mergeGrowing merges v into a value that refers to other memory and accounts the
+// value's growth; it reports whether the accounted memory grew.
+func (c *combiner[K, V, C]) mergeGrowing(s *combSlot[C], v V) bool {
+	before := c.used
+	if c.valueSize != nil {
+		old := c.valueSize(&s.val)
+		s.val = c.merge(s.val, v)
+		c.extra += c.valueSize(&s.val) - old
+	} else {
+		s.val = c.merge(s.val, v)
+		c.merges++
+		c.sinceSample++
+		c.extra += c.perMerge
+		c.valBytes += c.perMerge
+		if c.merges >= c.nextSample {
+			c.sampleValues()
+		}
+	}
+	c.used = int64(len(c.slots))*int64(unsafe.Sizeof(*s)) + c.extra
+	return c.used > before
+}
+
+// sampleValues measures the values' sizes by encoding them, and from the change
+// since the last measurement, the bytes a merge adds.
+func (c *combiner[K, V, C]) sampleValues() {
+	var n int64
+	for j := range c.slots {
+		if c.slots[j].klen != 0 {
+			c.scratch = c.vc.Append(c.scratch[:0], c.slots[j].val)
+			n += int64(len(c.scratch))
+		}
+	}
+	// valBytes is the last measurement, plus the inserted values' sizes, plus the
+	// estimate of the merges since; the estimate is replaced by what they added.
+	base := c.valBytes - c.perMerge*c.sinceSample
+	if c.sinceSample > 0 {
+		c.perMerge = max(0, n-base) / c.sinceSample
+	}
+	c.extra += n - c.valBytes
+	c.valBytes, c.sinceSample = n, 0
+	c.nextSample = max(2*c.merges, 1024)
+}
+
+// slotOf is a hash's home slot before masking: its high bits, the best mixed.
+func (c *combiner[K, V, C]) slotOf(h uint64) uint64 { return h >> c.shift }
+
 // insert puts a new key into the empty slot s.
-func (c *combiner[K, V, C]) insert(s *combSlot[C], h, p uint64, kb []byte, v V) {
-	*s = combSlot[C]{hash: h, prefix: p, klen: uint32(len(kb)) + 1, val: c.create(v)}
+func (c *combiner[K, V, C]) insert(s *combSlot[C], p uint64, kb []byte, v V) {
+	*s = combSlot[C]{prefix: p, klen: uint32(len(kb)) + 1, val: c.create(v)}
 	if len(kb) > 8 {
 		s.loc = c.store(kb[8:])
 		c.extra += int64(len(kb) - 8)
 	}
-	if c.valueIsPtr {
+	switch {
+	case c.valueSize != nil:
+		c.extra += c.valueSize(&s.val)
+	case c.valueIsPtr:
 		c.scratch = c.vc.Append(c.scratch[:0], s.val)
 		c.extra += int64(len(c.scratch))
+		c.valBytes += int64(len(c.scratch))
 	}
 	c.count++
 	if 4*c.count > 3*len(c.slots) {
@@ -143,21 +239,32 @@ func (c *combiner[K, V, C]) insert(s *combSlot[C], h, p uint64, kb []byte, v V) 
 	c.used = int64(len(c.slots))*int64(unsafe.Sizeof(*s)) + c.extra
 }
 
-// resize rebuilds the table with n slots.
+// resize rebuilds the table with n slots, n a power of two.
 func (c *combiner[K, V, C]) resize(n int) {
 	old := c.slots
 	c.slots = make([]combSlot[C], n)
+	c.shift = uint(64 - bits.TrailingZeros(uint(n)))
 	mask := uint64(n - 1)
 	for j := range old {
-		if old[j].klen == 0 {
+		s := &old[j]
+		if s.klen == 0 {
 			continue
 		}
-		i := old[j].hash & mask
+		i := c.slotOf(tableHash(s.prefix, c.key(s))) & mask
 		for c.slots[i].klen != 0 {
 			i = (i + 1) & mask
 		}
-		c.slots[i] = old[j]
+		c.slots[i] = *s
 	}
+}
+
+// key is a slot's key, valid until the next call.
+func (c *combiner[K, V, C]) key(s *combSlot[C]) []byte {
+	c.keyBuf = binary.BigEndian.AppendUint64(c.keyBuf[:0], s.prefix)[:min(8, s.klen-1)]
+	if s.klen-1 > 8 {
+		c.keyBuf = append(c.keyBuf, c.rest(s)...)
+	}
+	return c.keyBuf
 }
 
 // store copies a key's bytes past its prefix into the arena.
@@ -186,26 +293,22 @@ func (c *combiner[K, V, C]) rest(s *combSlot[C]) []byte {
 // flush writes every key's combined value to w, hash-partitioned over nparts, and
 // empties the table.
 func (c *combiner[K, V, C]) flush(w engine.RecordWriter, nparts int) error {
-	var kb [8]byte
-	var key, vb []byte
+	var vb []byte
 	for j := range c.slots {
 		s := &c.slots[j]
 		if s.klen == 0 {
 			continue
 		}
-		binary.BigEndian.PutUint64(kb[:], s.prefix)
-		key = append(key[:0], kb[:min(8, s.klen-1)]...)
-		if s.klen-1 > 8 {
-			key = append(key, c.rest(s)...)
-		}
+		key := c.key(s)
 		vb = c.vc.Append(vb[:0], s.val)
-		if err := w.Write(int(s.hash%uint64(nparts)), key, vb); err != nil {
+		if err := w.Write(int(codec.Hash(key)%uint64(nparts)), key, vb); err != nil {
 			return err
 		}
 	}
 	// New arrays, not cleared ones: the memory was released before the flush and is
 	// the writer's now.
 	c.slots, c.count, c.chunks, c.fill, c.used, c.extra, c.failed = nil, 0, nil, 0, 0, 0, false
+	c.merges, c.nextSample, c.sinceSample, c.perMerge, c.valBytes = 0, 0, 0, 0, 0
 	return nil
 }
 

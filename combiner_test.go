@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -186,13 +187,16 @@ func TestCombinerAccountsMemory(t *testing.T) {
 }
 
 // BenchmarkCombiner folds word-like keys with a Zipf skew, as a word count's map side
-// does: one probe per record and no allocation per record.
+// does (the bench's text: "w" and a base-36 number below 100,000, s = 1.1): one probe
+// per record and no allocation per record. The stream is 1 Mi words and the table
+// holds most of the 100,000 keys, so that, as in the real job, it outgrows the
+// caches and the probes' misses count.
 func BenchmarkCombiner(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	z := rand.NewZipf(rng, 1.1, 1, 99999)
-	words := make([]string, 1<<16)
+	words := make([]string, 1<<20)
 	for i := range words {
-		words[i] = fmt.Sprintf("w%d", z.Uint64())
+		words[i] = "w" + strconv.FormatUint(z.Uint64(), 36)
 	}
 	add := func(a, b int) int { return a + b }
 	b.ReportAllocs()
@@ -201,5 +205,72 @@ func BenchmarkCombiner(b *testing.B) {
 	for b.Loop() {
 		c.add(words[i&(len(words)-1)], 1)
 		i++
+	}
+}
+
+// growingValue is an accumulator the combiner can size only by encoding it.
+type growingValue struct {
+	Names []string
+}
+
+// TestCombinerAccountsValueGrowth merges many values into few keys with accumulators
+// that grow with every merge, and checks that the accounted memory follows the
+// values' real size (within the estimate's slack) and that add reports the growth,
+// so the caller asks for memory or flushes: a slice of plain elements is sized by
+// its capacity at every merge, other values by encoding them, sampled.
+func TestCombinerAccountsValueGrowth(t *testing.T) {
+	const keys, merges = 10, 20000
+	tests := []struct {
+		name string
+		run  func() (used, real int64, grew int)
+	}{
+		{"slice of ints", func() (int64, int64, int) {
+			c := newCombiner[string](func(v int) []int { return []int{v} }, func(a []int, v int) []int { return append(a, v) })
+			grew := 0
+			for i := range merges {
+				if c.add(fmt.Sprint("k", i%keys), i) {
+					grew++
+				}
+			}
+			var real int64
+			for _, s := range c.slots {
+				real += int64(cap(s.val)) * 8
+			}
+			return c.used - int64(len(c.slots))*int64(unsafe.Sizeof(c.slots[0])), real, grew
+		}},
+		{"struct of strings", func() (int64, int64, int) {
+			c := newCombiner[string](func(v int) growingValue { return growingValue{[]string{fmt.Sprint("name-", v)}} },
+				func(a growingValue, v int) growingValue {
+					a.Names = append(a.Names, fmt.Sprint("name-", v))
+					return a
+				})
+			grew := 0
+			for i := range merges {
+				if c.add(fmt.Sprint("k", i%keys), i) {
+					grew++
+				}
+			}
+			var real int64
+			for _, s := range c.slots {
+				if s.klen != 0 {
+					real += int64(len(c.vc.Append(nil, s.val)))
+				}
+			}
+			return c.used - int64(len(c.slots))*int64(unsafe.Sizeof(c.slots[0])), real, grew
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			used, real, grew := tt.run()
+			// The keys are at most 8 bytes: all of the extra is the values'.
+			if used < real/2 || used > 2*real {
+				t.Fatalf("accounted %d bytes for values of %d bytes", used, real)
+			}
+			// Beyond the keys' inserts: a slice's capacity grows by doubling, so
+			// a few dozen times; a sampled estimate at every merge.
+			if grew <= 2*keys {
+				t.Fatalf("add reported growth %d times in %d merges", grew, merges)
+			}
+		})
 	}
 }

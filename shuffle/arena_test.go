@@ -46,9 +46,11 @@ func TestCompareKeys(t *testing.T) {
 type recordingMemory struct {
 	budget
 	peak, held int64
+	acquires   int // calls of Acquire
 }
 
 func (m *recordingMemory) Acquire(n int64) int64 {
+	m.acquires++
 	g := m.budget.Acquire(n)
 	m.held += g
 	m.peak = max(m.peak, m.held)
@@ -123,6 +125,90 @@ func TestArenaStaysWithinItsGrant(t *testing.T) {
 					t.Fatalf("partition %d is not sorted", p)
 				}
 				slices.SortFunc(got, cmpKV)
+				if !slices.Equal(got, want[p]) {
+					t.Fatalf("partition %d: %d records, want %d", p, len(got), len(want[p]))
+				}
+			}
+		})
+	}
+}
+
+// TestBufferSizeBoundsTheRun gives the writer far more memory than BufferSize and
+// checks after every write that the run holds at most BufferSize (plus a record
+// larger than it, alone in its chunk); that it spilled about once per BufferSize of
+// records; that a run spilled for reaching BufferSize leaves its chunks to the next,
+// so the writer stops asking the memory manager for more after the first spill
+// unless a record outgrows the spare chunks; and that the output is every record,
+// sorted.
+func TestBufferSizeBoundsTheRun(t *testing.T) {
+	const bound = 2 << 20
+	tests := []struct {
+		name      string
+		n         int
+		large     int // every large-th record is larger than the bound; 0: none
+		reacquire bool
+	}{
+		{"records of 1-2 KiB", 20000, 0, false},
+		{"some records larger than the bound", 6000, 1500, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dirs := []string{t.TempDir()}
+			mem := &recordingMemory{budget: budget{free: 1 << 30}}
+			w, err := NewWriter(WriterConfig{Dirs: dirs, ShuffleID: i, NumPartitions: 3, Sort: true, Compress: true,
+				Memory: mem, BufferSize: bound})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(uint64(i), 9))
+			want := make([][]kv, 3)
+			var total, maxRec int64
+			acquiresAtFirstSpill := -1
+			for j := range tt.n {
+				k := fmt.Sprintf("k%09d", rng.IntN(tt.n))
+				v := bytes.Repeat([]byte{byte('a' + j%26)}, 1000+rng.IntN(1000))
+				if tt.large > 0 && j%tt.large == tt.large-1 {
+					v = bytes.Repeat([]byte("L"), bound+rng.IntN(1000))
+				}
+				size := int64(len(k) + len(v))
+				total += size
+				maxRec = max(maxRec, size)
+				if err := w.Write(j%3, []byte(k), v); err != nil {
+					t.Fatal(err)
+				}
+				want[j%3] = append(want[j%3], kv{k, string(v)})
+				if limit := int64(bound) + maxRec; w.used() > limit {
+					t.Fatalf("after %d records the run holds %d bytes, above %d", j+1, w.used(), limit)
+				}
+				if w.Metrics().Spills == 1 && acquiresAtFirstSpill < 0 {
+					acquiresAtFirstSpill = mem.acquires
+				}
+			}
+			// Records and index take 1+24/1500 of their bytes; runs are a little
+			// short of the bound where a chunk or the index did not fit.
+			if min := int(total/bound) - 1; w.Metrics().Spills < min {
+				t.Fatalf("%d spills for %d bytes, want at least %d", w.Metrics().Spills, total, min)
+			}
+			if again := mem.acquires > acquiresAtFirstSpill; again != tt.reacquire {
+				t.Fatalf("asked for memory %d times, %d by the first spill: asked again = %v, want %v",
+					mem.acquires, acquiresAtFirstSpill, again, tt.reacquire)
+			}
+			if mem.peak > 2*bound+maxRec {
+				t.Fatalf("granted at most %d bytes with a bound of %d", mem.peak, bound)
+			}
+			if _, err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if mem.held != 0 {
+				t.Fatalf("%d bytes still granted after Commit", mem.held)
+			}
+			for p := range 3 {
+				got := readPartition(t, dirs, i, 0, p)
+				if !slices.IsSortedFunc(got, func(a, b kv) int { return bytes.Compare([]byte(a.k), []byte(b.k)) }) {
+					t.Fatalf("partition %d is not sorted", p)
+				}
+				slices.SortFunc(got, cmpKV)
+				slices.SortFunc(want[p], cmpKV)
 				if !slices.Equal(got, want[p]) {
 					t.Fatalf("partition %d: %d records, want %d", p, len(got), len(want[p]))
 				}

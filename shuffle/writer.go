@@ -31,6 +31,14 @@ type WriterConfig struct {
 	Compress      bool   // s2-compress blocks
 	Memory        Memory // when it grants less than needed, the writer spills
 	BlockSize     int    // uncompressed block size; 64 KiB by default
+	// BufferSize bounds the memory one run holds (its records and their index),
+	// whatever Memory would grant: reaching it, the writer spills the run. Beyond a
+	// few tens of MiB a larger run saves nothing (merging k sorted runs costs the
+	// comparisons sorting them as one would have, and a spill is a sequential,
+	// compressed write), while every byte of it is resident. 0 means no bound but
+	// Memory's. It is spindle.shuffle.sort.bufferSize, the part Hadoop's
+	// mapreduce.task.io.sort.mb plays.
+	BufferSize int64
 }
 
 // WriteMetrics counts what a writer did.
@@ -109,11 +117,16 @@ const (
 // to 16 MiB), and freed when the run is spilled: records never move once written and
 // leave no garbage behind. Records do not straddle chunks.
 type Writer struct {
-	cfg     WriterConfig
-	chunks  [][]byte // the run's arena; the last one is being filled
-	fill    int      // bytes used in the last chunk
-	recs    []rec    // outside the heap too, grown by doubling
-	bytes   int64    // key and value bytes of the run
+	cfg    WriterConfig
+	chunks [][]byte // the run's arena; the last one is being filled
+	fill   int      // bytes used in the last chunk
+	// spare holds the chunks of a run spilled because it reached BufferSize, for the
+	// next run to fill again: still granted, and already faulted in, so a task that
+	// spills many runs maps and zeroes its buffer once.
+	spare   [][]byte
+	full    bool  // the last refusal was BufferSize's, not the memory manager's
+	recs    []rec // outside the heap too, grown by doubling
+	bytes   int64 // key and value bytes of the run
 	granted int64
 	spills  []spill
 	metrics WriteMetrics
@@ -142,19 +155,26 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	return &Writer{cfg: cfg}, nil
 }
 
-// used is the memory the run holds: its chunks and its record array.
+// used is the memory the run holds: its chunks, spare chunks and its record array.
 func (w *Writer) used() int64 {
 	n := int64(cap(w.recs)) * recOverhead
 	for _, c := range w.chunks {
 		n += int64(len(c))
 	}
+	for _, c := range w.spare {
+		n += int64(len(c))
+	}
 	return n
 }
 
-// reserve asks for n more bytes of memory. It reports false when the memory manager
-// refused them and the run is worth spilling; a run below minRun takes the bytes
-// unaccounted instead.
+// reserve asks for n more bytes of memory. It reports false when the run would
+// outgrow BufferSize or the memory manager refused them, and the run is worth
+// spilling; a run below minRun takes the bytes unaccounted instead.
 func (w *Writer) reserve(n int64) bool {
+	w.full = w.cfg.BufferSize > 0 && w.used()+n > w.cfg.BufferSize && w.used() >= minRun
+	if w.full {
+		return false
+	}
 	if w.cfg.Memory == nil || w.used()+n <= w.granted {
 		return true
 	}
@@ -203,6 +223,9 @@ func (w *Writer) growRecs() error {
 		if err := w.spill(); err != nil {
 			return err
 		}
+		if len(w.recs) < cap(w.recs) {
+			return nil // the spilled run's array, kept for the next one
+		}
 		// The run starts over; its array is the first step again.
 		n = memChunk / int(recOverhead)
 		w.reserve(int64(n) * recOverhead)
@@ -225,17 +248,46 @@ func (w *Writer) freeRecs() {
 // newChunk starts a chunk with room for a record of size bytes, spilling first if
 // memory for it is refused or the run has all the chunks it can address.
 func (w *Writer) newChunk(size int) error {
-	n := runChunkSize(w.bytes, size)
+	if len(w.spare) > 0 {
+		if c := w.spare[0]; len(c) >= size {
+			w.spare = w.spare[1:]
+			w.chunks = append(w.chunks, c)
+			w.fill = 0
+			return nil
+		}
+		// A record larger than the spare chunk: their memory, still granted, goes
+		// to chunks sized afresh.
+		w.freeSpare()
+	}
+	n := w.boundChunk(runChunkSize(w.bytes, size), size)
 	if len(w.chunks) == maxChunks || !w.reserve(int64(n)) {
 		if err := w.spill(); err != nil {
 			return err
 		}
-		n = runChunkSize(0, size)
+		if len(w.spare) > 0 {
+			return nil // Write's loop takes a spare chunk
+		}
+		n = w.boundChunk(runChunkSize(0, size), size)
 		w.reserve(int64(n))
 	}
 	w.chunks = append(w.chunks, allocPage(n))
 	w.fill = 0
 	return nil
+}
+
+// boundChunk shrinks a chunk of n bytes to the room BufferSize leaves the run, so
+// that the run fills its bound rather than spilling a chunk's worth short of it; a
+// chunk is never smaller than the record it is for, nor than memChunk/4 (the room
+// left then is not worth a chunk: the run spills instead).
+func (w *Writer) boundChunk(n, size int) int {
+	if w.cfg.BufferSize <= 0 {
+		return n
+	}
+	room := w.cfg.BufferSize - w.used()
+	if room < int64(n) && room >= int64(max(size, memChunk/4)) {
+		return int(room)
+	}
+	return n
 }
 
 // runChunkSize sizes a run's next chunk from what the run buffered so far (so that the
@@ -324,7 +376,11 @@ func (w *Writer) spill() error {
 	w.spills = append(w.spills, spill{path, offsets})
 	w.metrics.Spills++
 	w.metrics.SpillBytes += offsets[len(offsets)-1]
-	w.freeRun()
+	if w.full {
+		w.recycleRun()
+	} else {
+		w.freeRun()
+	}
 	if len(w.spills) >= maxSpills {
 		return w.mergeSpillFiles()
 	}
@@ -349,14 +405,31 @@ func (w *Writer) mergeSpillFiles() error {
 	return nil
 }
 
-// freeRun frees the run's arena and record array and releases its memory.
+// recycleRun empties a run that reached BufferSize: its chunks become spare ones and
+// its record array is kept, all still granted, for the next run.
+func (w *Writer) recycleRun() {
+	w.spare = append(w.spare, w.chunks...)
+	w.chunks, w.fill, w.bytes, w.full = nil, 0, 0, false
+	w.recs = w.recs[:0]
+}
+
+// freeRun frees the run's arena, spare chunks and record array and releases its
+// memory.
 func (w *Writer) freeRun() {
 	for _, c := range w.chunks {
 		freePage(c)
 	}
-	w.chunks, w.fill, w.bytes = nil, 0, 0
+	w.chunks, w.fill, w.bytes, w.full = nil, 0, 0, false
+	w.freeSpare()
 	w.freeRecs()
 	w.releaseMemory()
+}
+
+func (w *Writer) freeSpare() {
+	for _, c := range w.spare {
+		freePage(c)
+	}
+	w.spare = nil
 }
 
 func (w *Writer) releaseMemory() {

@@ -145,6 +145,15 @@ func (d *Driver) LocalDirs() []string {
 	return d.cfg.Env.Dirs
 }
 
+// ExecutionMemoryUsed is the execution memory the in-process executor's tasks hold
+// now, 0 without one (on YARN).
+func (d *Driver) ExecutionMemoryUsed() int64 {
+	if d.cfg.Env == nil {
+		return 0
+	}
+	return d.cfg.Env.Mem.Stats().ExecutionUsed
+}
+
 // NewJobTag names one job's output commit, unique within the application.
 func (d *Driver) NewJobTag() string {
 	d.mu.Lock()

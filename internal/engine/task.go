@@ -21,6 +21,9 @@ type Env struct {
 	Blocks   *BlockStore
 	Dirs     []string
 	Compress bool
+	// SortBufferSize bounds a map task's shuffle buffer
+	// (spindle.shuffle.sort.bufferSize); 0 means only execution memory bounds it.
+	SortBufferSize int64
 	// ExecutorID is this executor's id; Fetcher reads other executors' map outputs
 	// (nil in-process, where every output is local).
 	ExecutorID string
@@ -32,7 +35,8 @@ type Env struct {
 func NewEnv(c *conf.Conf, dirs []string) *Env {
 	mm := c.Memory()
 	mem := memory.NewManager(mm.Unified, mm.StorageRegion)
-	return &Env{Mem: mem, Blocks: NewBlockStore(mem), Dirs: dirs, Compress: c.Bool("spindle.shuffle.compress")}
+	return &Env{Mem: mem, Blocks: NewBlockStore(mem), Dirs: dirs, Compress: c.Bool("spindle.shuffle.compress"),
+		SortBufferSize: c.Size("spindle.shuffle.sort.bufferSize")}
 }
 
 // remoteOutput reports whether a map output is another executor's.
@@ -122,6 +126,7 @@ func runMapTask(tc *TaskContext, sd *ShuffleDep, part int) (sizes []int64, err e
 		Sort:          sd.Sorted,
 		Compress:      tc.env.Compress,
 		Memory:        tc.Mem,
+		BufferSize:    tc.env.SortBufferSize,
 	})
 	if err != nil {
 		return nil, err
