@@ -103,6 +103,20 @@ func (g *grouper) assignDict(d *array.Dictionary, gids []int32) {
 		return id
 	}
 	nulls := d.NullN() > 0
+	if ix, ok := d.Indices().(*array.Int32); ok && !nulls {
+		// The scan's dictionaries: no call per row.
+		for r, j := range ix.Int32Values() {
+			id := trans[j]
+			if id < 0 {
+				g.buf = enc(g.buf[:0], int(j))
+				id = resolve(g.buf, j)
+				trans[j] = id
+			}
+			gids[r] = id
+		}
+		g.addFresh(dict, fresh)
+		return
+	}
 	for r := range gids {
 		if nulls && d.IsNull(r) {
 			if nullID < 0 {
@@ -120,6 +134,12 @@ func (g *grouper) assignDict(d *array.Dictionary, gids []int32) {
 		}
 		gids[r] = id
 	}
+	g.addFresh(dict, fresh)
+}
+
+// addFresh keeps the key values of the dictionary entries that made new groups
+// (-1: the null key).
+func (g *grouper) addFresh(dict arrow.Array, fresh []int32) {
 	if len(fresh) > 0 {
 		b := array.NewInt32Builder(mem)
 		for _, e := range fresh {

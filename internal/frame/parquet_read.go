@@ -337,10 +337,6 @@ func scanParquet(ctx context.Context, fss Filesystems, scan *ParquetScan, sp Par
 	if len(groups) == 0 {
 		return nil
 	}
-	fr, err := pqarrow.NewFileReader(r, props, mem)
-	if err != nil {
-		return &ParquetError{Path: pf.Path, Err: err}
-	}
 	if len(cols) == 0 {
 		// Only a row count is needed (Count of a scan): batches of no columns.
 		for _, rg := range groups {
@@ -353,16 +349,29 @@ func scanParquet(ctx context.Context, fss Filesystems, scan *ParquetScan, sp Par
 		}
 		return nil
 	}
+	if fc, ok := fastColumns(md, out); ok {
+		return scanFast(ctx, pf.Path, readerAt(f), pf.Size, md, groups, out, fc, yield)
+	}
+	return scanArrow(ctx, pf.Path, r, props, cols, groups, out, yield)
+}
+
+// scanArrow reads row groups with pqarrow: the columns the fast scan does not
+// handle.
+func scanArrow(ctx context.Context, path string, r *file.Reader, props pqarrow.ArrowReadProperties, cols, groups []int, out *Schema, yield func(arrow.RecordBatch) bool) error {
+	fr, err := pqarrow.NewFileReader(r, props, mem)
+	if err != nil {
+		return &ParquetError{Path: path, Err: err}
+	}
 	sorted := slices.Clone(cols)
 	slices.Sort(sorted)
 	rr, err := fr.GetRecordReader(ctx, sorted, groups)
 	if err != nil {
-		return &ParquetError{Path: pf.Path, Err: err}
+		return &ParquetError{Path: path, Err: err}
 	}
 	defer rr.Release()
 	for rr.Next() {
 		rec := rr.RecordBatch()
-		b, err := conform(ctx, pf.Path, rec, out)
+		b, err := conform(ctx, path, rec, out)
 		if err != nil {
 			return err
 		}
@@ -371,7 +380,7 @@ func scanParquet(ctx context.Context, fss Filesystems, scan *ParquetScan, sp Par
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return &ParquetError{Path: pf.Path, Err: err}
+		return &ParquetError{Path: path, Err: err}
 	}
 	return nil
 }
