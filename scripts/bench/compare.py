@@ -151,10 +151,13 @@ class Workload:
     Spark, then the peers that have it) and check(engine, outs), which raises unless
     engine's result equals Spindle's; outs maps each engine to its stdout."""
 
-    def __init__(self, name, desc, cmds, check, size_bytes=0, disk_factor=0):
+    def __init__(self, name, desc, cmds, check, size_bytes=0, disk_factor=0, overhead=False):
         self.name, self.desc = name, desc
         self.cmds, self.check = cmds, check
         self.size_bytes, self.disk_factor = size_bytes, disk_factor
+        # overhead: the workload measures per-task scheduling, not records; it runs
+        # --overhead-runs times (see main).
+        self.overhead = overhead
 
 
 # Every engine, in the order the report lists them: Spindle, Spark, then the peers.
@@ -223,11 +226,11 @@ def workloads(scale, data, bin_dir, out_dir):
         Workload("noop-tasks", f"{n_noop} no-op tasks", {
             "spindle": lambda: sub + [os.path.join(bin_dir, "tasks"), "noop", str(n_noop)],
             "spark": lambda: sp + ["noop", str(n_noop)],
-        }, last_word("task counts")),
+        }, last_word("task counts"), overhead=True),
         Workload("tiny-shuffle", f"{m_shuf} × {m_shuf} shuffle of tiny data", {
             "spindle": lambda: sub + [os.path.join(bin_dir, "tasks"), "shuffle", str(m_shuf), str(m_shuf)],
             "spark": lambda: sp + ["shuffle", str(m_shuf), str(m_shuf)],
-        }, last_word("key counts")),
+        }, last_word("key counts"), overhead=True),
     ]
 
 
@@ -468,7 +471,9 @@ def write_report(results, limits, args, data, yarn=None, yarn_err=None):
         "command (JVM, Python or Go process start included); CPU is user+system of the process tree; RSS "
         "is the tree's peak. Every run's result was checked: each engine's output equals Spindle's "
         "(order-independent digest of the output lines; for sort, also sorted and a permutation "
-        "of the input). Each run starts with the next engine in turn (A B C, B C A, ...).",
+        "of the input). Each run starts with the next engine in turn (A B C, B C A, ...). "
+        f"The scheduling-overhead workloads (no-op tasks, tiny shuffle) run {min(args.runs, args.overhead_runs)} "
+        "time(s) (`--overhead-runs`): their runs spread by a few per cent, and Spark's take over a minute each.",
         "",
         "| workload | engine | wall median (s) | min | max | CPU median (s) | peak RSS (MiB) "
         "| Spindle/engine wall | Spindle/engine CPU |",
@@ -617,6 +622,9 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--overhead-runs", type=int, default=1,
+                    help="runs of the scheduling-overhead workloads (no-op tasks, tiny shuffle), at most --runs: "
+                         "they spread by a few per cent between runs, and Spark's 10,000 tasks take over a minute each")
     ap.add_argument("--only", default="", help="comma-separated workloads to run")
     ap.add_argument("--no-yarn", action="store_true", help="skip workload 6 (YARN)")
     ap.add_argument("--keep-cluster", action="store_true",
@@ -632,6 +640,7 @@ def main(argv):
         with open(saved) as f:
             run = json.load(f)
         args.scale, args.runs = run["scale"], run["runs"]
+        args.overhead_runs = run.get("overhead_runs", args.runs)
         LOADS.extend(run["loads"])
         results = [(types.SimpleNamespace(**w), w["r"]) for w in run["workloads"]]
         write_report(results, run["limits"], args, None, run["yarn"], run["yarn_err"])
@@ -658,7 +667,7 @@ def main(argv):
         r = {e: {"wall": [], "cpu": [], "rss": []} for e in w.cmds}
         wenv = dict(env, SPARK_CONF_JSON=json.dumps(spark_conf(w.name, m_shuf)))
         engines = list(w.cmds)
-        for i in range(args.runs):
+        for i in range(min(args.runs, args.overhead_runs) if w.overhead else args.runs):
             outs = {}
             # Each run starts with another engine, so that none always runs first
             # (or always after the same one) on a machine others share.
@@ -688,7 +697,7 @@ def main(argv):
             yarn_err = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
             print(f"yarn: {e}", file=sys.stderr)
     with open(saved, "w") as f:
-        json.dump({"scale": args.scale, "runs": args.runs, "loads": LOADS, "limits": limits,
+        json.dump({"scale": args.scale, "runs": args.runs, "overhead_runs": args.overhead_runs, "loads": LOADS, "limits": limits,
                    "yarn": yarn, "yarn_err": yarn_err,
                    "workloads": [{"name": w.name, "desc": w.desc, "size_bytes": w.size_bytes,
                                   "disk_factor": w.disk_factor, "r": r} for w, r in results]}, f)
