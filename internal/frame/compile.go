@@ -138,7 +138,7 @@ func (c *compiler) parquet(p *Plan, need []string, preds []*Expr) node {
 			if part >= len(scan.Splits) {
 				return nil
 			}
-			return scanParquet(tc.Ctx, fss, scan, scan.Splits[part], out, preds, nil, func(b arrow.RecordBatch) bool {
+			return scanParquet(tc.Ctx, fss, scan, scan.Splits[part], out, preds, nil, tc.Mem, func(b arrow.RecordBatch) bool {
 				tc.Metrics.RecordsRead += b.NumRows()
 				return yield(b)
 			})

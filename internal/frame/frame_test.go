@@ -116,7 +116,7 @@ func TestParquetPrunesAndSkips(t *testing.T) {
 			var m ScanMetrics
 			out := &Schema{Fields: []Field{schema.Fields[1]}}
 			rows := 0
-			err := scanParquet(ctx, localFS(), scan, wholeSplit(scan), out, tc.preds, &m, func(b arrow.RecordBatch) bool {
+			err := scanParquet(ctx, localFS(), scan, wholeSplit(scan), out, tc.preds, &m, nil, func(b arrow.RecordBatch) bool {
 				if b.NumCols() != 1 {
 					t.Errorf("read %d columns, want only g", b.NumCols())
 				}
@@ -153,7 +153,7 @@ func TestParquetErrorsNameFileAndColumn(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := &Schema{Fields: []Field{{Name: "revenue", Type: TInt64}}}
-	err = scanParquet(ctx, localFS(), scan, scan.Splits[0], out, nil, nil, func(arrow.RecordBatch) bool { return true })
+	err = scanParquet(ctx, localFS(), scan, scan.Splits[0], out, nil, nil, nil, func(arrow.RecordBatch) bool { return true })
 	if !errors.As(err, &pe) || pe.Column != "revenue" || !strings.Contains(err.Error(), good) || !strings.Contains(err.Error(), `"revenue"`) {
 		t.Fatalf("missing column: %v, want an error naming %s and column revenue", err, good)
 	}

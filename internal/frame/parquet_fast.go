@@ -85,20 +85,25 @@ func fastColumns(md *metadata.FileMetaData, out *Schema) ([]fastCol, bool) {
 
 // scanFast reads row groups groups of the file at ra (size bytes, footer md) as
 // batches of out's columns.
-func scanFast(ctx context.Context, path string, ra io.ReaderAt, size int64, md *metadata.FileMetaData, groups []int, out *Schema, cols []fastCol, yield func(arrow.RecordBatch) bool) (err error) {
+// The column chunks' buffers are accounted to mem (nil: not accounted). The scan
+// cannot spill, so a refused grant does not stop it; the task's other consumers
+// then spill sooner.
+func scanFast(ctx context.Context, path string, ra io.ReaderAt, size int64, md *metadata.FileMetaData, groups []int, out *Schema, cols []fastCol, mem Memory, yield func(arrow.RecordBatch) bool) (err error) {
 	pf, err := openFast(path, ra, size)
 	if err != nil {
 		return err
 	}
 	rgs := pf.RowGroups()
+	res := &reservation{m: mem}
 	readers := make([]*pageColumn, len(cols))
 	for i := range cols {
-		readers[i] = &pageColumn{fastCol: cols[i]}
+		readers[i] = &pageColumn{fastCol: cols[i], res: res}
 	}
 	defer func() {
 		for _, r := range readers {
 			r.close()
 		}
+		res.reset()
 	}()
 	arrs := make([]arrow.Array, len(cols))
 	for _, rg := range groups {
@@ -177,6 +182,8 @@ type pageColumn struct {
 	scratch []int64
 	// buf holds the current column chunk's bytes; pages are decoded out of it.
 	buf []byte
+	// res accounts buf, shared by the scan's columns.
+	res *reservation
 }
 
 // load reads the column chunk of row group rg in one read and starts on its
@@ -206,6 +213,7 @@ func (c *pageColumn) load(ctx context.Context, ra io.ReaderAt, md *metadata.File
 		return err
 	}
 	if int64(cap(c.buf)) < n {
+		c.res.grow(n - int64(cap(c.buf)))
 		c.buf = make([]byte, n)
 	}
 	c.buf = c.buf[:n]

@@ -215,7 +215,7 @@ func TestFastScanMatchesPqarrow(t *testing.T) {
 				return scanArrow(ctx, path, r, props, cols, groups, out, yield)
 			})
 			got, dicts := readAllRows(t, path, out, func(r *file.Reader, f *os.File, size int64, groups, _ []int, _ pqarrow.ArrowReadProperties, yield func(arrow.RecordBatch) bool) error {
-				return scanFast(ctx, path, f, size, r.MetaData(), groups, out, fc, yield)
+				return scanFast(ctx, path, f, size, r.MetaData(), groups, out, fc, nil, yield)
 			})
 			if len(got) != tc.rows || len(want) != tc.rows {
 				t.Fatalf("fast scan read %d rows, pqarrow %d, the file has %d", len(got), len(want), tc.rows)
@@ -232,8 +232,24 @@ func TestFastScanMatchesPqarrow(t *testing.T) {
 			sf := &seekOnlyFile{path: path}
 			seeked, _ := readAllRows(t, path, out, func(r *file.Reader, f *os.File, size int64, groups, _ []int, _ pqarrow.ArrowReadProperties, yield func(arrow.RecordBatch) bool) error {
 				sf.f = f
-				if err := scanFast(ctx, path, readerAt(sf), size, r.MetaData(), groups, out, fc, yield); err != nil {
+				// The chunk buffers are accounted while the scan runs and given
+				// back when it ends.
+				mem := &heldMemory{}
+				var biggest int64
+				for _, g := range groups {
+					for _, c := range fc {
+						cc, err := r.MetaData().RowGroup(g).ColumnChunk(c.leaf)
+						if err != nil {
+							return err
+						}
+						biggest = max(biggest, cc.TotalCompressedSize())
+					}
+				}
+				if err := scanFast(ctx, path, readerAt(sf), size, r.MetaData(), groups, out, fc, mem, yield); err != nil {
 					return err
+				}
+				if mem.peak < biggest || mem.held != 0 {
+					t.Errorf("scan accounted a peak of %d bytes (largest column chunk %d) and holds %d after it ended", mem.peak, biggest, mem.held)
 				}
 				if limit := 4 + len(groups)*len(out.Fields); sf.reads > limit {
 					t.Errorf("%d reads for %d row groups of %d columns, want at most %d", sf.reads, len(groups), len(out.Fields), limit)
@@ -293,7 +309,7 @@ func TestFastScanCorruptPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	err = scanFast(context.Background(), path, f, int64(len(data)), md, []int{0}, out, fc, func(arrow.RecordBatch) bool { return true })
+	err = scanFast(context.Background(), path, f, int64(len(data)), md, []int{0}, out, fc, nil, func(arrow.RecordBatch) bool { return true })
 	var pe *ParquetError
 	if !asParquetError(err, &pe) || pe.Path != path || pe.Column != "f64" {
 		t.Fatalf("corrupt page: got %v, want a ParquetError naming %s and column f64", err, path)
@@ -377,7 +393,7 @@ func BenchmarkParquetScan(b *testing.B) {
 		scan func(yield func(arrow.RecordBatch) bool) error
 	}{
 		{"fast", func(yield func(arrow.RecordBatch) bool) error {
-			return scanFast(ctx, path, f, st.Size(), md, groups, s, fc, yield)
+			return scanFast(ctx, path, f, st.Size(), md, groups, s, fc, nil, yield)
 		}},
 		{"pqarrow", func(yield func(arrow.RecordBatch) bool) error {
 			return scanArrow(ctx, path, r, props, []int{0, 1}, groups, s, yield)
@@ -416,3 +432,14 @@ func (s *seekOnlyFile) Read(p []byte) (int, error) {
 
 func (s *seekOnlyFile) Seek(off int64, whence int) (int64, error) { return s.f.Seek(off, whence) }
 func (s *seekOnlyFile) Close() error                              { return nil }
+
+// heldMemory grants everything and records what is held.
+type heldMemory struct{ held, peak int64 }
+
+func (m *heldMemory) Acquire(n int64) int64 {
+	m.held += n
+	m.peak = max(m.peak, m.held)
+	return n
+}
+
+func (m *heldMemory) Release(n int64) { m.held -= n }

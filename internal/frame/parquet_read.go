@@ -289,7 +289,7 @@ func sameSchema(path string, want, got *Schema) error {
 // scanParquet reads one split's row groups, only the columns of out, skipping row
 // groups whose statistics show that no row passes preds. It reports the row groups
 // skipped.
-func scanParquet(ctx context.Context, fss Filesystems, scan *ParquetScan, sp ParquetSplit, out *Schema, preds []*Expr, metrics *ScanMetrics, yield func(arrow.RecordBatch) bool) error {
+func scanParquet(ctx context.Context, fss Filesystems, scan *ParquetScan, sp ParquetSplit, out *Schema, preds []*Expr, metrics *ScanMetrics, mem Memory, yield func(arrow.RecordBatch) bool) error {
 	pf := scan.Files[sp.File]
 	fsys, _, err := fss.Resolve(ctx, pf.Input)
 	if err != nil {
@@ -350,7 +350,7 @@ func scanParquet(ctx context.Context, fss Filesystems, scan *ParquetScan, sp Par
 		return nil
 	}
 	if fc, ok := fastColumns(md, out); ok {
-		return scanFast(ctx, pf.Path, readerAt(f), pf.Size, md, groups, out, fc, yield)
+		return scanFast(ctx, pf.Path, readerAt(f), pf.Size, md, groups, out, fc, mem, yield)
 	}
 	return scanArrow(ctx, pf.Path, r, props, cols, groups, out, yield)
 }
