@@ -9,12 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spindle-engine/spindle/deploy"
 	"github.com/spindle-engine/spindle/examples/datagen"
+	"github.com/spindle-engine/spindle/integration/testenv"
 	"github.com/spindle-engine/spindle/yarn"
 )
 
@@ -275,7 +275,7 @@ func TestFailures(t *testing.T) {
 		cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "spindle"), append([]string{"submit"},
 			append(e.yarnArgs("client"), e.bin+"/testjob", "slow", "hdfs://"+out, "1000")...)...)
 		cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+e.c.ConfDir, "HADOOP_USER_NAME="+deploy.HadoopUser())
-		var buf syncBuffer
+		var buf testenv.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -317,22 +317,4 @@ func TestFailures(t *testing.T) {
 func (e *env) run(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
 	return e.command(t, ctx, args...)
-}
-
-// syncBuffer is a buffer a running command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

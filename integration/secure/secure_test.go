@@ -23,6 +23,7 @@ import (
 	"github.com/spindle-engine/spindle/conf"
 	"github.com/spindle-engine/spindle/hdfs"
 	"github.com/spindle-engine/spindle/integration/cluster"
+	"github.com/spindle-engine/spindle/integration/testenv"
 	"github.com/spindle-engine/spindle/security/kerberos"
 	"github.com/spindle-engine/spindle/yarn"
 )
@@ -206,7 +207,7 @@ func (e *env) run(t *testing.T, ctx context.Context, l login, args ...string) re
 // running is a CLI run under way.
 type running struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testenv.SyncBuffer
 	name   string
 	exited chan struct{} // closed when the process has ended
 	err    error         // Wait's, once exited is closed
@@ -233,7 +234,7 @@ func (e *env) start(t *testing.T, ctx context.Context, l login, args ...string) 
 		krb5 = l.krb5
 	}
 	cmd.Env = append(os.Environ(), "HADOOP_CONF_DIR="+confDir, "KRB5_CONFIG="+krb5, "KRB5CCNAME="+ccache, "HADOOP_USER_NAME=")
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("spindle %s: %v", args[0], err)
@@ -259,24 +260,6 @@ func (r *running) wait(t *testing.T) result {
 		t.Fatalf("spindle %s: %v\n%s", r.name, err, res.out)
 	}
 	return res
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // yarnArgs are the submit flags every test uses: small containers, one attempt.

@@ -201,7 +201,7 @@ func (e *Env) Submit(t testing.TB, ctx context.Context, args ...string) Result {
 // Running is a spindle CLI run in the background.
 type Running struct {
 	Cmd  *exec.Cmd
-	out  syncBuffer
+	out  SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -341,19 +341,21 @@ func Poll(t testing.TB, what string, timeout, interval time.Duration, cond func(
 	}
 }
 
-// syncBuffer is a buffer a running command writes while a test reads it.
-type syncBuffer struct {
+// SyncBuffer is a buffer a running command writes while a test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String is what was written so far.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spindle-engine/spindle/scheduler"
+	"github.com/spindle-engine/spindle/ui"
 )
 
 // Summary is what a session's jobs did, printed at the end of a run. Records are
@@ -49,7 +50,7 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, "tasks with preferred locations: %d process-local, %d node-local, %d elsewhere\n", s.ProcessLocal, s.NodeLocal, s.NotLocal)
 	}
 	fmt.Fprintf(&b, "records read %d; shuffle write %s, shuffle read %s, spill %s",
-		s.RecordsRead, byteSize(s.ShuffleWriteBytes), byteSize(s.ShuffleReadBytes), byteSize(s.SpillBytes))
+		s.RecordsRead, ui.FormatBytes(s.ShuffleWriteBytes), ui.FormatBytes(s.ShuffleReadBytes), ui.FormatBytes(s.SpillBytes))
 	switch {
 	case len(s.DroppedByJob) > 1:
 		// A sum would count a file's bad rows once for each job that read it.
@@ -65,19 +66,6 @@ func (s Summary) String() string {
 		b.WriteString("\n" + s.Retries.String())
 	}
 	return b.String()
-}
-
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // Metrics listens to the scheduler: it adds up the summary and feeds the progress
