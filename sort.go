@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
-	"slices"
 	"sort"
 	"unsafe"
 
@@ -189,11 +188,7 @@ func descendingKey(dst, key []byte) []byte {
 func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *engine.ShuffleDep, nparts int) ([][]byte, error) {
 	total := min(float64(d.s.Conf().Int("spindle.sort.samplesPerPartition"))*float64(nparts), 1e6)
 	perPart := int(math.Ceil(3 * total / float64(max(1, d.n.NumParts))))
-	type sample struct {
-		key    []byte
-		weight float64
-	}
-	var samples []sample
+	var samples []engine.WeightedKey
 	onResult := func(_ int, data []byte) error {
 		count, n := binary.Uvarint(data)
 		if n <= 0 {
@@ -210,7 +205,7 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *engine.ShuffleDe
 			data = data[n+int(l):]
 		}
 		for _, k := range keys {
-			samples = append(samples, sample{k, float64(count) / float64(len(keys))})
+			samples = append(samples, engine.WeightedKey{Key: k, Weight: float64(count) / float64(len(keys))})
 		}
 		return nil
 	}
@@ -219,29 +214,7 @@ func sampleBounds[T any](ctx context.Context, d Dataset[T], sd *engine.ShuffleDe
 	if err := runJob(ctx, d, nil, "sample "+d.n.Op, a, result, onResult); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(samples, func(a, b sample) int { return bytes.Compare(a.key, b.key) })
-	var sum float64
-	for _, s := range samples {
-		sum += s.weight
-	}
-	step := sum / float64(nparts)
-	var bounds [][]byte
-	var cum float64
-	target := step
-	for _, s := range samples {
-		cum += s.weight
-		if cum < target {
-			continue
-		}
-		if len(bounds) == 0 || bytes.Compare(s.key, bounds[len(bounds)-1]) > 0 {
-			bounds = append(bounds, s.key)
-			if len(bounds) == nparts-1 {
-				break
-			}
-		}
-		target += step
-	}
-	return bounds, nil
+	return engine.RangeBounds(samples, nparts), nil
 }
 
 // sampleKeys reservoir-samples up to limit sort keys of partition part of d and

@@ -185,11 +185,7 @@ func prepareBounds(ctx context.Context, drv Driver, n *engine.Node, sd *engine.S
 	sample func(tc *engine.TaskContext, part, limit int) ([]byte, error)) ([]byte, error) {
 	total := math.Min(float64(perPart)*float64(nparts), 1e6)
 	limit := int(math.Ceil(3 * total / float64(max(1, n.NumParts))))
-	type weighted struct {
-		key []byte
-		w   float64
-	}
-	var samples []weighted
+	var samples []engine.WeightedKey
 	onResult := func(_ int, data []byte) error {
 		count, k := binary.Uvarint(data)
 		if k <= 0 {
@@ -206,7 +202,7 @@ func prepareBounds(ctx context.Context, drv Driver, n *engine.Node, sd *engine.S
 			data = data[k+int(l):]
 		}
 		for _, key := range keys {
-			samples = append(samples, weighted{key, float64(count) / float64(len(keys))})
+			samples = append(samples, engine.WeightedKey{Key: key, Weight: float64(count) / float64(len(keys))})
 		}
 		return nil
 	}
@@ -214,28 +210,7 @@ func prepareBounds(ctx context.Context, drv Driver, n *engine.Node, sd *engine.S
 	if err := drv.RunJob(ctx, n, nil, "sample "+n.Op, a, func(tc *engine.TaskContext, part int) ([]byte, error) { return sample(tc, part, limit) }, onResult); err != nil {
 		return nil, fmt.Errorf("sample keys for OrderBy: %w", err)
 	}
-	slices.SortFunc(samples, func(a, b weighted) int { return bytes.Compare(a.key, b.key) })
-	var sum float64
-	for _, s := range samples {
-		sum += s.w
-	}
-	step := sum / float64(nparts)
-	var bounds [][]byte
-	var cum float64
-	target := step
-	for _, s := range samples {
-		cum += s.w
-		if cum < target {
-			continue
-		}
-		if len(bounds) == 0 || bytes.Compare(s.key, bounds[len(bounds)-1]) > 0 {
-			bounds = append(bounds, s.key)
-			if len(bounds) == nparts-1 {
-				break
-			}
-		}
-		target += step
-	}
+	bounds := engine.RangeBounds(samples, nparts)
 	var out []byte
 	for _, b := range bounds {
 		out = binary.AppendUvarint(out, uint64(len(b)))
