@@ -119,10 +119,33 @@ func newFakeNameNode(t *testing.T) *fakeNameNode {
 	return f
 }
 
-func (f *fakeNameNode) accepted() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.conns)
+// settled returns how many connections clients have opened so far. A dial
+// returns once the kernel has completed the handshake, before the accept loop
+// has seen the connection, so counting f.conns right after the clients return
+// races with it. The listener's backlog is FIFO: once a probe connection made
+// now has been accepted, every earlier one has been too.
+func (f *fakeNameNode) settled(t *testing.T) int {
+	t.Helper()
+	probe, err := net.Dial("tcp", f.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { probe.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		for i, c := range f.conns {
+			if c.RemoteAddr().String() == probe.LocalAddr().String() {
+				f.mu.Unlock()
+				return i
+			}
+		}
+		f.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the probe connection was not accepted within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestFileSystemsShareClients: concurrent resolvers of one NameNode, by address
@@ -155,7 +178,7 @@ func TestFileSystemsShareClients(t *testing.T) {
 	if _, ok := got[0].(*hdfsFS); !ok {
 		t.Fatalf("Resolve returned %T, want HDFS", got[0])
 	}
-	if c := nn.accepted(); c != 1 {
+	if c := nn.settled(t); c != 1 {
 		t.Errorf("%d connections to the NameNode, want 1", c)
 	}
 	if err := fss.Close(); err != nil {
