@@ -2,57 +2,68 @@ package shuffle
 
 import (
 	"bytes"
-	"container/heap"
 	"errors"
 )
 
 // Merge merges readers whose records are sorted by key into one sorted stream;
 // equal keys come in reader order.
 func Merge(rs []RecordReader) RecordReader {
-	m := &merger{all: rs}
-	return m
+	return &merger{all: rs}
 }
 
+// merger is a binary heap of its readers' current records. The heap holds
+// indices into srcs, which cache each reader's key and its 8-byte prefix: most
+// comparisons are of two integers, without a call through the interface, and
+// moving an index writes no pointer the garbage collector must note.
 type merger struct {
 	all     []RecordReader
-	h       mergeHeap
+	srcs    []mergeSrc
+	h       []int32
 	started bool
-	cur     RecordReader
 	err     error
 }
 
-type mergeHeap struct {
-	rs  []RecordReader
-	idx []int
+type mergeSrc struct {
+	key    []byte
+	prefix uint64
 }
 
-func (h *mergeHeap) Len() int { return len(h.rs) }
-func (h *mergeHeap) Less(i, j int) bool {
-	if c := bytes.Compare(h.rs[i].Key(), h.rs[j].Key()); c != 0 {
+// less orders the current records of sources a and b: by key, then by reader.
+func (m *merger) less(a, b int32) bool {
+	sa, sb := &m.srcs[a], &m.srcs[b]
+	if sa.prefix != sb.prefix {
+		return sa.prefix < sb.prefix
+	}
+	if c := bytes.Compare(sa.key, sb.key); c != 0 {
 		return c < 0
 	}
-	return h.idx[i] < h.idx[j]
-}
-func (h *mergeHeap) Swap(i, j int) {
-	h.rs[i], h.rs[j] = h.rs[j], h.rs[i]
-	h.idx[i], h.idx[j] = h.idx[j], h.idx[i]
+	return a < b
 }
 
-// heapItem is what Push and Pop exchange: a reader and its input index, which breaks ties.
-type heapItem struct {
-	r RecordReader
-	i int
+// down restores the heap below position i.
+func (m *merger) down(i int) {
+	h := m.h
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(h) && m.less(h[r], h[l]) {
+			c = r
+		}
+		if !m.less(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
-func (h *mergeHeap) Push(x any) {
-	it := x.(heapItem)
-	h.rs, h.idx = append(h.rs, it.r), append(h.idx, it.i)
-}
-func (h *mergeHeap) Pop() any {
-	n := len(h.rs) - 1
-	it := heapItem{h.rs[n], h.idx[n]}
-	h.rs, h.idx = h.rs[:n], h.idx[:n]
-	return it
+// load caches source i's current key.
+func (m *merger) load(i int32) {
+	k := m.all[i].Key()
+	m.srcs[i] = mergeSrc{key: k, prefix: keyPrefix(k)}
 }
 
 func (m *merger) Next() bool {
@@ -61,38 +72,41 @@ func (m *merger) Next() bool {
 	}
 	if !m.started {
 		m.started = true
+		m.srcs = make([]mergeSrc, len(m.all))
 		for i, r := range m.all {
 			if r.Next() {
-				m.h.rs = append(m.h.rs, r)
-				m.h.idx = append(m.h.idx, i)
+				m.load(int32(i))
+				m.h = append(m.h, int32(i))
 			} else if err := r.Err(); err != nil {
 				m.err = err
 				return false
 			}
 		}
-		heap.Init(&m.h)
-	} else if m.cur != nil {
+		for i := len(m.h)/2 - 1; i >= 0; i-- {
+			m.down(i)
+		}
+	} else if len(m.h) > 0 {
 		// Advance the reader whose record was returned last, then restore the heap.
-		if m.cur.Next() {
-			heap.Fix(&m.h, 0)
+		top := m.h[0]
+		if r := m.all[top]; r.Next() {
+			m.load(top)
 		} else {
-			if err := m.cur.Err(); err != nil {
+			if err := r.Err(); err != nil {
 				m.err = err
 				return false
 			}
-			heap.Pop(&m.h)
+			m.srcs[top] = mergeSrc{}
+			last := len(m.h) - 1
+			m.h[0] = m.h[last]
+			m.h = m.h[:last]
 		}
+		m.down(0)
 	}
-	if len(m.h.rs) == 0 {
-		m.cur = nil
-		return false
-	}
-	m.cur = m.h.rs[0]
-	return true
+	return len(m.h) > 0
 }
 
-func (m *merger) Key() []byte   { return m.cur.Key() }
-func (m *merger) Value() []byte { return m.cur.Value() }
+func (m *merger) Key() []byte   { return m.srcs[m.h[0]].key }
+func (m *merger) Value() []byte { return m.all[m.h[0]].Value() }
 func (m *merger) Err() error    { return m.err }
 func (m *merger) Close() error  { return closeAll(m.all) }
 

@@ -59,7 +59,12 @@ type rec struct {
 	klen, vlen uint32
 }
 
-const recOverhead = int64(unsafe.Sizeof(rec{})) // accounted with the arena
+const (
+	recSize = int(unsafe.Sizeof(rec{}))
+	// recOverhead is what a buffered record costs besides its bytes, accounted with
+	// the arena: its rec and the rec's slot in the radix sort's scratch array.
+	recOverhead = 2 * int64(recSize)
+)
 
 // keyPrefix packs up to 8 leading key bytes big-endian; equal prefixes fall back to
 // comparing whole keys, so padding short keys with zeros is safe.
@@ -126,6 +131,7 @@ type Writer struct {
 	spare   [][]byte
 	full    bool  // the last refusal was BufferSize's, not the memory manager's
 	recs    []rec // outside the heap too, grown by doubling
+	scratch []rec // as long as recs' capacity: the radix sort's other half
 	bytes   int64 // key and value bytes of the run
 	granted int64
 	spills  []spill
@@ -230,19 +236,25 @@ func (w *Writer) growRecs() error {
 		n = memChunk / int(recOverhead)
 		w.reserve(int64(n) * recOverhead)
 	}
-	page := allocPage(n * int(recOverhead))
-	recs := unsafe.Slice((*rec)(unsafe.Pointer(unsafe.SliceData(page))), n)[:len(w.recs)]
+	recs := allocRecs(n)[:len(w.recs)]
 	copy(recs, w.recs)
 	w.freeRecs()
-	w.recs = recs
+	w.recs, w.scratch = recs, allocRecs(n)
 	return nil
 }
 
+func allocRecs(n int) []rec {
+	page := allocPage(n * recSize)
+	return unsafe.Slice((*rec)(unsafe.Pointer(unsafe.SliceData(page))), n)
+}
+
 func (w *Writer) freeRecs() {
-	if cap(w.recs) > 0 {
-		freePage(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w.recs))), cap(w.recs)*int(recOverhead)))
+	for _, rs := range [][]rec{w.recs, w.scratch} {
+		if cap(rs) > 0 {
+			freePage(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(rs))), cap(rs)*recSize))
+		}
 	}
-	w.recs = nil
+	w.recs, w.scratch = nil, nil
 }
 
 // newChunk starts a chunk with room for a record of size bytes, spilling first if
@@ -312,6 +324,16 @@ func (w *Writer) value(r *rec) []byte {
 }
 
 func (w *Writer) sortRecs() {
+	if len(w.recs) >= radixMin {
+		sorted := radixSort(w.recs, w.scratch[:cap(w.scratch)], w.cfg.Sort)
+		if unsafe.SliceData(sorted) != unsafe.SliceData(w.recs) {
+			w.recs, w.scratch = w.scratch[:len(w.recs)], w.recs[:0]
+		}
+		if w.cfg.Sort {
+			w.sortTies(w.recs)
+		}
+		return
+	}
 	if w.cfg.Sort {
 		slices.SortFunc(w.recs, func(a, b rec) int {
 			if a.part != b.part {

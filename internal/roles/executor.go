@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -46,9 +45,7 @@ func executorMain(ctx context.Context, c *conf.Conf, jobs engine.Jobs, id, appID
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(c.Size("spindle.executor.memory"))
-	}
+	tuneGC(c, "spindle.executor.memory")
 	h, err := hadoopFromEnv()
 	if err != nil {
 		return err

@@ -96,11 +96,7 @@ func runDriver(ctx context.Context, p Program, inAM bool) int {
 	if spec.Login != nil {
 		defer spec.Login.Close()
 	}
-	// The garbage collector works with the memory accounting: it collects harder as
-	// the process nears the memory it was given, unless the user set GOMEMLIMIT.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(c.Size("spindle.driver.memory"))
-	}
+	tuneGC(c, "spindle.driver.memory")
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		spec.Bar = progress.NewBar(os.Stderr)
 	}
@@ -182,4 +178,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// tuneGC makes the garbage collector work with the memory accounting: it collects
+// harder as the process nears the memory it was given (memKey), and otherwise
+// every spindle.go.gcPercent per cent of growth, unless the user set GOMEMLIMIT or
+// GOGC, which the runtime has read already.
+func tuneGC(c *conf.Conf, memKey string) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(c.Size(memKey))
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(c.Int("spindle.go.gcPercent"))
+	}
 }
