@@ -113,9 +113,12 @@ func TestValidate(t *testing.T) {
 	c := New()
 	c.Set("spindle.memory.fraction", "1.2")
 	c.Set("spindle.executor.memory", "200m")
+	c.Set("spindle.go.gcPercent", "-1")
 	err := c.Validate()
-	if err == nil || !strings.Contains(err.Error(), "spindle.memory.fraction") || !strings.Contains(err.Error(), "spindle.executor.memory") {
-		t.Fatalf("Validate: %v", err)
+	for _, key := range []string{"spindle.memory.fraction", "spindle.executor.memory", "spindle.go.gcPercent"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Fatalf("Validate: %v, want an error naming %s", err, key)
+		}
 	}
 	if err := New().Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)

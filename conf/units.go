@@ -124,7 +124,10 @@ func (c *Conf) Validate() error {
 			errs = append(errs, &ValueError{Key: key, Value: c.Get(key), Err: errors.New("must be more than the 300m reserved memory")})
 		}
 	}
-	for _, key := range []string{"spindle.executor.cores", "spindle.executor.instances", "spindle.task.maxFailures", "spindle.driver.cores"} {
+	// spindle.go.gcPercent too: below 1 the runtime would collect without pause or,
+	// negative, not at all until the memory limit, which the GOGC environment
+	// variable can ask for on purpose ("off"); a typo must not.
+	for _, key := range []string{"spindle.executor.cores", "spindle.executor.instances", "spindle.task.maxFailures", "spindle.driver.cores", "spindle.go.gcPercent"} {
 		if c.Int(key) < 1 {
 			errs = append(errs, &ValueError{Key: key, Value: c.Get(key), Err: errors.New("must be at least 1")})
 		}
